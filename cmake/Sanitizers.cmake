@@ -1,0 +1,11 @@
+# HN_ASAN: AddressSanitizer + UndefinedBehaviorSanitizer; HN_TSAN: ThreadSanitizer.
+if(HN_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  add_compile_definitions(HN_ASAN=1)
+endif()
+if(HN_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(HN_TSAN=1)
+endif()

@@ -1,0 +1,54 @@
+/*
+ * report.h: text outputs built from snapshots: Locust-compatible CSV
+ * files, the console table and final summary, and the JSON result.
+ *
+ * Threads: any; each call reads only the snapshot it is given.
+ */
+#ifndef HN_REPORT_H
+#define HN_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "snapshot.h"
+
+/* Exact Locust header rows (without the trailing newline). */
+extern const char hn_csv_stats_header[];
+extern const char hn_csv_history_header[];
+extern const char hn_csv_failures_header[];
+extern const char hn_csv_exceptions_header[];
+
+/* PREFIX_stats.csv: header, one row per entry, then Aggregated. */
+int hn_csv_write_stats(FILE *f, const struct hn_snapshot *s);
+/* PREFIX_failures.csv */
+int hn_csv_write_failures(FILE *f, const struct hn_snapshot *s);
+/* PREFIX_exceptions.csv */
+int hn_csv_write_exceptions(FILE *f, const struct hn_snapshot *s);
+/* PREFIX_stats_history.csv rows for one tick: the Aggregated row, and one
+ * row per entry first when full is true. The caller writes the header. */
+int hn_csv_write_history_rows(FILE *f, const struct hn_snapshot *s, bool full);
+/* Writes the four files PREFIX_{stats,failures,exceptions}.csv (not the
+ * history, which is appended live). Returns 0 or -1 with err set. */
+int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *err, size_t err_len);
+
+/* Periodic console table (Locust's print_stats). */
+void hn_console_table(FILE *f, const struct hn_snapshot *s);
+/* Final summary: table, percentile table, error report, exceptions. */
+void hn_console_summary(FILE *f, const struct hn_snapshot *s);
+
+/* The snapshot as JSON (what /api/stats and the live push send). New reference. */
+json_t *hn_snapshot_to_json(const struct hn_snapshot *s);
+/* The history as a JSON array. New reference. */
+json_t *hn_history_to_json(const struct hn_history_point *h, size_t n);
+/* The full result document ("hornet-result", version 1): metadata, entries
+ * with percentiles, failures, exceptions, ratios, history. New reference. */
+json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_point *h, size_t n,
+                          const char *plugin_path, const char *version);
+
+/* Formats seconds as a CSV/console-friendly number. Internal helpers are
+ * static; nothing else is exported. */
+
+#endif

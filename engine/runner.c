@@ -1,0 +1,1077 @@
+/*
+ * runner.c: the run state machine, the spawner and the 1 Hz aggregator.
+ *
+ * One control thread does all of it: every 10 ms it moves the user count
+ * toward the target at the spawn rate (deterministic weighted interleaving
+ * of user types, fixed counts first, LIFO ramp-down), applies pause/resume
+ * and stop, and once per second swaps the workers' stats shards, merges
+ * them into the cumulative table and publishes an immutable snapshot.
+ *
+ * Locks: r->lock guards the command fields (state, targets, flags);
+ * r->snap_lock guards latest/history. Order: r->lock, then a worker's
+ * cmd_lock. Neither is held while merging statistics.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "hornet/hornet.h"
+#include "log.h"
+#include "stats.h"
+#include "worker.h"
+
+#define TICK_US 10000u       /* control loop period */
+#define WINDOW 10            /* seconds of the "current" window */
+#define MAX_SUBSCRIBERS 8
+
+struct window_slot {
+    double time;             /* monotonic seconds of the tick */
+    size_t n;                /* entries known then */
+    uint64_t *requests;      /* cumulative per entry at that tick */
+    uint64_t *failures;
+    struct hn_hist total;    /* requests recorded in that second */
+};
+
+struct hn_runner {
+    struct hn_runner_config cfg;
+    char *default_host;
+    const char **tags;       /* owned copies */
+    const char **exclude_tags;
+
+    size_t n_plans;
+    struct hn_type_plan *plans;
+
+    int n_workers;
+    struct hn_worker **workers;
+    int n_spares;
+    struct hn_stats **spares;           /* one empty table per worker, swapped each second */
+
+    pthread_t control;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+
+    /* Guarded by lock. */
+    enum hn_state state;
+    bool state_changed;
+    uint32_t target_users;
+    double spawn_rate;
+    char *host;
+    bool host_changed;
+    double run_time_s;
+    bool new_run;            /* start requested from ready/stopped */
+    bool stop_requested;
+    char *stop_reason;
+    bool reset_requested;
+    bool pause_changed;
+    bool force_tick;
+    bool quit;
+
+    /* Control thread only. */
+    uint64_t next_user_id;
+    uint32_t spawned;
+    uint32_t *type_counts;
+    int64_t *swrr;
+    uint32_t *stack;         /* LIFO of (worker << 16 | plan) per spawned user */
+    size_t stack_n, stack_cap;
+    double spawn_credit;
+    uint64_t last_tick_us;
+    uint64_t stop_deadline_us;
+    bool stop_sent, abort_sent;
+    double start_wall, end_wall;
+    uint64_t active_us;
+    uint64_t next_agg_us;
+    uint64_t seq;
+
+    struct hn_stats cum;
+    struct window_slot ring[WINDOW + 1];
+    size_t ring_head, ring_n;
+
+    pthread_mutex_t subs_lock;          /* held while callbacks run */
+    hn_runner_tick_cb subs[MAX_SUBSCRIBERS];
+    void *subs_ud[MAX_SUBSCRIBERS];
+    int n_subs;
+
+    /* Guarded by snap_lock. */
+    pthread_mutex_t snap_lock;
+    pthread_cond_t snap_cond;
+    struct hn_snapshot *latest;
+    struct hn_history_point *history;
+    size_t history_n, history_cap;
+};
+
+static void set_err(char *err, size_t n, const char *msg)
+{
+    if (err && n)
+        snprintf(err, n, "%s", msg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Plans: tasks filtered by tags                                     */
+/* ---------------------------------------------------------------- */
+
+static bool tag_in(const char *tags, const char *const *list)
+{
+    if (tags == NULL || list == NULL)
+        return false;
+    for (const char *const *t = list; *t; t++) {
+        size_t tl = strlen(*t);
+        for (const char *p = tags; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t n = strcspn(p, ",");
+            size_t m = n;
+            while (m > 0 && p[m - 1] == ' ')
+                m--;
+            if (m == tl && strncmp(p, *t, tl) == 0)
+                return true;
+            p += n;
+        }
+    }
+    return false;
+}
+
+static int build_plans(struct hn_runner *r, char *err, size_t err_len)
+{
+    const struct hn_user_type *types = r->cfg.plugin->user_types;
+    size_t n = 0;
+    while (types[n].name != NULL)
+        n++;
+    r->plans = calloc(n, sizeof *r->plans);
+    if (r->plans == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct hn_user_type *t = &types[i];
+        size_t nt = 0;
+        while (t->tasks[nt].fn != NULL)
+            nt++;
+        struct hn_type_plan *p = &r->plans[r->n_plans];
+        p->tasks = calloc(nt ? nt : 1, sizeof *p->tasks);
+        p->cum_weights = calloc(nt ? nt : 1, sizeof *p->cum_weights);
+        if (p->tasks == NULL || p->cum_weights == NULL)
+            return -ENOMEM;
+        for (size_t k = 0; k < nt; k++) {
+            const struct hn_task *task = &t->tasks[k];
+            if (r->tags && !tag_in(task->tags, r->tags))
+                continue;
+            if (r->exclude_tags && tag_in(task->tags, r->exclude_tags))
+                continue;
+            p->total_weight += task->weight ? task->weight : 1;
+            p->tasks[p->n_tasks] = task;
+            p->cum_weights[p->n_tasks] = p->total_weight;
+            p->n_tasks++;
+        }
+        p->type = t;
+        p->index = (int)i;
+        if (p->n_tasks == 0) {
+            if (r->tags || r->exclude_tags)
+                hn_logf(HN_INFO, "user type '%s' has no task left after tag filtering; "
+                                 "it will not be spawned", t->name);
+            free(p->tasks);
+            free(p->cum_weights);
+            memset(p, 0, sizeof *p);
+            continue;
+        }
+        if (t->weight == 0 && t->fixed_count == 0) {
+            free(p->tasks);
+            free(p->cum_weights);
+            memset(p, 0, sizeof *p);
+            continue;
+        }
+        r->n_plans++;
+    }
+    if (r->n_plans == 0) {
+        set_err(err, err_len,
+                r->tags || r->exclude_tags
+                    ? "no task matches the given --tags/--exclude-tags"
+                    : "the plugin has no user type with tasks and a weight or fixed_count");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Spawning                                                          */
+/* ---------------------------------------------------------------- */
+
+/* Next user type: unfilled fixed counts first, then smooth weighted
+ * round-robin (weights 5:1 give AAABAA AAABAA...), deterministic. */
+static int choose_plan(struct hn_runner *r)
+{
+    for (size_t i = 0; i < r->n_plans; i++) {
+        const struct hn_user_type *t = r->plans[i].type;
+        if (t->fixed_count > 0 && r->type_counts[i] < t->fixed_count)
+            return (int)i;
+    }
+    int64_t total = 0;
+    int best = -1;
+    for (size_t i = 0; i < r->n_plans; i++) {
+        const struct hn_user_type *t = r->plans[i].type;
+        if (t->fixed_count > 0 || t->weight == 0)
+            continue;
+        r->swrr[i] += t->weight;
+        total += t->weight;
+        if (best < 0 || r->swrr[i] > r->swrr[best])
+            best = (int)i;
+    }
+    if (best >= 0)
+        r->swrr[best] -= total;
+    return best;
+}
+
+/* Users the plugin can have at most (only fixed-count types: their sum). */
+static uint32_t user_ceiling(const struct hn_runner *r)
+{
+    uint64_t fixed = 0;
+    for (size_t i = 0; i < r->n_plans; i++) {
+        const struct hn_user_type *t = r->plans[i].type;
+        if (t->fixed_count == 0 && t->weight > 0)
+            return UINT32_MAX;
+        fixed += t->fixed_count;
+    }
+    return fixed > UINT32_MAX ? UINT32_MAX : (uint32_t)fixed;
+}
+
+struct batch {
+    struct hn_cmd *cmds;
+    size_t n, cap;
+};
+
+static void batch_add(struct batch *b, const struct hn_cmd *c)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->cmds = realloc(b->cmds, b->cap * sizeof *b->cmds);
+        if (b->cmds == NULL)
+            abort();
+    }
+    b->cmds[b->n++] = *c;
+}
+
+static void flush_batches(struct hn_runner *r, struct batch *b)
+{
+    for (int i = 0; i < r->n_workers; i++) {
+        if (b[i].n > 0)
+            hn_worker_send(r->workers[i], b[i].cmds, b[i].n);
+        free(b[i].cmds);
+        b[i] = (struct batch){0};
+    }
+}
+
+static void broadcast(struct hn_runner *r, enum hn_cmd_kind kind)
+{
+    struct hn_cmd c = {.kind = kind};
+    for (int i = 0; i < r->n_workers; i++)
+        hn_worker_send(r->workers[i], &c, 1);
+}
+
+/* Moves the user count toward the target; returns true when reached. */
+static bool adjust_users(struct hn_runner *r, uint64_t now_us, struct batch *b)
+{
+    uint32_t target = r->target_users;
+    uint32_t ceiling = user_ceiling(r);
+    if (target > ceiling)
+        target = ceiling;
+    if (r->spawned == target) {
+        r->spawn_credit = 0;
+        return true;
+    }
+    double dt = (double)(now_us - r->last_tick_us) / 1e6;
+    r->spawn_credit += dt * r->spawn_rate;
+    /* At least one user per step, as Locust, so tiny rates still move. */
+    if (r->spawn_credit < 1.0)
+        return false;
+    uint32_t steps = (uint32_t)fmin(r->spawn_credit, 1e9);
+    r->spawn_credit -= steps;
+
+    while (steps-- > 0 && r->spawned != target) {
+        if (r->spawned < target) {
+            int p = choose_plan(r);
+            if (p < 0)
+                break;
+            int wi = (int)(r->next_user_id % (uint64_t)r->n_workers);
+            struct hn_cmd c = {.kind = HN_CMD_SPAWN, .plan = &r->plans[p],
+                               .user_id = r->next_user_id++};
+            batch_add(&b[wi], &c);
+            if (r->stack_n == r->stack_cap) {
+                r->stack_cap = r->stack_cap ? r->stack_cap * 2 : 1024;
+                r->stack = realloc(r->stack, r->stack_cap * sizeof *r->stack);
+                if (r->stack == NULL)
+                    abort();
+            }
+            r->stack[r->stack_n++] = ((uint32_t)wi << 16) | (uint32_t)p;
+            r->type_counts[p]++;
+            r->spawned++;
+        } else {
+            uint32_t top = r->stack[--r->stack_n];
+            int wi = (int)(top >> 16);
+            int p = (int)(top & 0xffff);
+            struct hn_cmd c = {.kind = HN_CMD_STOP_USERS, .count = 1};
+            batch_add(&b[wi], &c);
+            r->type_counts[p]--;
+            r->spawned--;
+        }
+    }
+    return r->spawned == target;
+}
+
+/* ---------------------------------------------------------------- */
+/* Aggregation and snapshots                                         */
+/* ---------------------------------------------------------------- */
+
+static void ring_clear(struct hn_runner *r)
+{
+    for (size_t i = 0; i <= WINDOW; i++) {
+        free(r->ring[i].requests);
+        free(r->ring[i].failures);
+        r->ring[i].requests = r->ring[i].failures = NULL;
+        r->ring[i].n = 0;
+        hn_hist_reset(&r->ring[i].total);
+    }
+    r->ring_head = r->ring_n = 0;
+}
+
+static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bool keep)
+{
+    for (int i = 0; i < r->n_workers; i++) {
+        hn_worker_swap_shard(r->workers[i], &r->spares[i]);
+        struct hn_stats *delta = r->spares[i];
+        if (keep && !hn_stats_empty(delta)) {
+            hn_stats_merge(&r->cum, delta);
+            if (second_total) {
+                for (size_t k = 0; k < delta->n_entries; k++)
+                    hn_hist_merge(second_total, &delta->entries[k]->hist);
+            }
+        }
+        hn_stats_reset(delta);
+    }
+}
+
+static struct hn_ratio_view *build_ratios(struct hn_runner *r, size_t *n_out)
+{
+    struct hn_ratio_view *v = calloc(r->n_plans, sizeof *v);
+    if (v == NULL) {
+        *n_out = 0;
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n_plans; i++) {
+        const struct hn_type_plan *p = &r->plans[i];
+        v[i].user_type = (char *)p->type->name;
+        v[i].users = r->type_counts[i];
+        v[i].ratio = r->spawned ? (double)r->type_counts[i] / r->spawned : 0;
+        v[i].n_tasks = p->n_tasks;
+        v[i].tasks = calloc(p->n_tasks, sizeof *v[i].tasks);
+        for (size_t k = 0; v[i].tasks && k < p->n_tasks; k++) {
+            uint64_t wgt = p->tasks[k]->weight ? p->tasks[k]->weight : 1;
+            bool seq = p->type->flags & HN_USER_SEQUENTIAL;
+            v[i].tasks[k].task = (char *)p->tasks[k]->name;
+            v[i].tasks[k].ratio = seq ? 1.0 / (double)p->n_tasks
+                                      : (double)wgt / (double)p->total_weight;
+        }
+    }
+    *n_out = r->n_plans;
+    return v;
+}
+
+static void append_history(struct hn_runner *r, const struct hn_snapshot *s)
+{
+    size_t max = r->cfg.history_max ? r->cfg.history_max : 7200;
+    pthread_mutex_lock(&r->snap_lock);
+    if (r->history_n == max) {
+        /* Halve the resolution of everything after the first point:
+         * memory stays bounded and the start of the run is never lost. */
+        size_t j = 1;
+        for (size_t i = 1; i < r->history_n; i += 2)
+            r->history[j++] = r->history[i];
+        r->history_n = j;
+    }
+    if (r->history_n == r->history_cap) {
+        r->history_cap = r->history_cap ? r->history_cap * 2 : 256;
+        if (r->history_cap > max)
+            r->history_cap = max;
+        r->history = realloc(r->history, r->history_cap * sizeof *r->history);
+        if (r->history == NULL)
+            abort();
+    }
+    struct hn_history_point *h = &r->history[r->history_n++];
+    h->time = s->now;
+    h->users = s->users;
+    h->rps = s->total.current_rps;
+    h->fail_s = s->total.current_fail_s;
+    h->p50_ms = s->total.cur_p50_ms;
+    h->p95_ms = s->total.cur_p95_ms;
+    h->p99_ms = s->total.cur_p99_ms;
+    h->requests = s->total.requests;
+    h->failures = s->total.failures;
+    pthread_mutex_unlock(&r->snap_lock);
+}
+
+/* Merges shards, advances the window, publishes a snapshot. [control] */
+static void aggregate(struct hn_runner *r, enum hn_state state, bool state_changed,
+                      bool add_history)
+{
+    struct window_slot *slot = &r->ring[r->ring_head];
+    hn_hist_reset(&slot->total);
+    collect_shards(r, &slot->total, true);
+
+    /* Remember the cumulative counts of this tick. */
+    size_t n = r->cum.n_entries;
+    uint64_t *req = realloc(slot->requests, (n ? n : 1) * sizeof *req);
+    uint64_t *fail = realloc(slot->failures, (n ? n : 1) * sizeof *fail);
+    if (req == NULL || fail == NULL)
+        abort();
+    slot->requests = req;
+    slot->failures = fail;
+    for (size_t i = 0; i < n; i++) {
+        req[i] = r->cum.entries[i]->requests;
+        fail[i] = r->cum.entries[i]->failures;
+    }
+    slot->n = n;
+    slot->time = (double)hn_mono_us() / 1e6;
+    size_t newest = r->ring_head;
+    r->ring_head = (r->ring_head + 1) % (WINDOW + 1);
+    if (r->ring_n < WINDOW + 1)
+        r->ring_n++;
+
+    /* The window spans from the oldest kept tick to this one. */
+    size_t oldest = (newest + (WINDOW + 1) - (r->ring_n - 1)) % (WINDOW + 1);
+    const struct window_slot *o = &r->ring[oldest];
+    double window_s = r->ring_n > 1 ? slot->time - o->time : 0;
+    uint64_t *win_req = calloc(n ? n : 1, sizeof *win_req);
+    uint64_t *win_fail = calloc(n ? n : 1, sizeof *win_fail);
+    if (win_req == NULL || win_fail == NULL)
+        abort();
+    for (size_t i = 0; i < n && r->ring_n > 1; i++) {
+        win_req[i] = req[i] - (i < o->n ? o->requests[i] : 0);
+        win_fail[i] = fail[i] - (i < o->n ? o->failures[i] : 0);
+    }
+    struct hn_hist win_total;
+    hn_hist_init(&win_total);
+    for (size_t k = 1; k < r->ring_n; k++) /* the seconds after the oldest tick */
+        hn_hist_merge(&win_total, &r->ring[(oldest + k) % (WINDOW + 1)].total);
+
+    size_t n_ratios = 0;
+    struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
+
+    pthread_mutex_lock(&r->lock);
+    struct hn_snapshot_input in = {
+        .cum = &r->cum,
+        .win_requests = win_req,
+        .win_failures = win_fail,
+        .window_s = window_s,
+        .win_total = &win_total,
+        .seq = ++r->seq,
+        .state = state,
+        .host = r->host,
+        .users = r->spawned,
+        .target_users = r->target_users,
+        .spawn_rate = r->spawn_rate,
+        .start_time = r->start_wall,
+        .end_time = r->end_wall,
+        .now = hn_wall_s(),
+        .active_s = (double)r->active_us / 1e6,
+        .run_time_s = r->run_time_s,
+        .stop_reason = r->stop_reason,
+        .ratios = ratios,
+        .n_ratios = n_ratios,
+    };
+    struct hn_snapshot *snap = hn_snapshot_build(&in);
+    pthread_mutex_unlock(&r->lock);
+
+    for (size_t i = 0; i < n_ratios; i++)
+        free(ratios[i].tasks);
+    free(ratios);
+    free(win_req);
+    free(win_fail);
+    hn_hist_cleanup(&win_total);
+    if (snap == NULL)
+        return;
+
+    if (add_history)
+        append_history(r, snap);
+    pthread_mutex_lock(&r->snap_lock);
+    struct hn_snapshot *old = r->latest;
+    r->latest = snap;
+    pthread_cond_broadcast(&r->snap_cond);
+    pthread_mutex_unlock(&r->snap_lock);
+    hn_snapshot_release(old);
+
+    pthread_mutex_lock(&r->subs_lock);
+    for (int i = 0; i < r->n_subs; i++)
+        r->subs[i](r->subs_ud[i], snap, state_changed);
+    pthread_mutex_unlock(&r->subs_lock);
+}
+
+static void reset_stats_locked_out(struct hn_runner *r)
+{
+    collect_shards(r, NULL, false);
+    hn_stats_reset(&r->cum);
+    ring_clear(r);
+    pthread_mutex_lock(&r->snap_lock);
+    r->history_n = 0;
+    pthread_mutex_unlock(&r->snap_lock);
+}
+
+/* ---------------------------------------------------------------- */
+/* The control thread                                                */
+/* ---------------------------------------------------------------- */
+
+static void begin_stop_locked(struct hn_runner *r, const char *reason)
+{
+    if (r->state == HN_STATE_STOPPING || r->state == HN_STATE_STOPPED ||
+        r->state == HN_STATE_READY)
+        return;
+    free(r->stop_reason);
+    r->stop_reason = strdup(reason);
+    r->stop_requested = true;
+    r->state = HN_STATE_STOPPING;
+    r->state_changed = true;
+    pthread_cond_broadcast(&r->cond);
+}
+
+static void *control_main(void *arg)
+{
+    struct hn_runner *r = arg;
+    struct batch *b = calloc((size_t)r->n_workers, sizeof *b);
+    if (b == NULL)
+        abort();
+    r->last_tick_us = hn_mono_us();
+    r->next_agg_us = r->last_tick_us + 1000000u;
+
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        uint64_t now = hn_mono_us();
+        uint64_t dt = now - r->last_tick_us;
+        bool reset = false;
+
+        if (r->quit)
+            break;
+        if (r->reset_requested) {
+            r->reset_requested = false;
+            reset = true;
+        }
+        if (r->new_run) {
+            r->new_run = false;
+            reset = true;
+            r->start_wall = hn_wall_s();
+            r->end_wall = 0;
+            r->active_us = 0;
+            r->stop_sent = r->abort_sent = false;
+            free(r->stop_reason);
+            r->stop_reason = NULL;
+        }
+        if (r->host_changed) {
+            r->host_changed = false;
+            for (int i = 0; i < r->n_workers; i++) {
+                struct hn_cmd c = {.kind = HN_CMD_SET_HOST,
+                                   .text = r->host ? strdup(r->host) : NULL};
+                hn_worker_send(r->workers[i], &c, 1);
+            }
+        }
+        if (r->pause_changed) {
+            r->pause_changed = false;
+            broadcast(r, r->state == HN_STATE_PAUSED ? HN_CMD_PAUSE : HN_CMD_RESUME);
+        }
+
+        enum hn_state st = r->state;
+        if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_STOPPING)
+            r->active_us += dt;
+
+        if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->run_time_s > 0 &&
+            (double)r->active_us / 1e6 >= r->run_time_s) {
+            begin_stop_locked(r, "run time limit reached");
+            st = r->state;
+        }
+
+        if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
+            bool reached = adjust_users(r, now, b);
+            enum hn_state want = reached ? HN_STATE_RUNNING : HN_STATE_SPAWNING;
+            if (want != r->state) {
+                r->state = want;
+                r->state_changed = true;
+            }
+        } else if (st == HN_STATE_STOPPING) {
+            if (!r->stop_sent) {
+                r->stop_sent = true;
+                broadcast(r, HN_CMD_RESUME); /* paused users must wake to stop */
+                broadcast(r, HN_CMD_STOP_ALL);
+                r->spawned = 0;
+                r->stack_n = 0;
+                memset(r->type_counts, 0, r->n_plans * sizeof *r->type_counts);
+                memset(r->swrr, 0, r->n_plans * sizeof *r->swrr);
+                r->stop_deadline_us = now + (uint64_t)(r->cfg.stop_timeout * 1e6);
+            } else {
+                uint32_t alive = 0;
+                for (int i = 0; i < r->n_workers; i++)
+                    alive += hn_worker_alive(r->workers[i]);
+                if (alive == 0 && now > r->last_tick_us) {
+                    r->state = HN_STATE_STOPPED;
+                    r->state_changed = true;
+                    r->end_wall = hn_wall_s();
+                } else if (!r->abort_sent && now >= r->stop_deadline_us) {
+                    r->abort_sent = true;
+                    hn_logf(HN_WARNING, "stop timeout (%g s) reached: aborting %u users' "
+                                        "in-flight work", r->cfg.stop_timeout, alive);
+                    broadcast(r, HN_CMD_ABORT);
+                }
+            }
+        }
+        r->last_tick_us = now;
+
+        bool changed = r->state_changed;
+        bool forced = r->force_tick;
+        r->state_changed = false;
+        r->force_tick = false;
+        st = r->state;
+        pthread_mutex_unlock(&r->lock);
+
+        flush_batches(r, b);
+        if (reset)
+            reset_stats_locked_out(r);
+        if (changed || forced || now >= r->next_agg_us || reset) {
+            bool history = st != HN_STATE_READY && (now >= r->next_agg_us || changed);
+            aggregate(r, st, changed, history);
+            if (now >= r->next_agg_us)
+                r->next_agg_us += 1000000u;
+            if (r->next_agg_us < now)
+                r->next_agg_us = now + 1000000u;
+        }
+
+        pthread_mutex_lock(&r->lock);
+        if (!r->quit && !r->state_changed && !r->force_tick && !r->new_run &&
+            !r->reset_requested) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += TICK_US * 1000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(b);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* Public API                                                        */
+/* ---------------------------------------------------------------- */
+
+static const char **copy_list(const char *const *l)
+{
+    if (l == NULL || l[0] == NULL)
+        return NULL;
+    size_t n = 0;
+    while (l[n])
+        n++;
+    const char **c = calloc(n + 1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        c[i] = strdup(l[i]);
+    return c;
+}
+
+static void free_list(const char **l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; l[i]; i++)
+        free((char *)l[i]);
+    free(l);
+}
+
+int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg, char *err,
+                     size_t err_len)
+{
+    *out = NULL;
+    struct hn_runner *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return -ENOMEM;
+    r->cfg = *cfg;
+    r->host = cfg->host ? strdup(cfg->host) : NULL;
+    r->tags = copy_list(cfg->tags);
+    r->exclude_tags = copy_list(cfg->exclude_tags);
+    r->cfg.tags = r->tags;
+    r->cfg.exclude_tags = r->exclude_tags;
+    r->cfg.host = NULL;
+    if (r->cfg.max_users == 0)
+        r->cfg.max_users = 1000000;
+    r->state = HN_STATE_READY;
+    r->spawn_rate = 1;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    pthread_mutex_init(&r->snap_lock, NULL);
+    pthread_cond_init(&r->snap_cond, NULL);
+    pthread_mutex_init(&r->subs_lock, NULL);
+    hn_stats_init(&r->cum);
+    for (size_t i = 0; i <= WINDOW; i++)
+        hn_hist_init(&r->ring[i].total);
+
+    int rc = build_plans(r, err, err_len);
+    if (rc != 0)
+        goto fail;
+    r->type_counts = calloc(r->n_plans, sizeof *r->type_counts);
+    r->swrr = calloc(r->n_plans, sizeof *r->swrr);
+    int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if (threads > 1024)
+        threads = 1024;
+    r->workers = calloc((size_t)threads, sizeof *r->workers);
+    r->spares = calloc((size_t)threads, sizeof *r->spares);
+    r->n_spares = r->spares ? threads : 0;
+    if (r->type_counts == NULL || r->swrr == NULL || r->workers == NULL || r->spares == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < threads; i++) {
+        r->spares[i] = calloc(1, sizeof **r->spares);
+        if (r->spares[i] == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        hn_stats_init(r->spares[i]);
+        struct hn_worker_config wc = {
+            .index = i,
+            .runner = r,
+            .seed = cfg->seed,
+            .in_flight_cap = cfg->in_flight_cap,
+            .host = r->host,
+        };
+        rc = hn_worker_start(&r->workers[i], &wc);
+        if (rc != 0) {
+            set_err(err, err_len, "could not start a worker thread");
+            goto fail;
+        }
+        r->n_workers++;
+    }
+
+    /* An initial snapshot so readers never see NULL. */
+    struct hn_snapshot_input in = {.cum = &r->cum, .state = HN_STATE_READY, .host = r->host,
+                                   .now = hn_wall_s(), .spawn_rate = r->spawn_rate};
+    r->latest = hn_snapshot_build(&in);
+
+    if (pthread_create(&r->control, NULL, control_main, r) != 0) {
+        rc = -EAGAIN;
+        set_err(err, err_len, "could not start the control thread");
+        goto fail;
+    }
+    *out = r;
+    return 0;
+fail:
+    if (err && err_len && err[0] == '\0')
+        snprintf(err, err_len, "could not create the runner: %s", strerror(-rc));
+    for (int i = 0; i < r->n_workers; i++)
+        hn_worker_join(r->workers[i]);
+    r->n_workers = 0;
+    hn_runner_destroy(r);
+    return rc;
+}
+
+void hn_runner_destroy(struct hn_runner *r)
+{
+    if (r == NULL)
+        return;
+    if (r->n_workers > 0 || r->control) {
+        pthread_mutex_lock(&r->lock);
+        r->quit = true;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        if (r->control)
+            pthread_join(r->control, NULL);
+    }
+    for (int i = 0; i < r->n_workers; i++)
+        hn_worker_join(r->workers[i]);
+    for (int i = 0; r->spares && i < r->n_spares; i++) {
+        if (r->spares[i]) {
+            hn_stats_cleanup(r->spares[i]);
+            free(r->spares[i]);
+        }
+    }
+    free(r->spares);
+    free(r->workers);
+    for (size_t i = 0; i < r->n_plans; i++) {
+        free(r->plans[i].tasks);
+        free(r->plans[i].cum_weights);
+    }
+    free(r->plans);
+    free(r->type_counts);
+    free(r->swrr);
+    free(r->stack);
+    hn_stats_cleanup(&r->cum);
+    ring_clear(r);
+    for (size_t i = 0; i <= WINDOW; i++)
+        hn_hist_cleanup(&r->ring[i].total);
+    hn_snapshot_release(r->latest);
+    free(r->history);
+    free(r->host);
+    free(r->stop_reason);
+    free_list(r->tags);
+    free_list(r->exclude_tags);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->snap_lock);
+    pthread_cond_destroy(&r->snap_cond);
+    pthread_mutex_destroy(&r->subs_lock);
+    free(r);
+}
+
+void hn_runner_subscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud)
+{
+    pthread_mutex_lock(&r->subs_lock);
+    if (r->n_subs < MAX_SUBSCRIBERS) {
+        r->subs_ud[r->n_subs] = ud;
+        r->subs[r->n_subs] = cb;
+        r->n_subs++;
+    }
+    pthread_mutex_unlock(&r->subs_lock);
+}
+
+void hn_runner_unsubscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud)
+{
+    pthread_mutex_lock(&r->subs_lock);
+    for (int i = 0; i < r->n_subs; i++) {
+        if (r->subs[i] == cb && r->subs_ud[i] == ud) {
+            memmove(&r->subs[i], &r->subs[i + 1], (size_t)(r->n_subs - i - 1) * sizeof *r->subs);
+            memmove(&r->subs_ud[i], &r->subs_ud[i + 1],
+                    (size_t)(r->n_subs - i - 1) * sizeof *r->subs_ud);
+            r->n_subs--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->subs_lock);
+}
+
+static int check_users(struct hn_runner *r, uint32_t users, double rate, char *err, size_t n)
+{
+    if (users > r->cfg.max_users) {
+        snprintf(err, n, "users must be at most %u", r->cfg.max_users);
+        return -EINVAL;
+    }
+    if (!(rate > 0) || !isfinite(rate)) {
+        set_err(err, n, "spawn_rate must be a number > 0");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
+                    double run_time_s, char *err, size_t err_len)
+{
+    int rc = check_users(r, users, spawn_rate, err, err_len);
+    if (rc)
+        return rc;
+    if (!(run_time_s >= 0) || !isfinite(run_time_s)) {
+        set_err(err, err_len, "run_time must be >= 0");
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&r->lock);
+    if (r->state == HN_STATE_STOPPING) {
+        pthread_mutex_unlock(&r->lock);
+        set_err(err, err_len, "the swarm is stopping; start again once it has stopped");
+        return -EBUSY;
+    }
+    bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
+    if (host != NULL && *host && (r->host == NULL || strcmp(host, r->host) != 0)) {
+        free(r->host);
+        r->host = strdup(host);
+        r->host_changed = true;
+    }
+    r->target_users = users;
+    r->spawn_rate = spawn_rate;
+    if (fresh) {
+        r->run_time_s = run_time_s;
+        r->new_run = true;
+        r->state = HN_STATE_SPAWNING;
+        r->state_changed = true;
+    } else {
+        if (run_time_s > 0)
+            r->run_time_s = run_time_s;
+        if (r->state == HN_STATE_RUNNING) {
+            r->state = HN_STATE_SPAWNING;
+            r->state_changed = true;
+        }
+    }
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "%s: %u users at %g users/s", fresh ? "starting" : "resizing", users,
+            spawn_rate);
+    return 0;
+}
+
+int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, char *err,
+                     size_t err_len)
+{
+    pthread_mutex_lock(&r->lock);
+    enum hn_state st = r->state;
+    double rate = spawn_rate > 0 ? spawn_rate : r->spawn_rate;
+    pthread_mutex_unlock(&r->lock);
+    if (st != HN_STATE_SPAWNING && st != HN_STATE_RUNNING && st != HN_STATE_PAUSED) {
+        snprintf(err, err_len, "cannot resize: the swarm is %s", hn_state_name(st));
+        return -EBUSY;
+    }
+    int rc = check_users(r, users, rate, err, err_len);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&r->lock);
+    r->target_users = users;
+    r->spawn_rate = rate;
+    if (r->state == HN_STATE_RUNNING) {
+        r->state = HN_STATE_SPAWNING;
+        r->state_changed = true;
+    }
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "resizing to %u users at %g users/s", users, rate);
+    return 0;
+}
+
+int hn_runner_pause(struct hn_runner *r, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->state != HN_STATE_SPAWNING && r->state != HN_STATE_RUNNING) {
+        snprintf(err, err_len, "cannot pause: the swarm is %s", hn_state_name(r->state));
+        pthread_mutex_unlock(&r->lock);
+        return -EBUSY;
+    }
+    r->state = HN_STATE_PAUSED;
+    r->state_changed = true;
+    r->pause_changed = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "paused");
+    return 0;
+}
+
+int hn_runner_resume(struct hn_runner *r, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->state != HN_STATE_PAUSED) {
+        snprintf(err, err_len, "cannot resume: the swarm is %s", hn_state_name(r->state));
+        pthread_mutex_unlock(&r->lock);
+        return -EBUSY;
+    }
+    r->state = HN_STATE_SPAWNING; /* becomes running once the target is met */
+    r->state_changed = true;
+    r->pause_changed = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "resumed");
+    return 0;
+}
+
+int hn_runner_stop(struct hn_runner *r, const char *reason, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&r->lock);
+    enum hn_state st = r->state;
+    if (st == HN_STATE_READY || st == HN_STATE_STOPPED || st == HN_STATE_STOPPING) {
+        pthread_mutex_unlock(&r->lock);
+        snprintf(err, err_len, "cannot stop: the swarm is %s", hn_state_name(st));
+        return -EBUSY;
+    }
+    begin_stop_locked(r, reason && *reason ? reason : "stopped");
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "stopping: %s", reason && *reason ? reason : "stopped");
+    return 0;
+}
+
+void hn_runner_user_stop_test(struct hn_runner *r, const char *reason)
+{
+    pthread_mutex_lock(&r->lock);
+    begin_stop_locked(r, reason);
+    pthread_mutex_unlock(&r->lock);
+}
+
+int hn_runner_reset_stats(struct hn_runner *r, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    pthread_mutex_lock(&r->lock);
+    r->reset_requested = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+enum hn_state hn_runner_state(struct hn_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    enum hn_state s = r->state;
+    pthread_mutex_unlock(&r->lock);
+    return s;
+}
+
+int hn_runner_wait_stopped(struct hn_runner *r, double timeout_s)
+{
+    uint64_t end = timeout_s < 0 ? UINT64_MAX : hn_mono_us() + (uint64_t)(timeout_s * 1e6);
+    pthread_mutex_lock(&r->snap_lock);
+    for (;;) {
+        if (r->latest && r->latest->state == HN_STATE_STOPPED) {
+            pthread_mutex_unlock(&r->snap_lock);
+            return 1;
+        }
+        uint64_t now = hn_mono_us();
+        if (now >= end)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t wait_us = end - now < 100000 ? end - now : 100000;
+        ts.tv_nsec += (long)(wait_us * 1000);
+        while (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&r->snap_cond, &r->snap_lock, &ts);
+    }
+    pthread_mutex_unlock(&r->snap_lock);
+    return 0;
+}
+
+struct hn_snapshot *hn_runner_snapshot(struct hn_runner *r)
+{
+    pthread_mutex_lock(&r->snap_lock);
+    struct hn_snapshot *s = hn_snapshot_ref(r->latest);
+    pthread_mutex_unlock(&r->snap_lock);
+    return s;
+}
+
+struct hn_snapshot *hn_runner_snapshot_now(struct hn_runner *r)
+{
+    pthread_mutex_lock(&r->snap_lock);
+    uint64_t seen = r->latest->seq;
+    pthread_mutex_unlock(&r->snap_lock);
+
+    pthread_mutex_lock(&r->lock);
+    r->force_tick = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+
+    pthread_mutex_lock(&r->snap_lock);
+    while (r->latest->seq == seen)
+        pthread_cond_wait(&r->snap_cond, &r->snap_lock);
+    struct hn_snapshot *s = hn_snapshot_ref(r->latest);
+    pthread_mutex_unlock(&r->snap_lock);
+    return s;
+}
+
+struct hn_history_point *hn_runner_history(struct hn_runner *r, size_t *n)
+{
+    pthread_mutex_lock(&r->snap_lock);
+    *n = r->history_n;
+    struct hn_history_point *h = malloc((r->history_n ? r->history_n : 1) * sizeof *h);
+    if (h != NULL)
+        memcpy(h, r->history, r->history_n * sizeof *h);
+    else
+        *n = 0;
+    pthread_mutex_unlock(&r->snap_lock);
+    return h;
+}

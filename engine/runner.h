@@ -1,0 +1,83 @@
+/*
+ * runner.h: the engine's facade. A runner owns the worker threads, the
+ * simulated users, the aggregator and the run state machine
+ * (ready -> spawning -> running <-> paused -> stopping -> stopped, and back
+ * to spawning on a new start or resize). The CLI, the HTTP API and
+ * distributed mode drive it only through these calls.
+ *
+ * Threads: every function is safe to call from any thread unless noted.
+ * Commands return 0, -EINVAL (bad argument; err names the field) or
+ * -EBUSY (illegal in the current state; err says why).
+ */
+#ifndef HN_RUNNER_H
+#define HN_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+
+struct hn_plugin;
+struct hn_runner;
+
+struct hn_runner_config {
+    const struct hn_plugin *plugin;  /* validated descriptor; must outlive the runner */
+    int threads;                     /* worker threads; 0 = number of CPUs */
+    uint64_t seed;                   /* base of per-user RNG seeds */
+    double stop_timeout;             /* seconds users get to finish in-flight work */
+    const char *host;                /* default base URL; may be NULL */
+    const char *const *tags;         /* run only tasks with one of these tags; NULL = all */
+    const char *const *exclude_tags; /* skip tasks with one of these tags; NULL = none */
+    uint32_t max_users;              /* upper bound for users; 0 = 1,000,000 */
+    uint32_t in_flight_cap;          /* per worker; 0 = 256 */
+    size_t history_max;              /* history points kept; 0 = 7200 */
+};
+
+/* Called after every snapshot (1 Hz and on state changes) on the
+ * aggregator thread. Must be quick and must not call back into the runner
+ * except hn_runner_snapshot/hn_runner_history (it runs under the
+ * subscribers' lock). */
+typedef void (*hn_runner_tick_cb)(void *ud, struct hn_snapshot *snap, int state_changed);
+
+/* Creates the runner and starts its threads (users start on hn_runner_start).
+ * Returns 0 or -errno with err set. [main] */
+int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg, char *err,
+                     size_t err_len);
+/* Stops everything and frees. [main] */
+void hn_runner_destroy(struct hn_runner *r);
+
+/* Registers a tick subscriber (at most 8). [any] */
+void hn_runner_subscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud);
+/* Removes it; once this returns the callback is not running and will not
+ * run again. Must not be called from a callback. [any] */
+void hn_runner_unsubscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud);
+
+/* Starts a run from ready/stopped (stats are reset), or acts as resize
+ * while spawning/running/paused. host NULL keeps the configured host.
+ * run_time_s 0 = unlimited. */
+int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
+                    double run_time_s, char *err, size_t err_len);
+/* Changes the target user count (and spawn rate if > 0) of a running swarm. */
+int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, char *err,
+                     size_t err_len);
+int hn_runner_pause(struct hn_runner *r, char *err, size_t err_len);
+int hn_runner_resume(struct hn_runner *r, char *err, size_t err_len);
+/* Stops the run: no new tasks, in-flight requests get stop_timeout to
+ * complete, on_stop runs, then state becomes stopped. Asynchronous. */
+int hn_runner_stop(struct hn_runner *r, const char *reason, char *err, size_t err_len);
+/* Clears statistics and history (any state). */
+int hn_runner_reset_stats(struct hn_runner *r, char *err, size_t err_len);
+
+enum hn_state hn_runner_state(struct hn_runner *r);
+/* Waits until the state is stopped or timeout_s passes (<0 = forever).
+ * Returns 1 when stopped. */
+int hn_runner_wait_stopped(struct hn_runner *r, double timeout_s);
+
+/* Latest snapshot, with a reference the caller releases. Never NULL. */
+struct hn_snapshot *hn_runner_snapshot(struct hn_runner *r);
+/* Forces a fresh snapshot now (used at the end of a run). */
+struct hn_snapshot *hn_runner_snapshot_now(struct hn_runner *r);
+/* Copies the history into a malloc'ed array (*n points). Caller frees. */
+struct hn_history_point *hn_runner_history(struct hn_runner *r, size_t *n);
+
+#endif

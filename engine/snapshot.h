@@ -1,0 +1,134 @@
+/*
+ * snapshot.h: an immutable picture of a run, built once per second by the
+ * aggregator and shared, read-only and refcounted, with every reader:
+ * console, CSV/JSON writers, the HTTP API and the live push.
+ *
+ * Threads: built on the aggregator thread; once published, any thread may
+ * read it and must call hn_snapshot_release() once per reference taken.
+ */
+#ifndef HN_SNAPSHOT_H
+#define HN_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HN_NPCT 11
+/* Locust's PERCENTILES_TO_REPORT and their CSV column names. */
+extern const double hn_report_quantiles[HN_NPCT];
+extern const char *const hn_report_quantile_names[HN_NPCT];
+
+enum hn_state {
+    HN_STATE_READY,
+    HN_STATE_SPAWNING,
+    HN_STATE_RUNNING,
+    HN_STATE_PAUSED,
+    HN_STATE_STOPPING,
+    HN_STATE_STOPPED
+};
+/* "ready", "spawning", ... */
+const char *hn_state_name(enum hn_state s);
+
+struct hn_entry_view {
+    char *type;              /* "" for the Aggregated row */
+    char *name;              /* "Aggregated" for the total */
+    uint64_t requests;
+    uint64_t failures;
+    double avg_ms, min_ms, max_ms, median_ms;
+    double avg_bytes;
+    double total_rps, total_fail_s;     /* over the run's active time */
+    double current_rps, current_fail_s; /* over the last 10 s */
+    double pct_ms[HN_NPCT];             /* cumulative, hn_report_quantiles */
+    double cur_p50_ms, cur_p95_ms, cur_p99_ms; /* last 10 s (0 when none) */
+};
+
+struct hn_error_view {
+    char *type, *name, *message;
+    uint64_t count;
+    double first_seen, last_seen;       /* wall seconds */
+};
+
+struct hn_exception_view {
+    char *user_type, *task, *message;
+    uint64_t count;
+    double first_seen, last_seen;
+};
+
+struct hn_task_ratio {
+    char *task;
+    double ratio;                       /* within its user type, 0..1 */
+};
+
+struct hn_ratio_view {
+    char *user_type;
+    uint32_t users;                     /* currently running */
+    double ratio;                       /* share of all running users, 0..1 */
+    size_t n_tasks;
+    struct hn_task_ratio *tasks;
+};
+
+struct hn_snapshot {
+    int refs;                           /* atomic; use acquire/release */
+    uint64_t seq;                       /* increases with every snapshot */
+    enum hn_state state;
+    char *host;
+    uint32_t users;                     /* running now */
+    uint32_t target_users;
+    double spawn_rate;
+    double start_time;                  /* wall seconds when the run started; 0 if never */
+    double end_time;                    /* wall seconds when it stopped; 0 while running */
+    double now;                         /* wall seconds of this snapshot */
+    double active_s;                    /* run time excluding pauses */
+    double run_time_s;                  /* configured limit, 0 = none */
+    size_t n_entries;
+    struct hn_entry_view *entries;      /* sorted by (name, type) */
+    struct hn_entry_view total;         /* Aggregated */
+    size_t n_errors;
+    struct hn_error_view *errors;       /* by count, descending */
+    size_t n_exceptions;
+    struct hn_exception_view *exceptions;
+    size_t n_ratios;
+    struct hn_ratio_view *ratios;
+    char *stop_reason;                  /* why the run stopped (run time, stop_test, …) or NULL */
+};
+
+/* Takes one more reference. [any] */
+struct hn_snapshot *hn_snapshot_ref(struct hn_snapshot *s);
+/* Drops one reference; frees on the last. NULL is ignored. [any] */
+void hn_snapshot_release(struct hn_snapshot *s);
+
+/* One point of per-second history (aggregate). */
+struct hn_history_point {
+    double time;                        /* wall seconds */
+    uint32_t users;
+    double rps, fail_s;                 /* current (10 s window) */
+    double p50_ms, p95_ms, p99_ms;      /* current (10 s window) */
+    uint64_t requests, failures;        /* totals so far */
+};
+
+struct hn_stats;
+struct hn_hist;
+
+/* What the aggregator knows when it builds a snapshot. */
+struct hn_snapshot_input {
+    const struct hn_stats *cum;          /* cumulative since start/reset */
+    const uint64_t *win_requests;        /* per cum->entries[i]: requests in the window */
+    const uint64_t *win_failures;        /* per cum->entries[i]: failures in the window */
+    double window_s;                     /* seconds the window covers (0 = none yet) */
+    const struct hn_hist *win_total;     /* all requests in the window */
+    uint64_t seq;
+    enum hn_state state;
+    const char *host;
+    uint32_t users, target_users;
+    double spawn_rate;
+    double start_time, end_time, now, active_s, run_time_s;
+    const char *stop_reason;             /* may be NULL */
+    const struct hn_ratio_view *ratios;  /* copied */
+    size_t n_ratios;
+};
+
+/* Builds a snapshot with one reference. total_rps = requests / active_s
+ * (0 when active_s is 0); current rates = window counts / window_s.
+ * [aggregator] */
+struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * user.h: internals shared by worker.c (the loop) and user.c (the plugin
+ * API and the user's life): the worker and user structs.
+ *
+ * Threads: everything here runs on the owning worker thread, except the
+ * fields marked [any] (atomics and lock-protected).
+ */
+#ifndef HN_USER_H
+#define HN_USER_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "hornet/hornet.h"
+#include "stats.h"
+#include "worker.h"
+
+#define HN_NOT_IN_HEAP SIZE_MAX
+#define HN_BODY_MAX (64u * 1024u * 1024u) /* bytes of body kept per response */
+#define HN_HEADERS_MAX (64u * 1024u)
+
+struct hn_pollent {
+    int kind;
+};
+
+struct hn_user;
+
+struct hn_ulist {
+    struct hn_user *head, *tail;
+};
+
+/* What a user is blocked on. */
+enum hn_block {
+    HN_BLOCK_NONE = 0,
+    HN_BLOCK_SLEEP,
+    HN_BLOCK_HTTP,
+    HN_BLOCK_SLOT,
+    HN_BLOCK_FD,
+    HN_BLOCK_PAUSED
+};
+
+struct hn_response {
+    const struct hn_api *api; /* first: struct hn_user_head */
+    struct hn_user *user;
+    char *method;
+    char *name;
+    int status;
+    CURLcode code;
+    char *body;
+    size_t len, cap;
+    uint64_t bytes;           /* as received, even past HN_BODY_MAX */
+    char *headers;            /* NUL-separated "Name: value" lines of the final response */
+    size_t hlen, hcap;
+    char *error;              /* transport error or failure message; NULL = none */
+    double elapsed_ms;
+    double timeout_s;
+    unsigned attempts;        /* times curl sent the request (it retries once on a dead reused connection) */
+    uint64_t first_send_us, last_send_us;
+    bool pending;             /* completed but not yet recorded (catch_response) */
+    int verdict;              /* 0 = default rule, 1 = success, -1 = failure */
+    json_t *json;
+    bool json_parsed;
+};
+
+struct hn_user {
+    const struct hn_api *api; /* first: struct hn_user_head */
+    struct hn_pollent pe;     /* for hn_wait_fd */
+    struct hn_worker *w;
+    const struct hn_type_plan *plan;
+    uint64_t id;
+    uint64_t rng;
+    void *state;
+    struct hn_coro *coro;
+    char *host;
+
+    enum hn_block wait;
+    bool stopping;            /* asked to stop: unwinds at its next gate */
+    bool aborted;             /* stop timeout passed: no more I/O */
+    bool in_stop_hook;        /* running on_stop: requests still allowed */
+    bool finished;            /* coroutine returned; reaped by the loop */
+    bool queued;              /* on the run queue */
+    bool task_jmp_set, exit_jmp_set;
+    jmp_buf task_jmp;         /* hn_reschedule / hn_exception land here */
+    jmp_buf exit_jmp;         /* hn_stop_user and stopping land here */
+
+    uint64_t deadline;        /* timer heap */
+    size_t heap_idx;
+    struct hn_user *run_next; /* run queue link */
+    struct hn_ulist *list;    /* wait list it is on (slots or paused) */
+    struct hn_user *prev, *next;
+
+    int fd;                   /* hn_wait_fd */
+    uint32_t fd_events;
+
+    CURL *easy;
+    CURLSH *share;            /* per-user connection cache (browser-like) */
+    struct curl_slist *req_headers;
+    char *url;
+    struct hn_response resp;
+
+    const char *task_name;
+    size_t seq_next;
+    uint64_t task_start_us;
+};
+
+struct hn_worker {
+    int index;
+    struct hn_runner *runner;
+    pthread_t thread;
+    uint64_t seed;
+    char *host;
+
+    int epfd, wakefd;
+    struct hn_pollent wake_pe;
+    CURLM *multi;
+    uint64_t curl_deadline;
+
+    struct hn_user **heap;
+    size_t heap_n, heap_cap;
+    struct hn_user *run_head, *run_tail;
+    struct hn_ulist slot_waiters;
+    struct hn_ulist paused_users;
+
+    struct hn_user **users;   /* spawn order; stop picks from the end (LIFO) */
+    size_t n_users, cap_users;
+    bool reap_pending;
+
+    uint32_t in_flight, in_flight_cap;
+    bool paused, quitting;
+
+    _Atomic uint32_t alive_count;     /* [any] */
+    _Atomic uint32_t in_flight_count; /* [any] */
+
+    pthread_mutex_t cmd_lock;         /* guards cmds */
+    struct hn_cmd *cmds;
+    size_t n_cmds, cap_cmds;
+
+    pthread_mutex_t shard_lock;       /* guards shard; held for one record */
+    struct hn_stats *shard;
+};
+
+/* worker.c */
+void hn_worker_timer_add(struct hn_worker *w, struct hn_user *u, uint64_t deadline);
+void hn_worker_timer_del(struct hn_worker *w, struct hn_user *u);
+void hn_worker_make_runnable(struct hn_worker *w, struct hn_user *u);
+void hn_ulist_push(struct hn_ulist *l, struct hn_user *u);
+void hn_ulist_remove(struct hn_user *u);
+int hn_worker_add_transfer(struct hn_worker *w, struct hn_user *u);
+void hn_worker_cancel_transfer(struct hn_worker *w, struct hn_user *u);
+void hn_worker_record(struct hn_worker *w, const char *type, const char *name, uint64_t us,
+                      uint64_t bytes, const char *error);
+void hn_worker_record_exception(struct hn_worker *w, const char *user_type, const char *task,
+                                const char *message);
+int hn_worker_watch_fd(struct hn_worker *w, struct hn_user *u, int fd, uint32_t events);
+void hn_worker_unwatch_fd(struct hn_worker *w, int fd);
+
+/* user.c */
+void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id);
+void hn_user_resume(struct hn_user *u);
+void hn_user_free(struct hn_user *u);
+void hn_user_request_stop(struct hn_user *u);
+void hn_user_abort(struct hn_user *u);
+void hn_user_transfer_done(struct hn_user *u, CURLcode code);
+void hn_user_timer_expired(struct hn_user *u);
+void hn_user_fd_ready(struct hn_user *u, uint32_t events);
+struct hn_user *hn_user_from_pollent(struct hn_pollent *pe);
+
+#endif

@@ -1,0 +1,562 @@
+/*
+ * worker.c: one worker thread = one epoll loop + one curl multi handle +
+ * the coroutine users it runs, their timers and a stats shard.
+ *
+ * Loop order per iteration: commands, runnable users, curl timeouts,
+ * epoll_wait, I/O dispatch, finished transfers, due timers. Users are
+ * resumed only from this loop (never from curl callbacks: curl 7.88
+ * refuses re-entrant multi calls).
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "clock.h"
+#include "coro.h"
+#include "log.h"
+#include "user.h"
+
+enum { KIND_WAKE = 1, KIND_CURL, KIND_USER };
+
+struct sockinfo {
+    struct hn_pollent pe;
+    curl_socket_t fd;
+};
+
+/* ---------------------------------------------------------------- */
+/* Timers: a binary min-heap of users keyed by deadline.             */
+/* ---------------------------------------------------------------- */
+
+static void heap_swap(struct hn_worker *w, size_t a, size_t b)
+{
+    struct hn_user *t = w->heap[a];
+    w->heap[a] = w->heap[b];
+    w->heap[b] = t;
+    w->heap[a]->heap_idx = a;
+    w->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct hn_worker *w, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (w->heap[p]->deadline <= w->heap[i]->deadline)
+            break;
+        heap_swap(w, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(struct hn_worker *w, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->heap_n && w->heap[l]->deadline < w->heap[m]->deadline)
+            m = l;
+        if (r < w->heap_n && w->heap[r]->deadline < w->heap[m]->deadline)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(w, i, m);
+        i = m;
+    }
+}
+
+void hn_worker_timer_add(struct hn_worker *w, struct hn_user *u, uint64_t deadline)
+{
+    if (u->heap_idx != HN_NOT_IN_HEAP)
+        hn_worker_timer_del(w, u);
+    if (w->heap_n == w->heap_cap) {
+        w->heap_cap = w->heap_cap ? w->heap_cap * 2 : 256;
+        w->heap = realloc(w->heap, w->heap_cap * sizeof *w->heap);
+        if (w->heap == NULL)
+            abort();
+    }
+    u->deadline = deadline;
+    u->heap_idx = w->heap_n;
+    w->heap[w->heap_n++] = u;
+    heap_up(w, u->heap_idx);
+}
+
+void hn_worker_timer_del(struct hn_worker *w, struct hn_user *u)
+{
+    size_t i = u->heap_idx;
+    if (i == HN_NOT_IN_HEAP)
+        return;
+    u->heap_idx = HN_NOT_IN_HEAP;
+    w->heap_n--;
+    if (i == w->heap_n)
+        return;
+    w->heap[i] = w->heap[w->heap_n];
+    w->heap[i]->heap_idx = i;
+    heap_up(w, i);
+    heap_down(w, w->heap[i]->heap_idx);
+}
+
+/* ---------------------------------------------------------------- */
+/* Run queue and wait lists                                          */
+/* ---------------------------------------------------------------- */
+
+void hn_worker_make_runnable(struct hn_worker *w, struct hn_user *u)
+{
+    if (u->queued)
+        return;
+    u->queued = true;
+    u->run_next = NULL;
+    if (w->run_tail)
+        w->run_tail->run_next = u;
+    else
+        w->run_head = u;
+    w->run_tail = u;
+}
+
+void hn_ulist_push(struct hn_ulist *l, struct hn_user *u)
+{
+    u->list = l;
+    u->prev = l->tail;
+    u->next = NULL;
+    if (l->tail)
+        l->tail->next = u;
+    else
+        l->head = u;
+    l->tail = u;
+}
+
+void hn_ulist_remove(struct hn_user *u)
+{
+    struct hn_ulist *l = u->list;
+    if (l == NULL)
+        return;
+    if (u->prev)
+        u->prev->next = u->next;
+    else
+        l->head = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
+    else
+        l->tail = u->prev;
+    u->prev = u->next = NULL;
+    u->list = NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* curl glue                                                         */
+/* ---------------------------------------------------------------- */
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct hn_worker *w = userp;
+    struct sockinfo *si = socketp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        if (si != NULL) {
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+            curl_multi_assign(w->multi, fd, NULL);
+            free(si);
+        }
+        return 0;
+    }
+    struct epoll_event ev = {0};
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    if (si == NULL) {
+        si = calloc(1, sizeof *si);
+        if (si == NULL)
+            return -1;
+        si->pe.kind = KIND_CURL;
+        si->fd = fd;
+        ev.data.ptr = si;
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            free(si);
+            return -1;
+        }
+        curl_multi_assign(w->multi, fd, si);
+    } else {
+        ev.data.ptr = si;
+        epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    return 0;
+}
+
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct hn_worker *w = userp;
+    (void)m;
+    if (timeout_ms < 0)
+        w->curl_deadline = UINT64_MAX;
+    else
+        w->curl_deadline = hn_mono_us() + (uint64_t)timeout_ms * 1000u;
+    return 0;
+}
+
+/* Moves finished transfers back to their users. */
+static void collect_transfers(struct hn_worker *w)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        CURLcode code = msg->data.result;
+        struct hn_user *u = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&u);
+        curl_multi_remove_handle(w->multi, e);
+        if (u != NULL)
+            hn_user_transfer_done(u, code);
+    }
+}
+
+/* Called when a user stops waiting for HTTP without a result (abort). */
+void hn_worker_cancel_transfer(struct hn_worker *w, struct hn_user *u)
+{
+    curl_multi_remove_handle(w->multi, u->easy);
+}
+
+int hn_worker_add_transfer(struct hn_worker *w, struct hn_user *u)
+{
+    CURLMcode mc = curl_multi_add_handle(w->multi, u->easy);
+    return mc == CURLM_OK ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Commands                                                          */
+/* ---------------------------------------------------------------- */
+
+void hn_worker_send(struct hn_worker *w, const struct hn_cmd *cmds, size_t n)
+{
+    pthread_mutex_lock(&w->cmd_lock);
+    if (w->n_cmds + n > w->cap_cmds) {
+        size_t cap = w->cap_cmds ? w->cap_cmds : 64;
+        while (cap < w->n_cmds + n)
+            cap *= 2;
+        w->cmds = realloc(w->cmds, cap * sizeof *w->cmds);
+        if (w->cmds == NULL)
+            abort();
+        w->cap_cmds = cap;
+    }
+    memcpy(w->cmds + w->n_cmds, cmds, n * sizeof *cmds);
+    w->n_cmds += n;
+    pthread_mutex_unlock(&w->cmd_lock);
+    uint64_t one = 1;
+    ssize_t rc = write(w->wakefd, &one, sizeof one);
+    (void)rc; /* EAGAIN means a wake-up is already pending */
+}
+
+/* Marks the most recently spawned running user as stopping. */
+static void stop_newest(struct hn_worker *w)
+{
+    for (size_t i = w->n_users; i > 0; i--) {
+        struct hn_user *u = w->users[i - 1];
+        if (u != NULL && !u->stopping) {
+            hn_user_request_stop(u);
+            return;
+        }
+    }
+}
+
+static void run_commands(struct hn_worker *w)
+{
+    pthread_mutex_lock(&w->cmd_lock);
+    struct hn_cmd *cmds = w->cmds;
+    size_t n = w->n_cmds;
+    w->cmds = NULL;
+    w->n_cmds = w->cap_cmds = 0;
+    pthread_mutex_unlock(&w->cmd_lock);
+
+    for (size_t i = 0; i < n; i++) {
+        struct hn_cmd *c = &cmds[i];
+        switch (c->kind) {
+        case HN_CMD_SPAWN:
+            if (!w->quitting)
+                hn_user_spawn(w, c->plan, c->user_id);
+            break;
+        case HN_CMD_STOP_USERS:
+            for (uint32_t k = 0; k < c->count; k++)
+                stop_newest(w);
+            break;
+        case HN_CMD_STOP_ALL:
+            for (size_t k = 0; k < w->n_users; k++)
+                if (w->users[k] != NULL && !w->users[k]->stopping)
+                    hn_user_request_stop(w->users[k]);
+            break;
+        case HN_CMD_QUIT:
+            w->quitting = true;
+            for (size_t k = 0; k < w->n_users; k++)
+                if (w->users[k] != NULL && !w->users[k]->stopping)
+                    hn_user_request_stop(w->users[k]);
+            /* Quitting also aborts whatever is in flight. */
+            /* fall through */
+        case HN_CMD_ABORT:
+            for (size_t k = 0; k < w->n_users; k++)
+                if (w->users[k] != NULL)
+                    hn_user_abort(w->users[k]);
+            break;
+        case HN_CMD_PAUSE:
+            w->paused = true;
+            break;
+        case HN_CMD_RESUME:
+            w->paused = false;
+            while (w->paused_users.head != NULL) {
+                struct hn_user *u = w->paused_users.head;
+                hn_ulist_remove(u);
+                hn_worker_make_runnable(w, u);
+            }
+            break;
+        case HN_CMD_SET_HOST:
+            free(w->host);
+            w->host = c->text;
+            c->text = NULL;
+            break;
+        }
+        free(c->text);
+    }
+    free(cmds);
+}
+
+/* ---------------------------------------------------------------- */
+/* The loop                                                          */
+/* ---------------------------------------------------------------- */
+
+static void run_users(struct hn_worker *w)
+{
+    /* Users made runnable while this batch runs wait for the next turn,
+     * so one busy user cannot starve I/O. */
+    struct hn_user *batch = w->run_head;
+    w->run_head = w->run_tail = NULL;
+    while (batch != NULL) {
+        struct hn_user *u = batch;
+        batch = u->run_next;
+        u->queued = false;
+        hn_user_resume(u);
+        if (u->finished)
+            w->reap_pending = true;
+    }
+}
+
+static void reap_users(struct hn_worker *w)
+{
+    if (!w->reap_pending)
+        return;
+    w->reap_pending = false;
+    size_t j = 0;
+    for (size_t i = 0; i < w->n_users; i++) {
+        struct hn_user *u = w->users[i];
+        if (u->finished) {
+            hn_user_free(u);
+            continue;
+        }
+        w->users[j++] = u;
+    }
+    w->n_users = j;
+}
+
+static void fire_timers(struct hn_worker *w, uint64_t now)
+{
+    while (w->heap_n > 0 && w->heap[0]->deadline <= now) {
+        struct hn_user *u = w->heap[0];
+        hn_worker_timer_del(w, u);
+        hn_user_timer_expired(u);
+    }
+}
+
+static int loop_timeout_ms(struct hn_worker *w, uint64_t now)
+{
+    if (w->run_head != NULL)
+        return 0;
+    uint64_t next = w->curl_deadline;
+    if (w->heap_n > 0 && w->heap[0]->deadline < next)
+        next = w->heap[0]->deadline;
+    if (next == UINT64_MAX)
+        return 1000;
+    if (next <= now)
+        return 0;
+    uint64_t ms = (next - now + 999) / 1000;
+    return ms > 1000 ? 1000 : (int)ms;
+}
+
+static void *worker_main(void *arg)
+{
+    struct hn_worker *w = arg;
+    struct epoll_event events[256];
+    int running;
+
+    for (;;) {
+        run_commands(w);
+        run_users(w);
+        reap_users(w);
+        atomic_store_explicit(&w->alive_count, (uint32_t)w->n_users, memory_order_relaxed);
+        if (w->quitting && w->n_users == 0)
+            break;
+
+        uint64_t now = hn_mono_us();
+        if (w->curl_deadline <= now) {
+            w->curl_deadline = UINT64_MAX;
+            curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            collect_transfers(w);
+            now = hn_mono_us();
+        }
+
+        int n = epoll_wait(w->epfd, events, 256, loop_timeout_ms(w, now));
+        for (int i = 0; i < n; i++) {
+            struct hn_pollent *pe = events[i].data.ptr;
+            uint32_t ev = events[i].events;
+            if (pe->kind == KIND_WAKE) {
+                uint64_t v;
+                ssize_t rc = read(w->wakefd, &v, sizeof v);
+                (void)rc;
+            } else if (pe->kind == KIND_CURL) {
+                struct sockinfo *si = (struct sockinfo *)pe;
+                int flags = 0;
+                if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+                    flags |= CURL_CSELECT_IN;
+                if (ev & EPOLLOUT)
+                    flags |= CURL_CSELECT_OUT;
+                if (ev & EPOLLERR)
+                    flags |= CURL_CSELECT_ERR;
+                curl_multi_socket_action(w->multi, si->fd, flags, &running);
+            } else {
+                hn_user_fd_ready(hn_user_from_pollent(pe), ev);
+            }
+        }
+        collect_transfers(w);
+        fire_timers(w, hn_mono_us());
+        atomic_store_explicit(&w->in_flight_count, w->in_flight, memory_order_relaxed);
+    }
+    hn_coro_pool_release();
+    return NULL;
+}
+
+int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
+{
+    *out = NULL;
+    struct hn_worker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return -ENOMEM;
+    w->index = cfg->index;
+    w->runner = cfg->runner;
+    w->seed = cfg->seed;
+    w->in_flight_cap = cfg->in_flight_cap ? cfg->in_flight_cap : 256;
+    w->host = cfg->host ? strdup(cfg->host) : NULL;
+    w->curl_deadline = UINT64_MAX;
+    pthread_mutex_init(&w->cmd_lock, NULL);
+    pthread_mutex_init(&w->shard_lock, NULL);
+    w->shard = calloc(1, sizeof *w->shard);
+    hn_stats_init(w->shard);
+
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->multi = curl_multi_init();
+    if (w->epfd < 0 || w->wakefd < 0 || w->multi == NULL)
+        goto fail;
+    w->wake_pe.kind = KIND_WAKE;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_pe};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) != 0)
+        goto fail;
+
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    /* At least the in-flight cap, or pooled connections get closed and
+     * reopened as handles come and go (measured: 1 % reuse). */
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->in_flight_cap * 2);
+
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    if (w->wakefd >= 0)
+        close(w->wakefd);
+    hn_stats_cleanup(w->shard);
+    free(w->shard);
+    free(w->host);
+    free(w);
+    return -EAGAIN;
+}
+
+void hn_worker_join(struct hn_worker *w)
+{
+    if (w == NULL)
+        return;
+    struct hn_cmd quit = {.kind = HN_CMD_QUIT};
+    hn_worker_send(w, &quit, 1);
+    pthread_join(w->thread, NULL);
+    for (size_t i = 0; i < w->n_cmds; i++)
+        free(w->cmds[i].text);
+    free(w->cmds);
+    free(w->users);
+    free(w->heap);
+    curl_multi_cleanup(w->multi);
+    close(w->epfd);
+    close(w->wakefd);
+    hn_stats_cleanup(w->shard);
+    free(w->shard);
+    free(w->host);
+    pthread_mutex_destroy(&w->cmd_lock);
+    pthread_mutex_destroy(&w->shard_lock);
+    free(w);
+}
+
+void hn_worker_swap_shard(struct hn_worker *w, struct hn_stats **spare)
+{
+    pthread_mutex_lock(&w->shard_lock);
+    struct hn_stats *full = w->shard;
+    w->shard = *spare;
+    pthread_mutex_unlock(&w->shard_lock);
+    *spare = full;
+}
+
+uint32_t hn_worker_alive(struct hn_worker *w)
+{
+    return atomic_load_explicit(&w->alive_count, memory_order_relaxed);
+}
+
+uint32_t hn_worker_in_flight(struct hn_worker *w)
+{
+    return atomic_load_explicit(&w->in_flight_count, memory_order_relaxed);
+}
+
+void hn_worker_record(struct hn_worker *w, const char *type, const char *name, uint64_t us,
+                      uint64_t bytes, const char *error)
+{
+    double ts = hn_wall_s();
+    pthread_mutex_lock(&w->shard_lock);
+    hn_stats_record(w->shard, type, name, us, bytes, error, ts);
+    pthread_mutex_unlock(&w->shard_lock);
+}
+
+void hn_worker_record_exception(struct hn_worker *w, const char *user_type, const char *task,
+                                const char *message)
+{
+    double ts = hn_wall_s();
+    pthread_mutex_lock(&w->shard_lock);
+    hn_stats_exception(w->shard, user_type, task, message, ts);
+    pthread_mutex_unlock(&w->shard_lock);
+}
+
+int hn_worker_watch_fd(struct hn_worker *w, struct hn_user *u, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = &u->pe};
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void hn_worker_unwatch_fd(struct hn_worker *w, int fd)
+{
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+}

@@ -1,0 +1,83 @@
+/*
+ * worker.h: worker threads and the simulated users they run.
+ *
+ * A worker thread owns an epoll loop, a curl multi handle, a timer heap,
+ * its users (coroutines) and a stats shard. Nothing it owns is touched by
+ * another thread except through the command queue (hn_worker_send) and the
+ * shard swap (hn_worker_swap_shard). The hot path takes no global lock.
+ *
+ * Threads: hn_worker_start/join from the runner's control thread; send and
+ * swap_shard from any thread; everything else in this file runs on the
+ * worker thread itself.
+ */
+#ifndef HN_WORKER_H
+#define HN_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+struct hn_user_type;
+struct hn_runner;
+struct hn_worker;
+
+/* A user type as the runner prepared it for this run: tasks filtered by
+ * tags, cumulative weights for the pick. Immutable while users run. */
+struct hn_type_plan {
+    const struct hn_user_type *type;
+    int index;
+    size_t n_tasks;
+    const struct hn_task **tasks;  /* after tag filtering */
+    uint64_t *cum_weights;         /* cum_weights[i] = sum of weights 0..i */
+    uint64_t total_weight;
+};
+
+enum hn_cmd_kind {
+    HN_CMD_SPAWN,       /* plan, user_id */
+    HN_CMD_STOP_USERS,  /* count: stop the count most recently spawned */
+    HN_CMD_STOP_ALL,
+    HN_CMD_ABORT,       /* stop timeout passed: abort in-flight work */
+    HN_CMD_PAUSE,
+    HN_CMD_RESUME,
+    HN_CMD_SET_HOST,    /* text: new default host (owned by the command) */
+    HN_CMD_QUIT
+};
+
+struct hn_cmd {
+    enum hn_cmd_kind kind;
+    const struct hn_type_plan *plan;
+    uint64_t user_id;
+    uint32_t count;
+    char *text;
+};
+
+struct hn_worker_config {
+    int index;
+    struct hn_runner *runner;
+    uint64_t seed;
+    uint32_t in_flight_cap;
+    const char *host;
+};
+
+/* Starts the worker thread. Returns 0 or -errno. [control] */
+int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg);
+/* Sends QUIT, joins and frees (users are torn down). [control] */
+void hn_worker_join(struct hn_worker *w);
+/* Queues commands and wakes the worker once. [any] */
+void hn_worker_send(struct hn_worker *w, const struct hn_cmd *cmds, size_t n);
+/* Swaps the worker's shard with *spare (an empty table) and returns the
+ * filled one in *spare. [any; the aggregator] */
+void hn_worker_swap_shard(struct hn_worker *w, struct hn_stats **spare);
+/* Users alive on this worker (including stopping ones). [any] */
+uint32_t hn_worker_alive(struct hn_worker *w);
+/* Requests in flight on this worker. [any] */
+uint32_t hn_worker_in_flight(struct hn_worker *w);
+
+/* Called by users (worker thread) to reach the runner. */
+void hn_runner_user_stop_test(struct hn_runner *r, const char *reason);
+/* Paused flag, read by users at their gates. */
+
+#endif

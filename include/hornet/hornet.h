@@ -1,0 +1,362 @@
+/*
+ * hornet.h: the one public header for hornet plugins.
+ *
+ * A plugin is a shared object (or a single .c file that hornet compiles) that
+ * describes simulated users. It exports exactly one symbol, HN_PLUGIN_ENTRY
+ * (define it with HN_PLUGIN()), and reaches hornet only through the function
+ * table every user handle carries, so plugins need no host symbols and link
+ * with -Wl,-z,defs.
+ *
+ * Threads: plugin init/fini run on the main thread before/after the run.
+ * Every other callback (tasks, on_start, on_stop, think-time callbacks) runs
+ * inside a user coroutine on a worker thread. A coroutine must never block
+ * its thread: use hn_sleep(), hn_wait_fd() and the hn_http_* calls, which
+ * yield to the worker's event loop. Keep large buffers off the stack (user
+ * stacks are small; see stack_size) and per-user data in hn_state().
+ *
+ * ABI: structs are append-only. A new field bumps HN_ABI_MINOR; an
+ * incompatible change bumps HN_ABI_MAJOR and renames the entry symbol.
+ */
+#ifndef HORNET_HORNET_H
+#define HORNET_HORNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HN_ABI_MAJOR 1
+#define HN_ABI_MINOR 0
+
+/* The entry symbol, versioned by ABI major. */
+#define HN_PLUGIN_ENTRY hornet_plugin_entry_v1
+#define HN_PLUGIN_ENTRY_NAME "hornet_plugin_entry_v1"
+
+#if defined(__GNUC__)
+#define HN_EXPORT __attribute__((visibility("default")))
+#define HN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define HN_EXPORT
+#define HN_PRINTF(f, a)
+#endif
+
+/* Opaque handles. A user handle is valid only inside its own callbacks. */
+struct hn_user;
+struct hn_response;
+
+/* ---------------------------------------------------------------- */
+/* Declaring users                                                   */
+/* ---------------------------------------------------------------- */
+
+/* Think time between tasks (Locust's wait_time). */
+enum hn_wait_kind {
+    HN_WAIT_NONE = 0,            /* no wait (constant(0)) */
+    HN_WAIT_BETWEEN,             /* uniform in [a, b] seconds */
+    HN_WAIT_CONSTANT,            /* a seconds */
+    HN_WAIT_CONSTANT_PACING,     /* a task starts every a seconds (0 wait if overrun) */
+    HN_WAIT_CONSTANT_THROUGHPUT, /* a tasks per second per user (pacing 1/a) */
+    HN_WAIT_CUSTOM               /* fn(u) returns seconds */
+};
+
+struct hn_wait {
+    enum hn_wait_kind kind;
+    double a;
+    double b;
+    double (*fn)(struct hn_user *u);
+};
+
+#define hn_between(lo, hi) {.kind = HN_WAIT_BETWEEN, .a = (lo), .b = (hi)}
+#define hn_constant(s) {.kind = HN_WAIT_CONSTANT, .a = (s)}
+#define hn_constant_pacing(s) {.kind = HN_WAIT_CONSTANT_PACING, .a = (s)}
+#define hn_constant_throughput(n) {.kind = HN_WAIT_CONSTANT_THROUGHPUT, .a = (n)}
+#define hn_wait_custom(f) {.kind = HN_WAIT_CUSTOM, .fn = (f)}
+
+/* A task: one iteration of user behaviour. */
+struct hn_task {
+    const char *name;               /* shown in the ratio table; required */
+    void (*fn)(struct hn_user *u);  /* required */
+    unsigned weight;                /* 0 counts as 1; ignored when sequential */
+    const char *tags;               /* comma-separated, e.g. "browse,slow"; may be NULL */
+};
+
+/* User type flags. */
+#define HN_USER_SEQUENTIAL 0x1u  /* run tasks in declaration order, cycling */
+#define HN_USER_SHARED_POOL 0x2u /* share the worker's connection pool (FastHttpUser-like) */
+
+/* A user type (Locust's User class). */
+struct hn_user_type {
+    const char *name;                 /* required, unique */
+    unsigned weight;                  /* relative share of users; 0 with fixed_count 0 = unused */
+    unsigned fixed_count;             /* exact number of users, spawned first; 0 = by weight */
+    const char *host;                 /* overrides -H for this type; may be NULL */
+    struct hn_wait wait;              /* think time after each task */
+    const struct hn_task *tasks;      /* array terminated by an entry with fn == NULL */
+    void (*on_start)(struct hn_user *u); /* may be NULL */
+    void (*on_stop)(struct hn_user *u);  /* may be NULL; also runs on test stop */
+    size_t state_size;                /* bytes of zeroed per-user state, see hn_state() */
+    unsigned flags;                   /* HN_USER_* */
+    size_t stack_size;                /* coroutine stack in bytes; 0 = default (64 KiB) */
+};
+
+/* The plugin descriptor returned by the entry function. */
+struct hn_plugin {
+    uint32_t abi_major;               /* HN_ABI_MAJOR */
+    uint32_t abi_minor;               /* HN_ABI_MINOR */
+    uint32_t struct_size;             /* sizeof(struct hn_plugin) */
+    const char *name;
+    const struct hn_user_type *user_types; /* terminated by an entry with name == NULL */
+    /* Called once on the main thread before any user starts. Return 0, or
+     * non-zero after writing a one-line reason into err. May be NULL. */
+    int (*init)(char *err, size_t err_len);
+    /* Called once on the main thread after every user stopped. May be NULL. */
+    void (*fini)(void);
+    void *reserved[8];                /* feeders and load shapes: future minors */
+};
+
+/* The host side of the handshake, passed to the entry function. */
+struct hn_host_info {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t struct_size;
+    const char *version;              /* hornet version string */
+};
+
+/* Defines the entry function. Use once per plugin:
+ *     HN_PLUGIN(my_plugin);   where my_plugin is a struct hn_plugin */
+#define HN_PLUGIN(desc)                                                              \
+    HN_EXPORT const struct hn_plugin *HN_PLUGIN_ENTRY(const struct hn_host_info *host); \
+    HN_EXPORT const struct hn_plugin *HN_PLUGIN_ENTRY(const struct hn_host_info *host) \
+    {                                                                                \
+        if (host == NULL || host->abi_major != HN_ABI_MAJOR)                         \
+            return NULL;                                                             \
+        return &(desc);                                                              \
+    }
+
+/* ---------------------------------------------------------------- */
+/* Making requests                                                   */
+/* ---------------------------------------------------------------- */
+
+/* Options for hn_request(). Zero-initialise and set what you need. */
+struct hn_req {
+    const char *name;          /* stats name (e.g. "/item/[id]"); default: path with query */
+    const char *const *headers;/* "Name: value" strings, NULL-terminated; may be NULL */
+    const char *query;         /* appended after '?' (already encoded); may be NULL */
+    const void *body;          /* request body; may be NULL */
+    size_t body_len;           /* 0 with body != NULL means strlen(body) */
+    const char *json;          /* JSON text body; sets Content-Type: application/json */
+    double timeout;            /* seconds; 0 = default (60 s) */
+    int catch_response;        /* 1: you decide success with hn_success/hn_failure */
+    int no_redirects;          /* 1: do not follow redirects */
+};
+
+/* Log levels for hn_log(). */
+enum hn_log_level { HN_LOG_DEBUG, HN_LOG_INFO, HN_LOG_WARNING, HN_LOG_ERROR };
+
+/* Event bits for hn_wait_fd(). */
+#define HN_FD_READ 0x1
+#define HN_FD_WRITE 0x2
+
+/*
+ * The host function table. Reach it through the inline wrappers below;
+ * call it directly only if you need something they do not expose.
+ */
+struct hn_api {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t struct_size;
+
+    struct hn_response *(*request)(struct hn_user *u, const char *method, const char *path,
+                                   const struct hn_req *opts);
+    int (*status)(const struct hn_response *r);
+    const char *(*body)(const struct hn_response *r, size_t *len);
+    const char *(*header)(const struct hn_response *r, const char *name);
+    const char *(*error)(const struct hn_response *r);
+    double (*elapsed_ms)(const struct hn_response *r);
+    void (*success)(struct hn_response *r);
+    void (*failure)(struct hn_response *r, const char *message);
+    const char *(*json_str)(const struct hn_response *r, const char *path);
+    int (*json_num)(const struct hn_response *r, const char *path, double *out);
+
+    void (*record)(struct hn_user *u, const char *type, const char *name, double elapsed_ms,
+                   int64_t bytes, const char *error);
+    int (*wait_fd)(struct hn_user *u, int fd, int events, double timeout);
+    void (*sleep)(struct hn_user *u, double seconds);
+    double (*now_ms)(struct hn_user *u);
+
+    void *(*state)(struct hn_user *u);
+    uint64_t (*user_id)(struct hn_user *u);
+    const char *(*host)(struct hn_user *u);
+    uint64_t (*rand)(struct hn_user *u);
+    void (*log)(struct hn_user *u, int level, const char *message);
+
+    void (*reschedule)(struct hn_user *u);
+    void (*stop_user)(struct hn_user *u);
+    void (*stop_test)(struct hn_user *u, const char *reason);
+    void (*exception)(struct hn_user *u, const char *message);
+};
+
+/* Every user handle starts with this, so the wrappers find the table. */
+struct hn_user_head {
+    const struct hn_api *api;
+};
+
+#define HN_API(u) (((const struct hn_user_head *)(const void *)(u))->api)
+
+/* Issue a request and wait (yielding) for its response. The response is
+ * recorded in the statistics when it completes (or, with catch_response,
+ * when you call hn_success/hn_failure or issue the next request). It stays
+ * valid until this user's next request. Never returns NULL. */
+static inline struct hn_response *hn_request(struct hn_user *u, const char *method,
+                                             const char *path, const struct hn_req *opts)
+{
+    return HN_API(u)->request(u, method, path, opts);
+}
+static inline struct hn_response *hn_get(struct hn_user *u, const char *path)
+{
+    return HN_API(u)->request(u, "GET", path, NULL);
+}
+static inline struct hn_response *hn_get_named(struct hn_user *u, const char *path,
+                                               const char *name)
+{
+    struct hn_req o = {0};
+    o.name = name;
+    return HN_API(u)->request(u, "GET", path, &o);
+}
+static inline struct hn_response *hn_post_json(struct hn_user *u, const char *path,
+                                               const char *json)
+{
+    struct hn_req o = {0};
+    o.json = json;
+    return HN_API(u)->request(u, "POST", path, &o);
+}
+
+/* The response handle of a request. The hn_response is owned by hornet. */
+#define HN_RESP_API(r) (((const struct hn_user_head *)(const void *)(r))->api)
+/* HTTP status, or 0 when the transfer failed (see hn_error). */
+static inline int hn_status(const struct hn_response *r)
+{
+    return HN_RESP_API(r)->status(r);
+}
+/* Response body (NUL-terminated for convenience); len may be NULL. */
+static inline const char *hn_body(const struct hn_response *r, size_t *len)
+{
+    return HN_RESP_API(r)->body(r, len);
+}
+/* First header with that name (case-insensitive), or NULL. */
+static inline const char *hn_header(const struct hn_response *r, const char *name)
+{
+    return HN_RESP_API(r)->header(r, name);
+}
+/* Transport error message ("connection refused", "timeout after 5 s"…), or NULL. */
+static inline const char *hn_error(const struct hn_response *r)
+{
+    return HN_RESP_API(r)->error(r);
+}
+static inline double hn_elapsed_ms(const struct hn_response *r)
+{
+    return HN_RESP_API(r)->elapsed_ms(r);
+}
+/* With catch_response: mark the request as a success or a failure. */
+static inline void hn_success(struct hn_response *r)
+{
+    HN_RESP_API(r)->success(r);
+}
+static inline void hn_failure(struct hn_response *r, const char *message)
+{
+    HN_RESP_API(r)->failure(r, message);
+}
+/* Body parsed as JSON: value at a dotted path ("cart.items.0.id"); string
+ * values as text, numbers via hn_json_num (returns 0 on success). */
+static inline const char *hn_json_str(const struct hn_response *r, const char *path)
+{
+    return HN_RESP_API(r)->json_str(r, path);
+}
+static inline int hn_json_num(const struct hn_response *r, const char *path, double *out)
+{
+    return HN_RESP_API(r)->json_num(r, path, out);
+}
+
+/* ---------------------------------------------------------------- */
+/* Any protocol, time, state, randomness, flow control               */
+/* ---------------------------------------------------------------- */
+
+/* Record a custom operation (Locust's events.request.fire). error NULL = success. */
+static inline void hn_record(struct hn_user *u, const char *type, const char *name,
+                             double elapsed_ms, int64_t bytes, const char *error)
+{
+    HN_API(u)->record(u, type, name, elapsed_ms, bytes, error);
+}
+/* Wait (yielding) until fd is ready. Returns the ready HN_FD_* bits, 0 on
+ * timeout (seconds; <= 0 waits forever), -1 on error. */
+static inline int hn_wait_fd(struct hn_user *u, int fd, int events, double timeout)
+{
+    return HN_API(u)->wait_fd(u, fd, events, timeout);
+}
+static inline void hn_sleep(struct hn_user *u, double seconds)
+{
+    HN_API(u)->sleep(u, seconds);
+}
+/* Monotonic milliseconds, for timing custom operations. */
+static inline double hn_now_ms(struct hn_user *u)
+{
+    return HN_API(u)->now_ms(u);
+}
+/* Per-user state of the type's state_size bytes, zeroed at spawn. */
+static inline void *hn_state(struct hn_user *u)
+{
+    return HN_API(u)->state(u);
+}
+static inline uint64_t hn_user_id(struct hn_user *u)
+{
+    return HN_API(u)->user_id(u);
+}
+/* Base URL this user targets, e.g. "http://127.0.0.1:8080". */
+static inline const char *hn_host(struct hn_user *u)
+{
+    return HN_API(u)->host(u);
+}
+/* Per-user deterministic random numbers (repeatable with --seed). */
+static inline uint64_t hn_rand(struct hn_user *u)
+{
+    return HN_API(u)->rand(u);
+}
+/* Uniform integer in [lo, hi]. */
+static inline long hn_rand_range(struct hn_user *u, long lo, long hi)
+{
+    if (hi <= lo)
+        return lo;
+    return lo + (long)(HN_API(u)->rand(u) % (uint64_t)(hi - lo + 1));
+}
+static inline void hn_log(struct hn_user *u, int level, const char *message)
+{
+    HN_API(u)->log(u, level, message);
+}
+/* Flow control: these do not return. */
+/* End this task now and go on with the next one (after think time). */
+static inline void hn_reschedule(struct hn_user *u)
+{
+    HN_API(u)->reschedule(u);
+}
+/* Stop this user (on_stop runs). */
+static inline void hn_stop_user(struct hn_user *u)
+{
+    HN_API(u)->stop_user(u);
+}
+/* Stop the whole test. */
+static inline void hn_stop_test(struct hn_user *u, const char *reason)
+{
+    HN_API(u)->stop_test(u, reason);
+}
+/* Count an exception (Exceptions table) and end this task; the user goes on. */
+static inline void hn_exception(struct hn_user *u, const char *message)
+{
+    HN_API(u)->exception(u, message);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HORNET_HORNET_H */

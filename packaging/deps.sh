@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian 12 packages hornet needs to build, test and run.
+# Usage: packaging/deps.sh [build|test|bench]   (default: test)
+# Only missing packages are installed; runs apt-get as root (or via sudo).
+set -eu
+
+profile=${1:-test}
+build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev
+       libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js"
+test="$build curl python3 procps"
+bench="$test nginx-light wrk apache2-utils python3-locust"
+
+case "$profile" in
+build) want=$build ;;
+test) want=$test ;;
+bench) want=$bench ;;
+*) echo "deps.sh: unknown profile '$profile' (expected build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,1208 @@
+/*
+ * cli.c: options from argv, hornet.conf / --config and HORNET_* variables.
+ *
+ * One table describes every option. The three sources only differ in how
+ * they find (name, value) pairs and how an error names the source; every
+ * value then goes through the same setter, so "-u ten", "users = ten" and
+ * HORNET_USERS=ten are checked by the same code and fail the same way.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_USERS 1000000u
+#define MAX_THREADS 1024
+#define MAX_SPAN 1e9 /* seconds; keeps every timespan exact in an int64 of microseconds */
+#define DEFAULT_CONF "hornet.conf"
+#define SHOWN_MAX 60 /* longest value echoed back in a message */
+
+/* Sources, in increasing priority. */
+enum layer { L_NONE, L_CONF, L_ENV, L_ARGV };
+
+/* How an option takes its value: A_BOOL is a flag on argv ("--headless",
+ * or "--headless=false") and true/false elsewhere. */
+enum argkind { A_VALUE, A_BOOL, A_NONE };
+
+/* Which sources may set an option. */
+enum { W_ARGV = 1, W_CONF = 2, W_ENV = 4, W_ALL = 7 };
+
+enum group { G_COMMON, G_WEB, G_STATS, G_RUN, G_LOG, G_OTHER, G_COUNT };
+
+struct pstate;
+
+struct opt {
+    const char *name; /* long option, config key, and (upper-cased) env suffix */
+    char short_name;  /* 0 if none */
+    enum argkind arg;
+    unsigned where;
+    enum group group;
+    int (*set)(struct pstate *ps, const char *v);
+    const char *metavar;
+    const char *help;
+};
+
+struct pstate {
+    struct hn_options *o;
+    char *err;
+    size_t err_len;
+    enum layer layer;
+    const char *label; /* how messages name the option being set */
+    /* Layer that last set each list option, so a higher source replaces the
+     * list while repeats within one source append to it. */
+    enum layer tags_layer, exclude_layer;
+    /* Per option: where its current value came from, for conflict messages. */
+    char (*origin)[96];
+};
+
+/* ---------------------------------------------------------------------- */
+/* Messages                                                                */
+
+static void fail(struct pstate *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct pstate *ps, const char *fmt, ...)
+{
+    if (!ps->err || ps->err_len == 0)
+        return;
+    int n = snprintf(ps->err, ps->err_len, "hornet: ");
+    if (n < 0 || (size_t)n >= ps->err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->err + n, ps->err_len - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+/* Copies v for echoing in a one-line message: control characters become
+ * '?', and long values are cut with "...". */
+static const char *shown(const char *v, char *buf, size_t len)
+{
+    size_t i = 0, j = 0;
+    for (; v[i] && j + 4 < len && i < SHOWN_MAX; i++)
+        buf[j++] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? '?' : v[i];
+    if (v[i]) {
+        memcpy(buf + j, "...", 3);
+        j += 3;
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+/* "hornet: <label> expects <what>, got '<v>'" */
+static int bad(struct pstate *ps, const char *what, const char *v)
+{
+    char b[SHOWN_MAX + 8];
+    fail(ps, "%s expects %s, got '%s'", ps->label, what, shown(v ? v : "", b, sizeof b));
+    return -1;
+}
+
+static int oom(struct pstate *ps)
+{
+    fail(ps, "out of memory while reading options");
+    return -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Value syntax                                                            */
+
+/* Reads an unsigned decimal "12", "1.5", "0.25", ".5", "3." at *p without
+ * sign, exponent or locale; at most 18 digits, so mantissa / 10^k is one
+ * correctly rounded division. Advances *p past it. */
+static int scan_decimal(const char **p, double *out)
+{
+    const char *s = *p;
+    uint64_t mant = 0;
+    int digits = 0, frac = 0;
+    bool dot = false;
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            if (++digits > 18)
+                return -1;
+            mant = mant * 10 + (uint64_t)(*s - '0');
+            if (dot)
+                frac++;
+        } else if (*s == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    if (digits == 0)
+        return -1;
+    double scale = 1;
+    for (int i = 0; i < frac; i++)
+        scale *= 10;
+    *out = (double)mant / scale;
+    *p = s;
+    return 0;
+}
+
+/* A whole number in [min, max], digits only. */
+static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!v || !*v)
+        return -1;
+    uint64_t n = 0;
+    for (const char *s = v; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    if (n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "1", "yes"}, *const no[] = {"false", "0", "no"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int hn_parse_timespan(const char *s, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    /* Units must appear in this order, each once: rank 2 (h) > 1 (m) > 0 (s). */
+    static const struct {
+        char c;
+        double mult;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}};
+    const char *p = s;
+    double total = 0;
+    int last_rank = 3;
+    while (*p) {
+        double n;
+        if (scan_decimal(&p, &n) < 0)
+            return -1;
+        if (*p == '\0') {
+            /* A bare number is seconds, but "1m30" is ambiguous: reject. */
+            if (last_rank != 3)
+                return -1;
+            total = n;
+            break;
+        }
+        int rank = -1;
+        for (int i = 0; i < 3; i++)
+            if (*p == units[i].c)
+                rank = i;
+        if (rank < 0 || rank >= last_rank)
+            return -1;
+        last_rank = rank;
+        total += n * units[rank].mult;
+        p++;
+    }
+    if (!isfinite(total) || total > MAX_SPAN)
+        return -1;
+    *out = total;
+    return 0;
+}
+
+static bool is_unreserved_or_sub(char c)
+{
+    return isalnum((unsigned char)c) || (c && strchr("-._~!$&'()*+,;=", c));
+}
+
+int hn_validate_host_url(const char *s, char *err, size_t err_len)
+{
+#define REJECT(...)                                                                                \
+    do {                                                                                           \
+        if (err && err_len)                                                                        \
+            snprintf(err, err_len, __VA_ARGS__);                                                   \
+        return -1;                                                                                 \
+    } while (0)
+    if (!s || !*s)
+        REJECT("empty URL");
+    for (const char *c = s; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u <= 0x20 || u == 0x7f)
+            REJECT("spaces and control characters are not allowed");
+        if (u >= 0x80)
+            REJECT("non-ASCII characters must be percent-encoded");
+    }
+    const char *p;
+    if (strncasecmp(s, "http://", 7) == 0)
+        p = s + 7;
+    else if (strncasecmp(s, "https://", 8) == 0)
+        p = s + 8;
+    else
+        REJECT("the scheme must be http:// or https://");
+
+    /* Authority ends at the path. */
+    const char *auth_end = p + strcspn(p, "/?#");
+    const char *at = NULL;
+    for (const char *c = p; c < auth_end; c++)
+        if (*c == '@')
+            at = c;
+    if (at) {
+        for (const char *c = p; c < at; c++)
+            if (!is_unreserved_or_sub(*c) && *c != ':' && *c != '%')
+                REJECT("invalid character '%c' in the user info", *c);
+        p = at + 1;
+    }
+
+    const char *host_end;
+    if (*p == '[') {
+        host_end = memchr(p, ']', (size_t)(auth_end - p));
+        if (!host_end)
+            REJECT("missing ']' after the IPv6 address");
+        if (host_end == p + 1)
+            REJECT("empty IPv6 address");
+        for (const char *c = p + 1; c < host_end; c++)
+            if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+                REJECT("invalid character '%c' in the IPv6 address", *c);
+        host_end++;
+        if (host_end < auth_end && *host_end != ':')
+            REJECT("unexpected text after the IPv6 address");
+    } else {
+        host_end = p;
+        while (host_end < auth_end && *host_end != ':')
+            host_end++;
+        if (host_end == p)
+            REJECT("the host is empty");
+        for (const char *c = p; c < host_end; c++)
+            if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_')
+                REJECT("invalid character '%c' in the host name", *c);
+    }
+
+    if (host_end < auth_end) {
+        /* host_end points at ':' */
+        uint64_t port;
+        size_t n = (size_t)(auth_end - host_end - 1);
+        char buf[8];
+        if (n == 0 || n >= sizeof buf)
+            REJECT("the port must be a number from 1 to 65535");
+        memcpy(buf, host_end + 1, n);
+        buf[n] = '\0';
+        if (parse_uint(buf, 1, 65535, &port) < 0)
+            REJECT("the port must be a number from 1 to 65535");
+    }
+
+    for (const char *c = auth_end; *c; c++) {
+        if (*c == '?' || *c == '#')
+            REJECT("a base URL cannot have a query or fragment");
+        if (!is_unreserved_or_sub(*c) && !strchr("/:@%", *c))
+            REJECT("invalid character '%c' in the path", *c);
+    }
+    return 0;
+#undef REJECT
+}
+
+/* ---------------------------------------------------------------------- */
+/* Setters: one per option; v is the raw text (NULL only for a bare flag). */
+
+static int set_str(struct pstate *ps, char **dst, const char *v, const char *what)
+{
+    if (!v || !*v)
+        return bad(ps, what, v);
+    char *copy = strdup(v);
+    if (!copy)
+        return oom(ps);
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static int set_flag(struct pstate *ps, bool *dst, const char *v)
+{
+    if (!v) {
+        *dst = true;
+        return 0;
+    }
+    if (parse_bool(v, dst) < 0)
+        return bad(ps, "true/false/1/0/yes/no", v);
+    return 0;
+}
+
+static int set_timespan(struct pstate *ps, double *dst, const char *v)
+{
+    if (hn_parse_timespan(v, dst) < 0)
+        return bad(ps, "a timespan like 90, 30s, 5m or 1h30m", v);
+    return 0;
+}
+
+static int set_plugin(struct pstate *ps, const char *v)
+{
+    struct stat st;
+    char b[SHOWN_MAX + 8];
+    if (!v || !*v)
+        return bad(ps, "a plugin file (.so or .c)", v);
+    if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
+        fail(ps, "%s expects a readable plugin file (.so or .c), got '%s' (%s)", ps->label,
+             shown(v, b, sizeof b), strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail(ps, "%s expects a plugin file (.so or .c), got '%s' (not a regular file)", ps->label,
+             shown(v, b, sizeof b));
+        return -1;
+    }
+    return set_str(ps, &ps->o->plugin, v, "a plugin file");
+}
+
+static int set_host(struct pstate *ps, const char *v)
+{
+    char why[128], b[SHOWN_MAX + 8];
+    if (hn_validate_host_url(v, why, sizeof why) < 0) {
+        fail(ps, "%s expects a base URL like http://host[:port][/path], got '%s' (%s)", ps->label,
+             shown(v, b, sizeof b), why);
+        return -1;
+    }
+    return set_str(ps, &ps->o->host, v, "a base URL");
+}
+
+static int set_users(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 0, MAX_USERS, &n) < 0)
+        return bad(ps, "a whole number from 0 to 1000000", v);
+    ps->o->users = (uint32_t)n;
+    return 0;
+}
+
+static int set_spawn_rate(struct pstate *ps, const char *v)
+{
+    const char *p = v;
+    double r;
+    if (scan_decimal(&p, &r) < 0 || *p || !(r > 0) || !isfinite(r))
+        return bad(ps, "a number of users per second > 0 (e.g. 10 or 0.5)", v);
+    ps->o->spawn_rate = r;
+    return 0;
+}
+
+static int set_run_time(struct pstate *ps, const char *v)
+{
+    return set_timespan(ps, &ps->o->run_time, v);
+}
+
+static int set_headless(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->headless, v);
+}
+
+static int set_autostart(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->autostart, v);
+}
+
+static int set_autoquit(struct pstate *ps, const char *v)
+{
+    if (strcmp(v, "-1") == 0) {
+        ps->o->autoquit = -1;
+        return 0;
+    }
+    if (hn_parse_timespan(v, &ps->o->autoquit) < 0)
+        return bad(ps, "seconds or a timespan like 5m (-1 = never quit)", v);
+    return 0;
+}
+
+static int set_web_host(struct pstate *ps, const char *v)
+{
+    for (const char *c = v; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '/')
+            return bad(ps, "an address to listen on like 127.0.0.1 or 0.0.0.0", v);
+    return set_str(ps, &ps->o->web_host, v, "an address to listen on like 127.0.0.1 or 0.0.0.0");
+}
+
+static int set_web_port(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 0, 65535, &n) < 0)
+        return bad(ps, "a port from 0 to 65535 (0 = any free port)", v);
+    ps->o->web_port = (uint16_t)n;
+    return 0;
+}
+
+static int set_web_root(struct pstate *ps, const char *v)
+{
+    struct stat st;
+    char b[SHOWN_MAX + 8];
+    if (!*v)
+        return bad(ps, "an existing directory", v);
+    if (stat(v, &st) < 0) {
+        fail(ps, "%s expects an existing directory, got '%s' (%s)", ps->label,
+             shown(v, b, sizeof b), strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fail(ps, "%s expects an existing directory, got '%s' (not a directory)", ps->label,
+             shown(v, b, sizeof b));
+        return -1;
+    }
+    return set_str(ps, &ps->o->web_root, v, "an existing directory");
+}
+
+static int set_csv(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->csv_prefix, v, "a file name prefix like out/run");
+}
+
+static int set_csv_full_history(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->csv_full_history, v);
+}
+
+static int set_html(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->html_path, v, "a file name for the HTML report");
+}
+
+static int set_json(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->json_path, v, "a file name for the JSON report");
+}
+
+static int set_threads(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 1, MAX_THREADS, &n) < 0)
+        return bad(ps, "a whole number from 1 to 1024", v);
+    ps->o->threads = (int)n;
+    return 0;
+}
+
+static int set_seed(struct pstate *ps, const char *v)
+{
+    if (parse_uint(v, 0, UINT64_MAX, &ps->o->seed) < 0)
+        return bad(ps, "a whole number from 0 to 18446744073709551615", v);
+    ps->o->seed_set = true;
+    return 0;
+}
+
+static int set_stop_timeout(struct pstate *ps, const char *v)
+{
+    return set_timespan(ps, &ps->o->stop_timeout, v);
+}
+
+static int set_exit_code(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 0, 255, &n) < 0)
+        return bad(ps, "a whole number from 0 to 255", v);
+    ps->o->exit_code_on_error = (int)n;
+    return 0;
+}
+
+static void free_list(char **l)
+{
+    for (size_t i = 0; l && l[i]; i++)
+        free(l[i]);
+    free(l);
+}
+
+/* Appends the items of "a, b", "[a, 'b']" or "[]" (clears) to *list,
+ * replacing it first if it was set by a lower source. */
+static int set_list(struct pstate *ps, char ***list, enum layer *set_by, const char *v)
+{
+    static const char what[] = "comma-separated tag names like a,b";
+    if (*set_by != ps->layer) {
+        free_list(*list);
+        *list = NULL;
+        *set_by = ps->layer;
+    }
+    size_t len = strlen(v);
+    while (len && isspace((unsigned char)v[len - 1]))
+        len--;
+    while (len && isspace((unsigned char)*v)) {
+        v++;
+        len--;
+    }
+    if (len && *v == '[') {
+        if (len < 2 || v[len - 1] != ']')
+            return bad(ps, "a list like [a, b]", v);
+        v++;
+        len -= 2;
+        size_t k = 0;
+        while (k < len && isspace((unsigned char)v[k]))
+            k++;
+        if (k == len) {
+            /* "[]": no tags, whatever was set before */
+            free_list(*list);
+            *list = NULL;
+            return 0;
+        }
+    }
+    if (len == 0)
+        return bad(ps, what, v);
+
+    size_t count = 0;
+    while (*list && (*list)[count])
+        count++;
+    const char *end = v + len, *p = v;
+    while (p <= end) {
+        /* One item: up to the next comma outside quotes. */
+        while (p < end && isspace((unsigned char)*p))
+            p++;
+        const char *s = p, *e;
+        char q = 0;
+        if (p < end && (*p == '"' || *p == '\'')) {
+            q = *p;
+            s = ++p;
+            while (p < end && *p != q)
+                p++;
+            if (p == end)
+                return bad(ps, "a list with matching quotes", v);
+            e = p++;
+            while (p < end && isspace((unsigned char)*p))
+                p++;
+            if (p < end && *p != ',')
+                return bad(ps, "a list with nothing between a closing quote and ','", v);
+        } else {
+            while (p < end && *p != ',')
+                p++;
+            e = p;
+            while (e > s && isspace((unsigned char)e[-1]))
+                e--;
+        }
+        if (e == s)
+            return bad(ps, what, v);
+        for (const char *c = s; c < e; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return bad(ps, what, v);
+        char **grown = realloc(*list, (count + 2) * sizeof *grown);
+        if (!grown)
+            return oom(ps);
+        *list = grown;
+        grown[count] = strndup(s, (size_t)(e - s));
+        grown[count + 1] = NULL;
+        if (!grown[count])
+            return oom(ps);
+        count++;
+        p++; /* past ',' (or past end, which ends the loop) */
+    }
+    return 0;
+}
+
+static int set_tags(struct pstate *ps, const char *v)
+{
+    return set_list(ps, &ps->o->tags, &ps->tags_layer, v);
+}
+
+static int set_exclude_tags(struct pstate *ps, const char *v)
+{
+    return set_list(ps, &ps->o->exclude_tags, &ps->exclude_layer, v);
+}
+
+static int set_only_summary(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->only_summary, v);
+}
+
+static int set_loglevel(struct pstate *ps, const char *v)
+{
+    int l = hn_loglevel_parse(v);
+    if (l < 0)
+        return bad(ps, "debug, info, warning, error or critical", v);
+    ps->o->loglevel = l;
+    return 0;
+}
+
+static int set_config(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->config_path, v, "a config file");
+}
+
+static int set_demo(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->demo, v);
+}
+
+static int set_help(struct pstate *ps, const char *v)
+{
+    ps->o->show_help = true;
+    return 0;
+}
+
+static int set_version(struct pstate *ps, const char *v)
+{
+    ps->o->show_version = true;
+    return 0;
+}
+
+/* The table. Order is --help order within each group. */
+static const struct opt opts[] = {
+    {"plugin", 'f', A_VALUE, W_ALL, G_COMMON, set_plugin, "PATH",
+     "plugin to run: a .so, or a .c file compiled on the fly"},
+    {"host", 'H', A_VALUE, W_ALL, G_COMMON, set_host, "URL",
+     "base URL of the system under test, e.g. http://127.0.0.1:8080"},
+    {"users", 'u', A_VALUE, W_ALL, G_COMMON, set_users, "N",
+     "peak number of concurrent users, 0..1000000 (default 1)"},
+    {"spawn-rate", 'r', A_VALUE, W_ALL, G_COMMON, set_spawn_rate, "N",
+     "users started per second, fractions allowed (default 1)"},
+    {"run-time", 't', A_VALUE, W_ALL, G_COMMON, set_run_time, "SPAN",
+     "stop after this long: 90, 30s, 5m, 1h30m (default: until stopped)"},
+    {"config", 0, A_VALUE, W_ARGV, G_COMMON, set_config, "FILE",
+     "read options from FILE instead of ./hornet.conf"},
+    {"demo", 0, A_BOOL, W_ALL, G_COMMON, set_demo, NULL,
+     "start the built-in demo target (and plugin, if no -f is given)"},
+    {"web-host", 0, A_VALUE, W_ALL, G_WEB, set_web_host, "ADDR",
+     "address the web UI listens on (default 127.0.0.1)"},
+    {"web-port", 'P', A_VALUE, W_ALL, G_WEB, set_web_port, "PORT",
+     "port of the web UI; 0 picks a free one (default 8089)"},
+    {"web-root", 0, A_VALUE, W_ALL, G_WEB, set_web_root, "DIR",
+     "serve the web UI files from DIR instead of the built-in copy"},
+    {"headless", 0, A_BOOL, W_ALL, G_WEB, set_headless, NULL,
+     "no web UI: start the run at once and quit when it ends"},
+    {"autostart", 0, A_BOOL, W_ALL, G_WEB, set_autostart, NULL,
+     "start the run at once and keep the web UI up"},
+    {"autoquit", 0, A_VALUE, W_ALL, G_WEB, set_autoquit, "SEC",
+     "with --autostart: quit SEC after the run ends (default -1: never)"},
+    {"csv", 0, A_VALUE, W_ALL, G_STATS, set_csv, "PREFIX",
+     "write stats, history, failures and exceptions to PREFIX_*.csv"},
+    {"csv-full-history", 0, A_BOOL, W_ALL, G_STATS, set_csv_full_history, NULL,
+     "add every endpoint's rows to _stats_history.csv (needs --csv)"},
+    {"html", 0, A_VALUE, W_ALL, G_STATS, set_html, "FILE",
+     "write a self-contained HTML report to FILE at the end"},
+    {"json", 0, A_VALUE, W_ALL, G_STATS, set_json, "FILE", "write the final stats as JSON to FILE"},
+    {"only-summary", 0, A_BOOL, W_ALL, G_STATS, set_only_summary, NULL,
+     "headless: print only the final table, not one every few seconds"},
+    {"threads", 0, A_VALUE, W_ALL, G_RUN, set_threads, "N",
+     "worker threads, 1..1024 (default: one per CPU)"},
+    {"seed", 0, A_VALUE, W_ALL, G_RUN, set_seed, "N",
+     "seed for the users' random numbers, for repeatable runs"},
+    {"stop-timeout", 's', A_VALUE, W_ALL, G_RUN, set_stop_timeout, "SPAN",
+     "time users get to finish in-flight requests on stop (default 10s)"},
+    {"exit-code-on-error", 0, A_VALUE, W_ALL, G_RUN, set_exit_code, "N",
+     "exit code when any request failed, 0..255 (default 1)"},
+    {"tags", 'T', A_VALUE, W_ALL, G_RUN, set_tags, "A,B",
+     "run only tasks with one of these tags (repeatable)"},
+    {"exclude-tags", 'E', A_VALUE, W_ALL, G_RUN, set_exclude_tags, "A,B",
+     "skip tasks with any of these tags (repeatable)"},
+    {"loglevel", 'L', A_VALUE, W_ALL, G_LOG, set_loglevel, "LEVEL",
+     "debug, info, warning, error or critical (default info)"},
+    {"version", 'V', A_NONE, W_ARGV, G_OTHER, set_version, NULL, "print the version and exit"},
+    {"help", 'h', A_NONE, W_ARGV, G_OTHER, set_help, NULL, "print this help and exit"},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int find_short(int c)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (c != 0 && opts[i].short_name == c)
+            return (int)i;
+    return -1;
+}
+
+/* "-u/--users" or "--web-host". */
+static const char *argv_label(int i, char *buf, size_t len)
+{
+    if (opts[i].short_name)
+        snprintf(buf, len, "-%c/--%s", opts[i].short_name, opts[i].name);
+    else
+        snprintf(buf, len, "--%s", opts[i].name);
+    return buf;
+}
+
+/* Levenshtein distance, capped for long strings (they get no suggestion). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The closest option name usable from `where` at distance <= 2, or NULL. */
+static const char *suggest(const char *name, unsigned where)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (!(opts[i].where & where))
+            continue;
+        size_t d = edit_distance(name, opts[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = opts[i].name;
+        }
+    }
+    return best;
+}
+
+static int apply(struct pstate *ps, int idx, const char *v, const char *label)
+{
+    ps->label = label;
+    if (opts[idx].arg == A_VALUE && !v)
+        return bad(ps, "a value", v);
+    if (opts[idx].set(ps, v) < 0)
+        return -1;
+    snprintf(ps->origin[idx], sizeof ps->origin[idx], "%.*s", (int)sizeof ps->origin[idx] - 1,
+             label);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sources                                                                 */
+
+struct given {
+    int idx;
+    const char *value;
+};
+
+/* Reports getopt_long's '?' for a long option: unknown or ambiguous. */
+static void unknown_long(struct pstate *ps, const char *arg)
+{
+    char name[80], b[SHOWN_MAX + 8];
+    const char *s = arg + 2;
+    size_t n = strcspn(s, "=");
+    snprintf(name, sizeof name, "%.*s", (int)(n < 79 ? n : 79), s);
+
+    char cands[256] = "";
+    int matches = 0;
+    for (size_t i = 0; i < NOPTS && n > 0; i++) {
+        if (strncmp(opts[i].name, name, n) == 0) {
+            size_t used = strlen(cands);
+            snprintf(cands + used, sizeof cands - used, "%s--%s", matches ? ", " : "",
+                     opts[i].name);
+            matches++;
+        }
+    }
+    if (matches > 1) {
+        fail(ps, "ambiguous option '--%s' (could be %s)", shown(name, b, sizeof b), cands);
+        return;
+    }
+    const char *sug = suggest(name, W_ARGV);
+    if (sug)
+        fail(ps, "unknown option '--%s', did you mean '--%s'? (see --help)",
+             shown(name, b, sizeof b), sug);
+    else
+        fail(ps, "unknown option '--%s' (see --help)", shown(name, b, sizeof b));
+}
+
+/* Tokenises argv into (option, value) pairs without applying anything, so
+ * --config and --help are known before any other source is read. */
+static int scan_argv(struct pstate *ps, int argc, char **argv, struct given *out, size_t *n)
+{
+    struct option lo[NOPTS + 1];
+    char shorts[2 * NOPTS + 2];
+    size_t k = 0;
+    shorts[k++] = ':'; /* report a missing value as ':' */
+    for (size_t i = 0; i < NOPTS; i++) {
+        lo[i].name = opts[i].name;
+        lo[i].has_arg = opts[i].arg == A_VALUE  ? required_argument
+                        : opts[i].arg == A_BOOL ? optional_argument
+                                                : no_argument;
+        lo[i].flag = NULL;
+        lo[i].val = 256 + (int)i;
+        if (opts[i].short_name) {
+            shorts[k++] = opts[i].short_name;
+            if (opts[i].arg == A_VALUE)
+                shorts[k++] = ':';
+        }
+    }
+    memset(&lo[NOPTS], 0, sizeof lo[NOPTS]);
+    shorts[k] = '\0';
+
+    char lb[64], b[SHOWN_MAX + 8];
+    *n = 0;
+    opterr = 0;
+    optind = 0; /* GNU: full re-initialisation, so repeated parses work */
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        if (c == '?') {
+            int i = optopt >= 256 ? optopt - 256 : -1;
+            if (i >= 0)
+                fail(ps, "%s takes no value", argv_label(i, lb, sizeof lb));
+            else if (optopt)
+                fail(ps, "unknown option '-%c' (see --help)", isprint(optopt) ? optopt : '?');
+            else if (optind > 0 && optind <= argc && strncmp(argv[optind - 1], "--", 2) == 0)
+                unknown_long(ps, argv[optind - 1]);
+            else
+                fail(ps, "unknown option (see --help)");
+            return -1;
+        }
+        if (c == ':') {
+            int i = optopt >= 256 ? optopt - 256 : find_short(optopt);
+            if (i < 0)
+                fail(ps, "an option needs a value");
+            else
+                fail(ps, "%s needs a value", argv_label(i, lb, sizeof lb));
+            return -1;
+        }
+        int i = c >= 256 ? c - 256 : find_short(c);
+        if (i < 0) {
+            fail(ps, "unknown option (see --help)");
+            return -1;
+        }
+        out[*n].idx = i;
+        out[*n].value = optarg;
+        (*n)++;
+    }
+    if (optind < argc) {
+        fail(ps, "unexpected argument '%s' (options start with - or --; see --help)",
+             shown(argv[optind], b, sizeof b));
+        return -1;
+    }
+    return 0;
+}
+
+/* Finds the end of a config value: a '#' after whitespace outside quotes
+ * starts a comment. Quotes count only where a value or list item starts. */
+static char *strip_comment(char *v)
+{
+    char q = 0, prev_sig = ',';
+    for (char *c = v; *c; c++) {
+        if (q) {
+            if (*c == q)
+                prev_sig = q, q = 0;
+            continue;
+        }
+        if ((*c == '"' || *c == '\'') && (prev_sig == ',' || prev_sig == '[')) {
+            q = *c;
+            continue;
+        }
+        if (*c == '#' && (c == v || isspace((unsigned char)c[-1]))) {
+            *c = '\0';
+            break;
+        }
+        if (!isspace((unsigned char)*c))
+            prev_sig = *c;
+    }
+    return v;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One `key = value` line; line is modified. */
+static int config_line(struct pstate *ps, const char *path, unsigned lineno, char *line)
+{
+    char b[SHOWN_MAX + 8], label[160];
+    char *s = trim(line);
+    if (*s == '\0' || *s == '#')
+        return 0;
+    char *eq = strchr(s, '=');
+    if (!eq) {
+        const char *sug = suggest(s, W_CONF);
+        fail(ps, "%s:%u: expected 'key = value', got '%s'%s", path, lineno, shown(s, b, sizeof b),
+             sug && opts[find_opt(sug, strlen(sug))].arg == A_BOOL ? " (flags take '= true')" : "");
+        return -1;
+    }
+    *eq = '\0';
+    char *key = trim(s);
+    char *value = trim(strip_comment(eq + 1));
+    if (*key == '\0') {
+        fail(ps, "%s:%u: expected 'key = value', the key is missing", path, lineno);
+        return -1;
+    }
+    int idx = find_opt(key, strlen(key));
+    if (idx >= 0 && !(opts[idx].where & W_CONF)) {
+        fail(ps, "%s:%u: '%s' can only be given on the command line", path, lineno, key);
+        return -1;
+    }
+    if (idx < 0) {
+        const char *sug = suggest(key, W_CONF);
+        if (sug)
+            fail(ps, "%s:%u: unknown option '%s' (did you mean '%s'?)", path, lineno,
+                 shown(key, b, sizeof b), sug);
+        else
+            fail(ps, "%s:%u: unknown option '%s' (see hornet --help)", path, lineno,
+                 shown(key, b, sizeof b));
+        return -1;
+    }
+    snprintf(label, sizeof label, "%s:%u: %s", path, lineno, key);
+    /* Lists unquote their own items; other values may be quoted whole. */
+    bool is_list = opts[idx].set == set_tags || opts[idx].set == set_exclude_tags;
+    if (!is_list && (*value == '"' || *value == '\'')) {
+        char *close = strchr(value + 1, *value);
+        if (!close) {
+            fail(ps, "%s: missing closing quote", label);
+            return -1;
+        }
+        if (close[1] != '\0') {
+            fail(ps, "%s: unexpected text after the closing quote", label);
+            return -1;
+        }
+        *close = '\0';
+        value++;
+    }
+    return apply(ps, idx, value, label);
+}
+
+static int load_config(struct pstate *ps, const char *path)
+{
+    char b[SHOWN_MAX + 8];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fail(ps, "--config expects a readable file, got '%s' (%s)", shown(path, b, sizeof b),
+             strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    int rc = 0;
+    ssize_t len;
+    errno = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            fail(ps, "%s:%u: unexpected NUL byte (is this a text file?)", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = line;
+        if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3; /* UTF-8 byte order mark from some editors */
+        rc = config_line(ps, path, lineno, s);
+    }
+    if (rc == 0 && ferror(f)) {
+        fail(ps, "cannot read config file '%s' (%s)", shown(path, b, sizeof b),
+             strerror(errno ? errno : EIO));
+        rc = -1;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int load_env(struct pstate *ps)
+{
+    char var[64];
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (!(opts[i].where & W_ENV))
+            continue;
+        size_t k = (size_t)snprintf(var, sizeof var, "HORNET_");
+        for (const char *c = opts[i].name; *c && k + 1 < sizeof var; c++)
+            var[k++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+        var[k] = '\0';
+        const char *v = getenv(var);
+        if (!v || !*v)
+            continue;
+        if (apply(ps, (int)i, v, var) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* " (from hornet.conf:2)" or " (from HORNET_HEADLESS)" when the option did
+ * not come from argv, so a conflict with a forgotten config line is obvious. */
+static const char *origin_note(struct pstate *ps, int idx, char *buf, size_t len)
+{
+    const char *o = ps->origin[idx];
+    if (!*o || o[0] == '-')
+        return "";
+    const char *key = strstr(o, ": ");
+    int n = key ? (int)(key - o) : (int)strlen(o);
+    snprintf(buf, len, " (from %.*s)", n, o);
+    return buf;
+}
+
+static int check_combinations(struct pstate *ps)
+{
+    struct hn_options *o = ps->o;
+    char n1[128], n2[128];
+    int i_headless = find_opt("headless", 8), i_autostart = find_opt("autostart", 9);
+    if (o->headless && o->autostart) {
+        fail(ps,
+             "--headless%s and --autostart%s cannot be combined (--headless runs without the "
+             "web UI, --autostart with it)",
+             origin_note(ps, i_headless, n1, sizeof n1),
+             origin_note(ps, i_autostart, n2, sizeof n2));
+        return -1;
+    }
+    if (o->autoquit >= 0 && !o->autostart && !o->headless) {
+        fail(ps, "--autoquit%s needs --autostart (or --headless)",
+             origin_note(ps, find_opt("autoquit", 8), n1, sizeof n1));
+        return -1;
+    }
+    if (o->csv_full_history && !o->csv_prefix) {
+        fail(ps, "--csv-full-history%s needs --csv PREFIX",
+             origin_note(ps, find_opt("csv-full-history", 16), n1, sizeof n1));
+        return -1;
+    }
+    if (!o->web_host && !(o->web_host = strdup("127.0.0.1")))
+        return oom(ps);
+    return 0;
+}
+
+int hn_options_parse(struct hn_options *o, int argc, char **argv, char *err, size_t err_len)
+{
+    char origin[NOPTS][96];
+    memset(origin, 0, sizeof origin);
+    struct pstate ps = {.o = o, .err = err, .err_len = err_len, .origin = origin};
+    if (err && err_len)
+        err[0] = '\0';
+    struct given *given = calloc((size_t)(argc > 0 ? argc : 1), sizeof *given);
+    if (!given)
+        return oom(&ps);
+    size_t n = 0;
+    int rc = -1;
+    char lb[64];
+    if (scan_argv(&ps, argc, argv, given, &n) < 0)
+        goto out;
+
+    /* Help and version win over everything, even a broken config. */
+    for (size_t i = 0; i < n; i++)
+        if (opts[given[i].idx].arg == A_NONE)
+            opts[given[i].idx].set(&ps, NULL);
+    if (o->show_help || o->show_version) {
+        rc = 0;
+        goto out;
+    }
+
+    int i_config = find_opt("config", 6);
+    const char *conf = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (given[i].idx == i_config)
+            conf = given[i].value;
+    ps.layer = L_CONF;
+    if (conf) {
+        if (apply(&ps, i_config, conf, argv_label(i_config, lb, sizeof lb)) < 0 ||
+            load_config(&ps, conf) < 0)
+            goto out;
+    } else if (access(DEFAULT_CONF, F_OK) == 0) {
+        if (set_str(&ps, &o->config_path, DEFAULT_CONF, "a config file") < 0 ||
+            load_config(&ps, DEFAULT_CONF) < 0)
+            goto out;
+    }
+
+    ps.layer = L_ENV;
+    if (load_env(&ps) < 0)
+        goto out;
+
+    ps.layer = L_ARGV;
+    for (size_t i = 0; i < n; i++) {
+        int idx = given[i].idx;
+        if (idx == i_config || opts[idx].arg == A_NONE)
+            continue;
+        if (apply(&ps, idx, given[i].value, argv_label(idx, lb, sizeof lb)) < 0)
+            goto out;
+    }
+    rc = check_combinations(&ps);
+out:
+    free(given);
+    return rc;
+}
+
+void hn_options_init(struct hn_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->users = 1;
+    o->spawn_rate = 1;
+    o->run_time = 0;
+    o->autoquit = -1;
+    /* NULL only if out of memory; hn_options_parse retries and reports. */
+    o->web_host = strdup("127.0.0.1");
+    o->web_port = 8089;
+    o->threads = 0;
+    o->stop_timeout = 10;
+    o->exit_code_on_error = 1;
+    o->loglevel = HN_INFO;
+}
+
+void hn_options_cleanup(struct hn_options *o)
+{
+    free(o->plugin);
+    free(o->host);
+    free(o->web_host);
+    free(o->web_root);
+    free(o->csv_prefix);
+    free(o->html_path);
+    free(o->json_path);
+    free(o->config_path);
+    free_list(o->tags);
+    free_list(o->exclude_tags);
+    memset(o, 0, sizeof *o);
+}
+
+void hn_options_usage(FILE *f)
+{
+    static const char *const group_names[G_COUNT] = {
+        "Common options", "Web UI", "Statistics and output", "Run control", "Logging", "Other",
+    };
+    fputs("Usage: hornet [options]\n"
+          "       hornet demo-target [--port N]\n"
+          "\n"
+          "Load-test an HTTP service with a C plugin describing what users do, and watch it in\n"
+          "the web UI (http://127.0.0.1:8089 by default) or run it headless.\n",
+          f);
+    for (int g = 0; g < G_COUNT; g++) {
+        fprintf(f, "\n%s:\n", group_names[g]);
+        for (size_t i = 0; i < NOPTS; i++) {
+            if (opts[i].group != (enum group)g)
+                continue;
+            char left[64];
+            int n = snprintf(left, sizeof left, "  %c%c%s--%s%s%s", opts[i].short_name ? '-' : ' ',
+                             opts[i].short_name ? opts[i].short_name : ' ',
+                             opts[i].short_name ? ", " : "  ", opts[i].name,
+                             opts[i].metavar ? " " : "", opts[i].metavar ? opts[i].metavar : "");
+            if (n > 30)
+                fprintf(f, "%s\n%32s%s\n", left, "", opts[i].help);
+            else
+                fprintf(f, "%-32s%s\n", left, opts[i].help);
+        }
+    }
+    fputs("\n"
+          "Timespans: a number of seconds (90, 1.5) or parts with units h, m, s in that order\n"
+          "(30s, 5m, 1h30m, 3h30m10s).\n"
+          "\n"
+          "Configuration: options are read from ./hornet.conf (or --config FILE), then from\n"
+          "HORNET_<OPTION> environment variables (HORNET_SPAWN_RATE=5, HORNET_HEADLESS=true),\n"
+          "then from the command line; later sources win. Config lines look like\n"
+          "'spawn-rate = 5', 'headless = true' or 'tags = a, b'; '#' starts a comment.\n"
+          "\n"
+          "Examples:\n"
+          "  hornet --demo\n"
+          "      start the built-in demo target and plugin, and open the web UI on port 8089\n"
+          "  hornet -f plugins/shop.c -H http://127.0.0.1:8080 --headless -u 100 -r 10 -t 1m \\\n"
+          "         --csv out/run\n"
+          "      100 users, 10 new per second, for one minute, without the UI; CSV files in out/\n",
+          f);
+}

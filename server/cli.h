@@ -1,0 +1,97 @@
+/*
+ * cli.h: hornet's options from the command line, a config file and the
+ * environment, with Locust's option names where Locust has them.
+ *
+ * Sources, in increasing priority (a later source wins, option by option):
+ *   1. ./hornet.conf, only if it exists and no --config is given;
+ *   2. the --config FILE (taken from argv before anything else is applied);
+ *   3. environment variables HORNET_<OPTION> ("spawn-rate" -> HORNET_SPAWN_RATE;
+ *      an empty variable counts as unset, unknown HORNET_* names are ignored);
+ *   4. argv.
+ * List options (-T/--tags, -E/--exclude-tags) are replaced by a higher source
+ * and appended to within one source ("-T a,b -T c" gives a, b, c).
+ *
+ * Config files hold `key = value` lines; keys are the long option names
+ * without dashes; `#` starts a comment (whole line, or after whitespace
+ * outside quotes); values may be quoted with "..." or '...'; booleans take
+ * true/false/1/0/yes/no (any case); lists are "a, b" or "[a, b]". --config,
+ * --help and --version are command-line only.
+ *
+ * Timespans (-t/--run-time, --stop-timeout, --autoquit) are either a bare
+ * number of seconds ("90", "1.5") or number+unit parts with units h, m, s
+ * each used at most once and in that order ("1h30m", "3h30m10s", "1.5s",
+ * "2m0.5s"). Rejected: "", "5x", "-3s", "1m1m", "30s1m", "1 m", "inf",
+ * exponents, and anything above 1e9 seconds.
+ *
+ * Threads: none of this is thread-safe (getopt_long has global state);
+ * call it from main before any thread starts.
+ */
+#ifndef HN_CLI_H
+#define HN_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct hn_options {
+    char *plugin;                 /* -f/--plugin PATH (.so or .c; must be a readable file) */
+    char *host;                   /* -H/--host URL; validated http(s)://host[:port][/path] */
+    uint32_t users;               /* -u/--users N, 0..1,000,000 (default 1) */
+    double spawn_rate;            /* -r/--spawn-rate N, > 0, fractional ok (default 1) */
+    double run_time;              /* -t/--run-time timespan in seconds (0 = none) */
+    bool headless, autostart;     /* --headless, --autostart (conflicting: error) */
+    double autoquit;              /* --autoquit SEC (-1 = never; default -1) */
+    char *web_host;               /* --web-host (default 127.0.0.1) */
+    uint16_t web_port;            /* -P/--web-port 0..65535 (0 = pick a free port; default 8089) */
+    char *web_root;               /* --web-root DIR (must be an existing directory) */
+    char *csv_prefix;             /* --csv PREFIX */
+    bool csv_full_history;        /* --csv-full-history (requires --csv) */
+    char *html_path, *json_path;  /* --html FILE, --json FILE */
+    int threads;                  /* --threads N (1..1024; default 0 = CPUs) */
+    uint64_t seed;                /* --seed N */
+    bool seed_set;                /* true once --seed was given by any source */
+    double stop_timeout;          /* -s/--stop-timeout timespan (default 10) */
+    int exit_code_on_error;       /* --exit-code-on-error N (0..255, default 1) */
+    char **tags;                  /* -T/--tags a,b: NULL-terminated list; NULL = none */
+    char **exclude_tags;          /* -E/--exclude-tags a,b: same shape */
+    bool only_summary;            /* --only-summary */
+    int loglevel;                 /* -L/--loglevel (enum hn_loglevel; default HN_INFO) */
+    char *config_path;            /* --config FILE, or "hornet.conf" when that was read */
+    bool demo;                    /* --demo (without -f: the built-in plugin) */
+    bool show_help, show_version; /* -h/--help, -V/--version */
+};
+
+/* Sets every field to its default. Owns nothing the caller must know of;
+ * pair with hn_options_cleanup. [main] */
+void hn_options_init(struct hn_options *o);
+
+/* Frees every string and list and zeroes o (init it again before reuse). [main] */
+void hn_options_cleanup(struct hn_options *o);
+
+/* Applies the sources listed at the top of this file to o (which must have
+ * been through hn_options_init). If argv holds -h/--help or -V/--version,
+ * only that flag is set and nothing else is read, so help works even with
+ * a broken config. argv may be permuted (GNU getopt_long).
+ * Returns 0, or -1 with a one-line message (starting "hornet: ", no newline)
+ * in err naming the option and its source and what was expected, e.g.
+ *   hornet: -u/--users expects a whole number from 0 to 1000000, got 'ten'
+ *   hornet: hornet.conf:3: unknown option 'spawnrate' (did you mean 'spawn-rate'?)
+ *   hornet: HORNET_HEADLESS expects true/false/1/0/yes/no, got 'maybe'
+ * On failure o holds what was applied so far; still call cleanup. [main] */
+int hn_options_parse(struct hn_options *o, int argc, char **argv, char *err, size_t err_len);
+
+/* Writes the --help text (lines <= 100 columns). [any] */
+void hn_options_usage(FILE *f);
+
+/* Parses a timespan (grammar at the top of this file) into seconds.
+ * Returns 0, or -1 (and leaves *out alone) if s is not one. [any] */
+int hn_parse_timespan(const char *s, double *out);
+
+/* Validates a base URL for -H and the API: http or https scheme, non-empty
+ * host (name, IPv4, or [IPv6]), optional user[:password]@, optional port
+ * 1..65535, optional path; no spaces, control characters, query or fragment.
+ * Returns 0, or -1 with the reason (no "hornet: " prefix) in err. [any] */
+int hn_validate_host_url(const char *s, char *err, size_t err_len);
+
+#endif

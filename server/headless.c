@@ -1,0 +1,147 @@
+/* headless.c: the CI mode run loop; see headless.h. */
+#include "headless.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "report.h"
+#include "runner.h"
+
+struct ticker {
+    const struct hn_headless_config *cfg;
+    FILE *history;            /* PREFIX_stats_history.csv, appended live */
+    long last_history_sec;
+    double last_table;
+};
+
+/* Runs on the aggregator thread after every snapshot. */
+static void on_tick(void *ud, struct hn_snapshot *s, int state_changed)
+{
+    struct ticker *t = ud;
+    (void)state_changed;
+    if (s->state == HN_STATE_READY)
+        return;
+    if (t->history != NULL && (long)s->now != t->last_history_sec) {
+        t->last_history_sec = (long)s->now;
+        hn_csv_write_history_rows(t->history, s, t->cfg->csv_full_history);
+        fflush(t->history);
+    }
+    if (!t->cfg->only_summary && s->state != HN_STATE_STOPPED && s->now - t->last_table >= 2.0) {
+        t->last_table = s->now;
+        hn_console_table(stdout, s);
+        fflush(stdout);
+    }
+}
+
+static FILE *open_history(const char *prefix, char *err, size_t err_len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s_stats_history.csv", prefix);
+    /* Create the prefix's directory like the other CSV files do. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; *p; p++) {
+            if (*p == '/') {
+                *p = '\0';
+                mkdir(dir, 0777);
+                *p = '/';
+            }
+        }
+        mkdir(dir, 0777);
+    }
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        snprintf(err, err_len, "cannot write '%.400s': %s", path, strerror(errno));
+        return NULL;
+    }
+    fprintf(f, "%s\r\n", hn_csv_history_header);
+    return f;
+}
+
+static int write_json(const char *path, const struct hn_snapshot *s,
+                      const struct hn_headless_config *cfg, struct hn_runner *r)
+{
+    size_t n = 0;
+    struct hn_history_point *h = hn_runner_history(r, &n);
+    json_t *doc = hn_result_to_json(s, h, n, cfg->plugin_path, HN_VERSION);
+    free(h);
+    int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_ENSURE_ASCII) : -1;
+    json_decref(doc);
+    if (rc != 0)
+        fprintf(stderr, "hornet: cannot write '%s': %s\n", path, strerror(errno));
+    return rc;
+}
+
+int hn_headless_run(const struct hn_headless_config *cfg)
+{
+    char err[512] = "";
+    struct ticker t = {.cfg = cfg, .last_history_sec = -1};
+    if (cfg->csv_prefix != NULL) {
+        t.history = open_history(cfg->csv_prefix, err, sizeof err);
+        if (t.history == NULL) {
+            fprintf(stderr, "hornet: %s\n", err);
+            return 2;
+        }
+    }
+    hn_runner_subscribe(cfg->runner, on_tick, &t);
+
+    if (hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
+                        sizeof err) != 0) {
+        fprintf(stderr, "hornet: cannot start: %s\n", err);
+        if (t.history)
+            fclose(t.history);
+        return 2;
+    }
+
+    int signals = 0;
+    while (!hn_runner_wait_stopped(cfg->runner, 0.2)) {
+        struct timespec zero = {0, 0};
+        int sig = sigtimedwait(cfg->signals, NULL, &zero);
+        if (sig <= 0)
+            continue;
+        if (++signals == 1) {
+            hn_logf(HN_INFO, "%s received: stopping (again to quit at once)",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            char e[128];
+            hn_runner_stop(cfg->runner, sig == SIGINT ? "interrupted (SIGINT)"
+                                                      : "terminated (SIGTERM)", e, sizeof e);
+        } else {
+            hn_logf(HN_WARNING, "second signal: quitting without waiting for users");
+            break;
+        }
+    }
+
+    struct hn_snapshot *s = hn_runner_snapshot_now(cfg->runner);
+    hn_runner_unsubscribe(cfg->runner, on_tick, &t);
+    int code = 0;
+    hn_console_summary(stdout, s);
+    fflush(stdout);
+    if (t.history != NULL) {
+        /* Last row, in case the final second was not written yet. */
+        hn_csv_write_history_rows(t.history, s, cfg->csv_full_history);
+        if (fclose(t.history) != 0)
+            code = 2;
+        t.history = NULL;
+    }
+    if (cfg->csv_prefix != NULL && hn_csv_write_files(cfg->csv_prefix, s, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        code = 2;
+    }
+    if (cfg->json_path != NULL && write_json(cfg->json_path, s, cfg, cfg->runner) != 0)
+        code = 2;
+    if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
+        code = cfg->exit_code_on_error;
+    hn_snapshot_release(s);
+    return code;
+}

@@ -1,0 +1,180 @@
+/*
+ * main.c: hornet's entry point. Parses options, loads the plugin, creates
+ * the runner and drives a headless run (the dashboard plugs in here too):
+ * parse -> load -> run -> wait for the end or a signal -> write outputs ->
+ * exit code. Nothing else lives here.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "demo_target.h"
+#include "headless.h"
+#include "hornet/hornet.h"
+#include "log.h"
+#include "plugin_host.h"
+#include "runner.h"
+
+/* The bundled example plugin (plugins/shop.c, linked in) runs with --demo. */
+const struct hn_plugin *hornet_plugin_entry_v1(const struct hn_host_info *host);
+
+/* Raises the open-files limit to the hard limit: every connection is a fd. */
+static rlim_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur;
+}
+
+/* Warns before a run that would need more sockets than the process may open. */
+static void warn_limits(const struct hn_plugin *p, uint32_t users, rlim_t nofile)
+{
+    bool private_conns = false;
+    for (const struct hn_user_type *t = p->user_types; t->name; t++)
+        if (!(t->flags & HN_USER_SHARED_POOL))
+            private_conns = true;
+    if (private_conns && users + 64 > nofile)
+        hn_logf(HN_WARNING,
+                "%u users with their own connections may need more than the %llu open files "
+                "this process may have (ulimit -n); expect 'too many open files' failures, or "
+                "set HN_USER_SHARED_POOL on the user type",
+                users, (unsigned long long)nofile);
+    if (private_conns && users > 28000)
+        hn_logf(HN_WARNING, "%u users with their own connections exceed the ~28,000 ephemeral "
+                            "ports of one source address", users);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "demo-target") == 0)
+        return hn_demo_target_main(argc - 1, argv + 1);
+
+    struct hn_options opt;
+    char err[8192] = "";
+    hn_options_init(&opt);
+    if (hn_options_parse(&opt, argc, argv, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+    if (opt.show_help) {
+        hn_options_usage(stdout);
+        hn_options_cleanup(&opt);
+        return 0;
+    }
+    if (opt.show_version) {
+        printf("hornet %s (plugin ABI %d.%d)\n", HN_VERSION, HN_ABI_MAJOR, HN_ABI_MINOR);
+        hn_options_cleanup(&opt);
+        return 0;
+    }
+    hn_log_set_level(opt.loglevel);
+
+    if (!opt.headless) {
+        fprintf(stderr, "hornet: the web dashboard is not part of this build yet; "
+                        "run with --headless (e.g. hornet --demo --headless -u 50 -r 50 -t 10s)\n");
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+    if (opt.plugin == NULL && !opt.demo) {
+        fprintf(stderr, "hornet: no plugin: pass -f/--plugin FILE (.c or .so), or --demo\n");
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+
+    /* Signals are taken synchronously by the main thread (sigtimedwait);
+     * every thread created from here on inherits the block. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rlim_t nofile = raise_nofile();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    int code = 2;
+    struct hn_demo_target *demo = NULL;
+    struct hn_loaded_plugin *loaded = NULL;
+    const struct hn_plugin *plugin = NULL;
+    struct hn_runner *runner = NULL;
+    char demo_host[64] = "";
+
+    if (opt.demo) {
+        if (hn_demo_target_start(&demo, "127.0.0.1", 0, 0, err, sizeof err) != 0) {
+            fprintf(stderr, "hornet: demo target: %s\n", err);
+            goto out;
+        }
+        snprintf(demo_host, sizeof demo_host, "http://127.0.0.1:%u",
+                 hn_demo_target_http_port(demo));
+        hn_logf(HN_INFO, "demo target listening on %s", demo_host);
+    }
+    if (opt.plugin != NULL) {
+        if (hn_plugin_load(opt.plugin, NULL, &loaded, err, sizeof err) != 0) {
+            fprintf(stderr, "hornet: %s\n", err);
+            goto out;
+        }
+        plugin = hn_plugin_descriptor(loaded);
+    } else {
+        if (hn_plugin_load_builtin(hornet_plugin_entry_v1, "shop (built-in)", &loaded, err,
+                                   sizeof err) != 0) {
+            fprintf(stderr, "hornet: %s\n", err);
+            goto out;
+        }
+        plugin = hn_plugin_descriptor(loaded);
+    }
+
+    const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
+    struct hn_runner_config rc = {
+        .plugin = plugin,
+        .threads = opt.threads,
+        .seed = opt.seed_set ? opt.seed : (uint64_t)time(NULL) ^ (uint64_t)getpid(),
+        .stop_timeout = opt.stop_timeout,
+        .host = host,
+        .tags = (const char *const *)opt.tags,
+        .exclude_tags = (const char *const *)opt.exclude_tags,
+    };
+    if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
+    warn_limits(plugin, opt.users, nofile);
+
+    struct hn_headless_config hc = {
+        .runner = runner,
+        .users = opt.users,
+        .spawn_rate = opt.spawn_rate,
+        .run_time = opt.run_time,
+        .host = host,
+        .csv_prefix = opt.csv_prefix,
+        .csv_full_history = opt.csv_full_history,
+        .json_path = opt.json_path,
+        .only_summary = opt.only_summary,
+        .exit_code_on_error = opt.exit_code_on_error,
+        .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",
+        .signals = &sigs,
+    };
+    code = hn_headless_run(&hc);
+
+out:
+    hn_runner_destroy(runner);
+    hn_plugin_unload(loaded);
+    hn_demo_target_stop(demo);
+    curl_global_cleanup();
+    hn_options_cleanup(&opt);
+    return code;
+}

@@ -1,0 +1,28 @@
+/* task_no_fn.c: a task with a name but no function. */
+#include <hornet/hornet.h>
+
+static void noop(struct hn_user *u)
+{
+    (void)u;
+}
+
+static const struct hn_task tasks[] = {
+    {.name = "noop", .fn = noop},
+    {.name = "broken", .fn = NULL, .tags = "x"},
+    {0},
+};
+
+static const struct hn_user_type types[] = {
+    {.name = "A", .weight = 1, .tasks = tasks},
+    {0},
+};
+
+static const struct hn_plugin plugin = {
+    .abi_major = HN_ABI_MAJOR,
+    .abi_minor = HN_ABI_MINOR,
+    .struct_size = sizeof(struct hn_plugin),
+    .name = "task_no_fn",
+    .user_types = types,
+};
+
+HN_PLUGIN(plugin)

@@ -1,0 +1,24 @@
+/* wait_between_reversed.c: think time between(2, 1): upper bound below lower. */
+#include <hornet/hornet.h>
+
+static void noop(struct hn_user *u)
+{
+    (void)u;
+}
+
+static const struct hn_task tasks[] = {{.name = "noop", .fn = noop}, {0}};
+
+static const struct hn_user_type types[] = {
+    {.name = "A", .weight = 1, .tasks = tasks, .wait = hn_between(2, 1)},
+    {0},
+};
+
+static const struct hn_plugin plugin = {
+    .abi_major = HN_ABI_MAJOR,
+    .abi_minor = HN_ABI_MINOR,
+    .struct_size = sizeof(struct hn_plugin),
+    .name = "wait_between_reversed",
+    .user_types = types,
+};
+
+HN_PLUGIN(plugin)
