@@ -16,7 +16,7 @@ build: deps
 
 # Starts the built-in demo: target + example plugin, dashboard/headless.
 run: build
-	./$(BUILD)/hornet --demo
+	./$(BUILD)/hornet --demo --headless -u 50 -r 10 -t 30s
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

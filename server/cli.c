@@ -244,13 +244,16 @@ int hn_validate_host_url(const char *s, char *err, size_t err_len)
         if (u >= 0x80)
             REJECT("non-ASCII characters must be percent-encoded");
     }
-    const char *p;
-    if (strncasecmp(s, "http://", 7) == 0)
-        p = s + 7;
-    else if (strncasecmp(s, "https://", 8) == 0)
-        p = s + 8;
-    else
-        REJECT("the scheme must be http:// or https://");
+    /* http:// and https:// for HTTP users; any other scheme (tcp://, …) is
+     * passed through for plugins that speak their own protocol. */
+    const char *p = s;
+    if (!isalpha((unsigned char)*p))
+        REJECT("expected a scheme such as http:// or https://");
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    if (strncmp(p, "://", 3) != 0)
+        REJECT("expected a scheme such as http:// or https://");
+    p += 3;
 
     /* Authority ends at the path. */
     const char *auth_end = p + strcspn(p, "/?#");

@@ -36,7 +36,7 @@
 
 struct hn_options {
     char *plugin;                 /* -f/--plugin PATH (.so or .c; must be a readable file) */
-    char *host;                   /* -H/--host URL; validated http(s)://host[:port][/path] */
+    char *host;                   /* -H/--host URL: scheme://host[:port][/path] */
     uint32_t users;               /* -u/--users N, 0..1,000,000 (default 1) */
     double spawn_rate;            /* -r/--spawn-rate N, > 0, fractional ok (default 1) */
     double run_time;              /* -t/--run-time timespan in seconds (0 = none) */
@@ -88,7 +88,8 @@ void hn_options_usage(FILE *f);
  * Returns 0, or -1 (and leaves *out alone) if s is not one. [any] */
 int hn_parse_timespan(const char *s, double *out);
 
-/* Validates a base URL for -H and the API: http or https scheme, non-empty
+/* Validates a base URL for -H and the API: a scheme (http, https, or any
+ * other for plugins with their own protocol, e.g. tcp://), non-empty
  * host (name, IPv4, or [IPv6]), optional user[:password]@, optional port
  * 1..65535, optional path; no spaces, control characters, query or fragment.
  * Returns 0, or -1 with the reason (no "hornet: " prefix) in err. [any] */

@@ -79,6 +79,7 @@ struct hn_task {
     void (*fn)(struct hn_user *u);  /* required */
     unsigned weight;                /* 0 counts as 1; ignored when sequential */
     const char *tags;               /* comma-separated, e.g. "browse,slow"; may be NULL */
+    void *reserved[2];              /* zero; room for later minors (arrays cannot grow) */
 };
 
 /* User type flags. */
@@ -98,6 +99,7 @@ struct hn_user_type {
     size_t state_size;                /* bytes of zeroed per-user state, see hn_state() */
     unsigned flags;                   /* HN_USER_* */
     size_t stack_size;                /* coroutine stack in bytes; 0 = default (64 KiB) */
+    void *reserved[4];                /* zero; room for later minors (arrays cannot grow) */
 };
 
 /* The plugin descriptor returned by the entry function. */

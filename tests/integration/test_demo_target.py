@@ -128,7 +128,7 @@ class Endpoints(unittest.TestCase):
         # Meanwhile a plain request is answered at once.
         q0 = time.monotonic()
         self.assertEqual(req("GET", "/json")[0], 200)
-        self.assertLess(time.monotonic() - q0, 0.4)
+        self.assertLess(time.monotonic() - q0, 0.45)
         for t in threads:
             t.join(10)
         total = time.monotonic() - t0
@@ -367,11 +367,11 @@ class Endpoints(unittest.TestCase):
             resp = conn.getresponse()
             t_head = time.monotonic() - t0
             self.assertEqual(resp.status, 200)
-            self.assertLess(t_head, 0.6)
+            self.assertLess(t_head, 0.8)
             # Other requests are served while the body trickles.
             q0 = time.monotonic()
             self.assertEqual(req("GET", "/json")[0], 200)
-            self.assertLess(time.monotonic() - q0, 0.4)
+            self.assertLess(time.monotonic() - q0, 0.45)
             data = resp.read()
             t_body = time.monotonic() - t0
             self.assertEqual(len(data), int(resp.getheader("Content-Length")))
