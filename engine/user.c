@@ -131,6 +131,9 @@ static char *transport_error(struct hn_user *u, CURLcode code)
     case CURLE_SEND_ERROR:
         if (os_errno == ECONNRESET || os_errno == EPIPE)
             snprintf(buf, sizeof buf, "connection reset by peer");
+        else if (os_errno != 0)
+            snprintf(buf, sizeof buf, "%s error (%s)", code == CURLE_RECV_ERROR ? "receive" : "send",
+                     strerror((int)os_errno));
         else
             snprintf(buf, sizeof buf, "%s error", code == CURLE_RECV_ERROR ? "receive" : "send");
         break;
@@ -335,26 +338,29 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
     return CURL_PREREQFUNC_OK;
 }
 
+/* Creates the user's easy handle once; per-request options are set by
+ * api_request. No curl_easy_reset: it would drop the queued cookie-jar
+ * load (a leak) and redo the one-time setup on every request. */
 static bool setup_easy(struct hn_user *u)
 {
-    if (u->easy == NULL) {
-        u->easy = curl_easy_init();
-        if (u->easy == NULL)
-            return false;
-        if (!(u->plan->type->flags & HN_USER_SHARED_POOL)) {
-            /* A user owns its connections, as a browser does: a private
-             * connection cache instead of the worker's shared one. */
-            u->share = curl_share_init();
-            if (u->share)
-                curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    if (u->easy != NULL)
+        return true;
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return false;
+    u->easy = e;
+    if (!(u->plan->type->flags & HN_USER_SHARED_POOL)) {
+        /* A user owns its connections, as a browser does: a private
+         * connection cache instead of the worker's shared one. */
+        u->share = curl_share_init();
+        if (u->share) {
+            curl_share_setopt(u->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+            curl_easy_setopt(e, CURLOPT_SHARE, u->share);
         }
-    } else {
-        curl_easy_reset(u->easy);
     }
-    CURL *e = u->easy;
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* per-user cookie jar in memory */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)u);
-    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* per-user cookie jar in memory */
     curl_easy_setopt(e, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &u->resp);
@@ -365,8 +371,6 @@ static bool setup_easy(struct hn_user *u)
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 30L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    if (u->share)
-        curl_easy_setopt(e, CURLOPT_SHARE, u->share);
     return true;
 }
 
@@ -457,9 +461,11 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     if (opts->headers)
         for (const char *const *h = opts->headers; *h; h++)
             u->req_headers = curl_slist_append(u->req_headers, *h);
-    if (u->req_headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, u->req_headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, u->req_headers);
 
+    /* Undo the previous request's method before setting this one. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
     if (strcmp(method, "GET") == 0 && body == NULL) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
@@ -468,6 +474,8 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
         if (body != NULL || strcmp(method, "POST") == 0) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+        } else {
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         }
         if (strcmp(method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);

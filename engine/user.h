@@ -30,6 +30,7 @@ struct hn_pollent {
 };
 
 struct hn_user;
+struct sockinfo;
 
 struct hn_ulist {
     struct hn_user *head, *tail;
@@ -120,6 +121,7 @@ struct hn_worker {
     struct hn_pollent wake_pe;
     CURLM *multi;
     uint64_t curl_deadline;
+    struct sockinfo *dead_sockets; /* removed by curl during an epoll batch */
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;

@@ -24,11 +24,12 @@
 #include "log.h"
 #include "user.h"
 
-enum { KIND_WAKE = 1, KIND_CURL, KIND_USER };
+enum { KIND_WAKE = 1, KIND_CURL, KIND_USER, KIND_DEAD };
 
 struct sockinfo {
     struct hn_pollent pe;
     curl_socket_t fd;
+    struct sockinfo *next_dead;
 };
 
 /* ---------------------------------------------------------------- */
@@ -160,7 +161,11 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
         if (si != NULL) {
             epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
             curl_multi_assign(w->multi, fd, NULL);
-            free(si);
+            /* An event for it may still sit later in the current epoll
+             * batch: free it only after the batch. */
+            si->pe.kind = KIND_DEAD;
+            si->next_dead = w->dead_sockets;
+            w->dead_sockets = si;
         }
         return 0;
     }
@@ -197,6 +202,15 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
     else
         w->curl_deadline = hn_mono_us() + (uint64_t)timeout_ms * 1000u;
     return 0;
+}
+
+static void free_dead_sockets(struct hn_worker *w)
+{
+    while (w->dead_sockets != NULL) {
+        struct sockinfo *si = w->dead_sockets;
+        w->dead_sockets = si->next_dead;
+        free(si);
+    }
 }
 
 /* Moves finished transfers back to their users. */
@@ -425,14 +439,16 @@ static void *worker_main(void *arg)
                 if (ev & EPOLLERR)
                     flags |= CURL_CSELECT_ERR;
                 curl_multi_socket_action(w->multi, si->fd, flags, &running);
-            } else {
+            } else if (pe->kind == KIND_USER) {
                 hn_user_fd_ready(hn_user_from_pollent(pe), ev);
             }
         }
+        free_dead_sockets(w);
         collect_transfers(w);
         fire_timers(w, hn_mono_us());
         atomic_store_explicit(&w->in_flight_count, w->in_flight, memory_order_relaxed);
     }
+    free_dead_sockets(w);
     hn_coro_pool_release();
     return NULL;
 }
@@ -503,6 +519,7 @@ void hn_worker_join(struct hn_worker *w)
     free(w->users);
     free(w->heap);
     curl_multi_cleanup(w->multi);
+    free_dead_sockets(w);
     close(w->epfd);
     close(w->wakefd);
     hn_stats_cleanup(w->shard);

@@ -28,7 +28,8 @@ import subprocess
 import time
 
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
-           "http_request", "TargetError"]
+           "http_request", "TargetError", "plugin_so", "clean_env", "sanitizer_report",
+           "HornetCrash", "check_no_crash", "known_bug", "run_checks"]
 
 _READY_RE = re.compile(r"^demo-target http://([0-9.]+):(\d+) kv ([0-9.]+):(\d+)$")
 
@@ -191,3 +192,155 @@ class DemoTarget:
         else:
             self.kill()
         return False
+
+
+# ---------------------------------------------------------------------------
+# Helpers for the scripts that drive the hornet binary end to end
+# (test_headless.py, test_cli_errors.py, test_examples.py).
+
+def plugin_so(name):
+    """Path of BUILD/tests/plugins/NAME.so (built from tests/plugins/NAME.c)."""
+    return os.path.join(build_dir(), "tests", "plugins", name + ".so")
+
+
+def clean_env(cache_dir=None, **extra):
+    """A copy of os.environ without HORNET_* variables (so the caller's shell
+    cannot change a run), with HORNET_CACHE_DIR=cache_dir if given and the
+    extra variables added."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HORNET_")}
+    if cache_dir is not None:
+        env["HORNET_CACHE_DIR"] = cache_dir
+    env.update(extra)
+    return env
+
+
+_SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                      "AddressSanitizer:DEADLYSIGNAL", "ERROR: UndefinedBehaviorSanitizer",
+                      "runtime error:", "Segmentation fault", "Aborted", "core dumped")
+
+
+def sanitizer_report(text, lines=30):
+    """Returns the first `lines` lines of a sanitizer report or crash notice
+    found in text (a process's stderr), or None when there is none."""
+    if not text:
+        return None
+    all_lines = text.splitlines()
+    for i, line in enumerate(all_lines):
+        if any(m in line for m in _SANITIZER_MARKERS):
+            return "\n".join(all_lines[i:i + lines])
+    return None
+
+
+class HornetCrash(Exception):
+    """hornet crashed or a sanitizer reported something. Deliberately not an
+    AssertionError, so that known_bug() never hides it."""
+
+
+def check_no_crash(proc, what="hornet"):
+    """Raises HornetCrash if a finished subprocess (CompletedProcess or Popen
+    with .returncode, and .stderr text if captured) died from a signal or
+    printed a sanitizer report or crash notice; the message quotes the first
+    30 lines of the report."""
+    rc = proc.returncode
+    err = proc.stderr if isinstance(proc.stderr, str) else ""
+    report = sanitizer_report(err)
+    if report is not None:
+        raise HornetCrash("%s (exit %s) printed a sanitizer report or crash notice:\n%s"
+                          % (what, rc, report))
+    if rc is not None and rc < 0:
+        raise HornetCrash("%s was killed by signal %d; stderr tail:\n%s"
+                          % (what, -rc, "\n".join(err.splitlines()[-30:])))
+
+
+def known_bug(reason, may_pass=False):
+    """Marks a test that fails because of a known, reported hornet bug. An
+    assertion failure is then reported as XFAIL and does not fail the script
+    (unless HN_STRICT=1 is set); errors and crashes still fail it. When the
+    test passes it is reported as XPASS, which fails the script so the mark
+    gets removed, unless may_pass is set (for bugs that do not show on every
+    run)."""
+    import functools
+    import unittest
+
+    def wrap(fn):
+        if os.environ.get("HN_STRICT") == "1":
+            return fn
+
+        @functools.wraps(fn)
+        def run(self, *args, **kwargs):
+            try:
+                fn(self, *args, **kwargs)
+            except AssertionError as e:
+                first = (str(e).strip().splitlines() or [""])[0][:300]
+                raise unittest.SkipTest("XFAIL known hornet bug: %s | %s" % (reason, first))
+            if not may_pass:
+                self.fail("XPASS: the known bug '%s' looks fixed; remove its @known_bug mark"
+                          % reason)
+        return run
+    return wrap
+
+
+def run_checks(module_name="__main__"):
+    """Runs the unittest cases of a module, printing one line per check
+    (PASS/FAIL/XFAIL/XPASS/SKIP) and a final "N passed, N failed" line.
+    Returns the process exit code (0 when nothing failed)."""
+    import sys
+    import traceback
+    import unittest
+
+    class Result(unittest.TestResult):
+        def __init__(self):
+            super().__init__()
+            self.passed = self.failed = self.xfailed = 0
+
+        @staticmethod
+        def _name(test):
+            doc = test.shortDescription() if hasattr(test, "shortDescription") else None
+            name = test.id().split(".", 1)[-1] if hasattr(test, "id") else str(test)
+            return name + (" - " + doc if doc else "")
+
+        def _say(self, text):
+            print(text, flush=True)
+
+        def addSuccess(self, test):
+            super().addSuccess(test)
+            self.passed += 1
+            self._say("PASS  " + self._name(test))
+
+        def _fail(self, test, err, kind):
+            self.failed += 1
+            self._say("FAIL  %s (%s)" % (self._name(test), kind))
+            text = "".join(traceback.format_exception(*err))
+            for line in text.rstrip().splitlines():
+                self._say("      " + line)
+
+        def addFailure(self, test, err):
+            super().addFailure(test, err)
+            self._fail(test, err, "failure")
+
+        def addError(self, test, err):
+            super().addError(test, err)
+            self._fail(test, err, "error")
+
+        def addSubTest(self, test, subtest, err):
+            super().addSubTest(test, subtest, err)
+            if err is not None:
+                kind = "failure" if issubclass(err[0], test.failureException) else "error"
+                self._fail(subtest, err, kind)
+
+        def addSkip(self, test, reason):
+            super().addSkip(test, reason)
+            if reason.startswith("XFAIL "):
+                self.xfailed += 1
+                self._say("XFAIL %s: %s" % (self._name(test), reason[6:]))
+            else:
+                self._say("SKIP  %s: %s" % (self._name(test), reason))
+
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_name])
+    result = Result()
+    suite.run(result)
+    if result.xfailed:
+        print("%d known hornet bug(s) marked XFAIL (HN_STRICT=1 makes them fail)"
+              % result.xfailed)
+    print("%d passed, %d failed" % (result.passed, result.failed), flush=True)
+    return 1 if result.failed else 0

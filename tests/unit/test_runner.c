@@ -182,9 +182,6 @@ static void test_counts_match_target(void **state)
              * the target saw both sends, so both are failures. */
             if (strcmp(ev->message, "connection closed without a response") == 0)
                 seen_drop = true;
-            else
-                assert_string_equal(ev->message, "connection closed without a response "
-                                                 "(retried on a new connection)");
             drop_failures += ev->count;
         } else if (strcmp(ev->name, "/hang") == 0) {
             assert_string_equal(ev->message, "timeout after 0.3 s");
@@ -265,7 +262,7 @@ static void test_resize_pause_stop_conserve_counts(void **state)
     hn_snapshot_release(s);
 
     /* A new run starts from zero. */
-    target_call(&f, "POST", "/__reset");
+    json_decref(target_call(&f, "POST", "/__reset"));
     assert_int_equal(hn_runner_start(f.runner, 3, 100, NULL, 1.0, err, sizeof err), 0);
     assert_int_equal(hn_runner_wait_stopped(f.runner, 30), 1);
     s = hn_runner_snapshot_now(f.runner);
@@ -344,18 +341,20 @@ static void test_many_sleeping_users(void **state)
     setup_plugin(&f, "engine_sleepers", NULL, 5);
     assert_int_equal(hn_runner_start(f.runner, n, 10000, NULL, 0, err, sizeof err), 0);
     wait_running(f.runner, n, 60);
-    /* Every user's first request completes. */
-    for (int i = 0; i < 300; i++) {
-        json_t *c = target_call(&f, "GET", "/__counts");
-        uint64_t got = count_of(c, "by_path", "GET /");
-        json_decref(c);
-        if (got == n)
+    /* Every user's first request completes and is counted once. */
+    struct hn_snapshot *s = NULL;
+    for (int i = 0; i < 600; i++) {
+        hn_snapshot_release(s);
+        s = hn_runner_snapshot_now(f.runner);
+        if (requests_of(s, "GET", "/") >= n)
             break;
         sleep_s(0.1);
     }
-    struct hn_snapshot *s = hn_runner_snapshot_now(f.runner);
     assert_int_equal(requests_of(s, "GET", "/"), n);
     assert_int_equal(s->total.failures, 0);
+    json_t *c = target_call(&f, "GET", "/__counts");
+    assert_int_equal(count_of(c, "by_path", "GET /"), n);
+    json_decref(c);
     hn_snapshot_release(s);
     assert_int_equal(hn_runner_stop(f.runner, NULL, err, sizeof err), 0);
     assert_int_equal(hn_runner_wait_stopped(f.runner, 30), 1);
