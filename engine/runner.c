@@ -1013,27 +1013,30 @@ enum hn_state hn_runner_state(struct hn_runner *r)
 int hn_runner_wait_stopped(struct hn_runner *r, double timeout_s)
 {
     uint64_t end = timeout_s < 0 ? UINT64_MAX : hn_mono_us() + (uint64_t)(timeout_s * 1e6);
-    pthread_mutex_lock(&r->snap_lock);
     for (;;) {
-        if (r->latest && r->latest->state == HN_STATE_STOPPED) {
-            pthread_mutex_unlock(&r->snap_lock);
-            return 1;
-        }
+        /* The command state first: right after a start, the latest
+         * snapshot may still be the previous run's "stopped" one. */
+        enum hn_state st = hn_runner_state(r);
+        pthread_mutex_lock(&r->snap_lock);
+        bool done = st == HN_STATE_STOPPED && r->latest && r->latest->state == HN_STATE_STOPPED;
         uint64_t now = hn_mono_us();
-        if (now >= end)
-            break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t wait_us = end - now < 100000 ? end - now : 100000;
-        ts.tv_nsec += (long)(wait_us * 1000);
-        while (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
+        if (!done && now < end) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t wait_us = end - now < 100000 ? end - now : 100000;
+            ts.tv_nsec += (long)(wait_us * 1000);
+            while (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&r->snap_cond, &r->snap_lock, &ts);
         }
-        pthread_cond_timedwait(&r->snap_cond, &r->snap_lock, &ts);
+        pthread_mutex_unlock(&r->snap_lock);
+        if (done)
+            return 1;
+        if (now >= end)
+            return 0;
     }
-    pthread_mutex_unlock(&r->snap_lock);
-    return 0;
 }
 
 struct hn_snapshot *hn_runner_snapshot(struct hn_runner *r)

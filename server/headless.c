@@ -128,8 +128,9 @@ int hn_headless_run(const struct hn_headless_config *cfg)
     hn_console_summary(stdout, s);
     fflush(stdout);
     if (t.history != NULL) {
-        /* Last row, in case the final second was not written yet. */
-        hn_csv_write_history_rows(t.history, s, cfg->csv_full_history);
+        /* Last row, unless the final second was already written. */
+        if ((long)s->now != t.last_history_sec)
+            hn_csv_write_history_rows(t.history, s, cfg->csv_full_history);
         if (fclose(t.history) != 0)
             code = 2;
         t.history = NULL;

@@ -29,7 +29,7 @@ import time
 
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
            "http_request", "TargetError", "plugin_so", "clean_env", "sanitizer_report",
-           "HornetCrash", "check_no_crash", "known_bug", "run_checks"]
+           "HornetCrash", "check_no_crash", "stderr_lines", "known_bug", "run_checks"]
 
 _READY_RE = re.compile(r"^demo-target http://([0-9.]+):(\d+) kv ([0-9.]+):(\d+)$")
 
@@ -229,6 +229,19 @@ def sanitizer_report(text, lines=30):
         if any(m in line for m in _SANITIZER_MARKERS):
             return "\n".join(all_lines[i:i + lines])
     return None
+
+
+# Notices sanitizers print on every run that are not findings: ASan warns once
+# per process about swapcontext even though engine/coro.c annotates its fiber
+# switches.
+_BENIGN_STDERR = re.compile(r"^==\d+==WARNING: ASan doesn't fully support "
+                            r"makecontext/swapcontext")
+
+
+def stderr_lines(text):
+    """The non-empty lines of a process's stderr, without benign sanitizer
+    notices (see _BENIGN_STDERR)."""
+    return [x for x in (text or "").splitlines() if x.strip() and not _BENIGN_STDERR.match(x)]
 
 
 class HornetCrash(Exception):

@@ -63,7 +63,7 @@ class BadInput(unittest.TestCase):
         detail = "args %r\nstdout: %r\nstderr: %r" % (args, r.stdout[-500:], r.stderr[-2000:])
         self.assertEqual(r.returncode, 2, detail)
         self.assertEqual(r.stdout, "", detail)
-        lines = [x for x in r.stderr.splitlines() if x.strip() and not LOG_LINE.match(x)]
+        lines = [x for x in hnlib.stderr_lines(r.stderr) if not LOG_LINE.match(x)]
         self.assertGreaterEqual(len(lines), 1, detail)
         if not multiline:
             self.assertEqual(len(lines), 1, detail)
