@@ -18,7 +18,7 @@
 struct ticker {
     const struct hn_headless_config *cfg;
     FILE *history;            /* PREFIX_stats_history.csv, appended live */
-    long last_history_sec;
+    struct hn_snapshot *pending; /* latest snapshot of the second not yet written */
     double last_table;
 };
 
@@ -29,10 +29,15 @@ static void on_tick(void *ud, struct hn_snapshot *s, int state_changed)
     (void)state_changed;
     if (s->state == HN_STATE_READY)
         return;
-    if (t->history != NULL && (long)s->now != t->last_history_sec) {
-        t->last_history_sec = (long)s->now;
-        hn_csv_write_history_rows(t->history, s, t->cfg->csv_full_history);
-        fflush(t->history);
+    /* One history row per second, holding that second's last snapshot: a
+     * row is written once the next second has begun. */
+    if (t->history != NULL) {
+        if (t->pending != NULL && (long)t->pending->now != (long)s->now) {
+            hn_csv_write_history_rows(t->history, t->pending, t->cfg->csv_full_history);
+            fflush(t->history);
+        }
+        hn_snapshot_release(t->pending);
+        t->pending = hn_snapshot_ref(s);
     }
     if (!t->cfg->only_summary && s->state != HN_STATE_STOPPED && s->now - t->last_table >= 2.0) {
         t->last_table = s->now;
@@ -86,7 +91,7 @@ static int write_json(const char *path, const struct hn_snapshot *s,
 int hn_headless_run(const struct hn_headless_config *cfg)
 {
     char err[512] = "";
-    struct ticker t = {.cfg = cfg, .last_history_sec = -1};
+    struct ticker t = {.cfg = cfg};
     if (cfg->csv_prefix != NULL) {
         t.history = open_history(cfg->csv_prefix, err, sizeof err);
         if (t.history == NULL) {
@@ -99,6 +104,8 @@ int hn_headless_run(const struct hn_headless_config *cfg)
     if (hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
                         sizeof err) != 0) {
         fprintf(stderr, "hornet: cannot start: %s\n", err);
+        hn_runner_unsubscribe(cfg->runner, on_tick, &t);
+        hn_snapshot_release(t.pending);
         if (t.history)
             fclose(t.history);
         return 2;
@@ -128,9 +135,10 @@ int hn_headless_run(const struct hn_headless_config *cfg)
     hn_console_summary(stdout, s);
     fflush(stdout);
     if (t.history != NULL) {
-        /* Last row, unless the final second was already written. */
-        if ((long)s->now != t.last_history_sec)
-            hn_csv_write_history_rows(t.history, s, cfg->csv_full_history);
+        /* The final second's row holds the final totals. */
+        if (t.pending != NULL && (long)t.pending->now != (long)s->now)
+            hn_csv_write_history_rows(t.history, t.pending, cfg->csv_full_history);
+        hn_csv_write_history_rows(t.history, s, cfg->csv_full_history);
         if (fclose(t.history) != 0)
             code = 2;
         t.history = NULL;
@@ -143,6 +151,7 @@ int hn_headless_run(const struct hn_headless_config *cfg)
         code = 2;
     if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
         code = cfg->exit_code_on_error;
+    hn_snapshot_release(t.pending);
     hn_snapshot_release(s);
     return code;
 }
