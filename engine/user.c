@@ -691,7 +691,11 @@ static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
 {
     if (!in_own_coroutine(u, "hn_wait_fd"))
         return -1;
-    gate(u);
+    /* Like an HTTP request in flight, a custom operation finishes even when
+     * the user is asked to stop (its send may already have reached the
+     * target): only an abort at the stop timeout cuts it short. */
+    if (u->aborted)
+        exit_user(u);
     uint32_t ev = 0;
     if (events & HN_FD_READ)
         ev |= EPOLLIN | EPOLLRDHUP;
@@ -712,7 +716,8 @@ static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
     hn_worker_unwatch_fd(u->w, fd);
     u->fd = -1;
     uint32_t got = u->fd_events;
-    gate(u);
+    if (u->aborted)
+        exit_user(u);
     int out = 0;
     if (got & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         out |= HN_FD_READ & events;
@@ -987,8 +992,13 @@ static void kick(struct hn_user *u)
 {
     struct hn_worker *w = u->w;
     switch (u->wait) {
-    case HN_BLOCK_SLEEP:
     case HN_BLOCK_FD:
+        if (!u->aborted)
+            break; /* the operation completes first, see api_wait_fd */
+        hn_worker_timer_del(w, u);
+        hn_worker_make_runnable(w, u);
+        break;
+    case HN_BLOCK_SLEEP:
         hn_worker_timer_del(w, u);
         hn_worker_make_runnable(w, u);
         break;
