@@ -921,9 +921,13 @@ static json_t *entry_json(const struct hn_entry_view *e, bool total)
     put(o, "total_fail_s", jreal(e->total_fail_s));
     put(o, "current_rps", jreal(e->current_rps));
     put(o, "current_fail_s", jreal(e->current_fail_s));
-    put(o, "cur_p50_ms", jreal(e->cur_p50_ms));
-    put(o, "cur_p95_ms", jreal(e->cur_p95_ms));
-    put(o, "cur_p99_ms", jreal(e->cur_p99_ms));
+    if (total) {
+        /* The 10 s window's percentiles are kept for the aggregate only
+         * (the live charts); per entry there are the cumulative ones. */
+        put(o, "cur_p50_ms", jreal(e->cur_p50_ms));
+        put(o, "cur_p95_ms", jreal(e->cur_p95_ms));
+        put(o, "cur_p99_ms", jreal(e->cur_p99_ms));
+    }
     put(o, "fail_ratio", jreal(fail_ratio(e->requests, e->failures)));
     json_t *pct = json_object();
     if (pct != NULL)

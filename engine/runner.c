@@ -70,6 +70,7 @@ struct hn_runner {
     char *stop_reason;
     bool reset_requested;
     bool pause_changed;
+    bool spawn_now;          /* a start/resize: the first step happens at once, as Locust */
     bool force_tick;
     bool quit;
 
@@ -579,6 +580,11 @@ static void *control_main(void *arg)
             broadcast(r, r->state == HN_STATE_PAUSED ? HN_CMD_PAUSE : HN_CMD_RESUME);
         }
 
+        if (r->spawn_now) {
+            r->spawn_now = false;
+            if (r->spawn_credit < 1.0)
+                r->spawn_credit = 1.0;
+        }
         enum hn_state st = r->state;
         if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_STOPPING)
             r->active_us += dt;
@@ -888,6 +894,7 @@ int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, cons
     }
     r->target_users = users;
     r->spawn_rate = spawn_rate;
+    r->spawn_now = true;
     if (fresh) {
         r->run_time_s = run_time_s;
         r->new_run = true;
@@ -925,6 +932,7 @@ int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, cha
     pthread_mutex_lock(&r->lock);
     r->target_users = users;
     r->spawn_rate = rate;
+    r->spawn_now = true;
     if (r->state == HN_STATE_RUNNING) {
         r->state = HN_STATE_SPAWNING;
         r->state_changed = true;

@@ -657,12 +657,17 @@ static void api_record(struct hn_user *u, const char *type, const char *name, do
 {
     if (!in_own_coroutine(u, "hn_record"))
         return;
-    if (type == NULL || name == NULL)
+    if (type == NULL || name == NULL || *type == '\0' || *name == '\0') {
+        hn_logf(HN_ERROR, "hn_record needs a non-empty type and name (ignored)");
         return;
+    }
     if (!(elapsed_ms >= 0) || elapsed_ms > 1e12)
         elapsed_ms = 0;
-    hn_worker_record(u->w, type, name, (uint64_t)llround(elapsed_ms * 1000.0),
-                     bytes > 0 ? (uint64_t)bytes : 0, error);
+    /* Bounded so a bogus size cannot overflow the entry's byte total. */
+    uint64_t b = bytes > 0 ? (uint64_t)bytes : 0;
+    if (b > (1ull << 40))
+        b = 1ull << 40;
+    hn_worker_record(u->w, type, name, (uint64_t)llround(elapsed_ms * 1000.0), b, error);
 }
 
 static void sleep_until(struct hn_user *u, uint64_t deadline)

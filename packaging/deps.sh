@@ -7,7 +7,7 @@ set -eu
 profile=${1:-test}
 build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev
        libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js"
-test="$build curl python3 procps"
+test="$build curl python3 procps chromium"
 bench="$test nginx-light wrk apache2-utils python3-locust"
 
 case "$profile" in
@@ -16,6 +16,14 @@ test) want=$test ;;
 bench) want=$bench ;;
 *) echo "deps.sh: unknown profile '$profile' (expected build, test or bench)" >&2; exit 2 ;;
 esac
+
+# The browser tests (tests/e2e) need node and npm. A node that is already
+# installed some other way (e.g. a vendor build that bundles npm) is used as
+# is: Debian's npm package would conflict with it.
+if [ "$profile" != build ]; then
+    command -v node >/dev/null 2>&1 || want="$want nodejs"
+    command -v npm >/dev/null 2>&1 || want="$want npm"
+fi
 
 missing=""
 for p in $want; do

@@ -244,16 +244,17 @@ int hn_validate_host_url(const char *s, char *err, size_t err_len)
         if (u >= 0x80)
             REJECT("non-ASCII characters must be percent-encoded");
     }
-    /* http:// and https:// for HTTP users; any other scheme (tcp://, …) is
-     * passed through for plugins that speak their own protocol. */
-    const char *p = s;
-    if (!isalpha((unsigned char)*p))
-        REJECT("expected a scheme such as http:// or https://");
-    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
-        p++;
-    if (strncmp(p, "://", 3) != 0)
-        REJECT("expected a scheme such as http:// or https://");
-    p += 3;
+    /* http:// and https:// for HTTP users; tcp, udp, ws and wss are passed
+     * through for plugins that speak their own protocol (hn_host()). */
+    static const char *const schemes[] = {"http://", "https://", "tcp://", "udp://",
+                                          "ws://",   "wss://",   NULL};
+    const char *p = NULL;
+    for (const char *const *sc = schemes; *sc && p == NULL; sc++)
+        if (strncasecmp(s, *sc, strlen(*sc)) == 0)
+            p = s + strlen(*sc);
+    if (p == NULL)
+        REJECT("the scheme must be http:// or https:// (or tcp://, udp://, ws://, wss:// for "
+               "custom-protocol plugins)");
 
     /* Authority ends at the path. */
     const char *auth_end = p + strcspn(p, "/?#");

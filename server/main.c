@@ -5,24 +5,30 @@
  * exit code. Nothing else lives here.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "acceptor.h"
 #include "cli.h"
 #include "demo_target.h"
-#include "headless.h"
 #include "hornet/hornet.h"
+#include "http.h"
+#include "live.h"
 #include "log.h"
 #include "plugin_host.h"
 #include "runner.h"
+#include "session.h"
+#include "webctx.h"
 
 /* The bundled example plugin (plugins/shop.c, linked in) runs with --demo. */
 const struct hn_plugin *hornet_plugin_entry_v1(const struct hn_host_info *host);
@@ -39,6 +45,55 @@ static rlim_t raise_nofile(void)
         getrlimit(RLIMIT_NOFILE, &rl);
     }
     return rl.rlim_cur;
+}
+
+/* The plugin's user types for the page: [{"name","weight","fixed_count","tasks":[..]}]. */
+static char *user_types_json(const struct hn_plugin *p)
+{
+    json_t *arr = json_array();
+    for (const struct hn_user_type *t = p->user_types; t->name; t++) {
+        json_t *tasks = json_array();
+        for (const struct hn_task *k = t->tasks; k->fn; k++)
+            json_array_append_new(tasks, json_pack("{s:s, s:i, s:s?}", "name", k->name, "weight",
+                                                   (json_int_t)(k->weight ? k->weight : 1),
+                                                   "tags", k->tags));
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s?, s:o}", "name", t->name,
+                                             "weight", (json_int_t)t->weight, "fixed_count",
+                                             (json_int_t)t->fixed_count, "host", t->host,
+                                             "tasks", tasks));
+    }
+    char *s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+/* Creates the output file's directory now (as --csv does) and fails fast
+ * when the file could not be written at the end of the run. */
+static int check_output_path(const char *option, const char *path, char *err, size_t err_len)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    for (char *c = dir + 1; *c; c++) {
+        if (*c == '/') {
+            *c = '\0';
+            mkdir(dir, 0777);
+            *c = '/';
+        }
+    }
+    mkdir(dir, 0777);
+    if (access(dir, W_OK) != 0) {
+        snprintf(err, err_len, "hornet: %s: cannot write into '%.200s': %s", option, dir,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* Warns before a run that would need more sockets than the process may open. */
@@ -84,9 +139,14 @@ int main(int argc, char **argv)
     }
     hn_log_set_level(opt.loglevel);
 
-    if (!opt.headless) {
-        fprintf(stderr, "hornet: the web dashboard is not part of this build yet; "
-                        "run with --headless (e.g. hornet --demo --headless -u 50 -r 50 -t 10s)\n");
+    if (opt.html_path != NULL) {
+        fprintf(stderr, "hornet: --html: the HTML report is not part of this version yet; "
+                        "use --json FILE or --csv PREFIX\n");
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+    if (opt.json_path != NULL && check_output_path("--json", opt.json_path, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         hn_options_cleanup(&opt);
         return 2;
     }
@@ -112,6 +172,10 @@ int main(int argc, char **argv)
     struct hn_loaded_plugin *loaded = NULL;
     const struct hn_plugin *plugin = NULL;
     struct hn_runner *runner = NULL;
+    struct hn_http *http = NULL;
+    struct hn_live *live = NULL;
+    struct hn_acceptor *acceptor = NULL;
+    char *types_json = NULL;
     char demo_host[64] = "";
 
     if (opt.demo) {
@@ -154,7 +218,35 @@ int main(int argc, char **argv)
     }
     warn_limits(plugin, opt.users, nofile);
 
-    struct hn_headless_config hc = {
+    struct hn_webctx web = {
+        .runner = runner,
+        .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",
+        .version = HN_VERSION,
+        .default_host = host,
+        .default_users = opt.users,
+        .default_spawn_rate = opt.spawn_rate,
+        .default_run_time = opt.run_time,
+        .max_users = 1000000,
+        .web_root = opt.web_root,
+        .user_types_json = types_json = user_types_json(plugin),
+    };
+    if (!opt.headless) {
+        if (hn_http_start(&http, &web, err, sizeof err) != 0 ||
+            hn_live_start(&live, &web, err, sizeof err) != 0 ||
+            hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, err,
+                              sizeof err) != 0) {
+            fprintf(stderr, "hornet: %s\n", err);
+            code = 2;
+            goto out;
+        }
+        /* Tests and scripts read this line to find the port. */
+        bool v6 = strchr(opt.web_host, ':') != NULL;
+        printf("hornet dashboard: http://%s%s%s:%u/\n", v6 ? "[" : "", opt.web_host, v6 ? "]" : "",
+               hn_acceptor_port(acceptor));
+        fflush(stdout);
+    }
+
+    struct hn_session_config hc = {
         .runner = runner,
         .users = opt.users,
         .spawn_rate = opt.spawn_rate,
@@ -167,11 +259,21 @@ int main(int argc, char **argv)
         .exit_code_on_error = opt.exit_code_on_error,
         .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",
         .signals = &sigs,
+        .start_now = opt.headless || opt.autostart,
+        .exit_when_stopped = opt.headless,
+        .print_table = opt.headless && !opt.only_summary,
+        .autoquit = opt.autoquit,
     };
-    code = hn_headless_run(&hc);
+    code = hn_session_run(&hc);
 
 out:
+    /* Order: stop accepting, then the push (it reads the runner), then
+     * the HTTP side, then the runner it drives. */
+    hn_acceptor_stop(acceptor);
+    hn_live_stop(live);
+    hn_http_stop(http);
     hn_runner_destroy(runner);
+    free(types_json);
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);
     curl_global_cleanup();

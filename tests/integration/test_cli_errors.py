@@ -130,9 +130,6 @@ class BadInput(unittest.TestCase):
         """-H http:// (empty host)"""
         self.error_line(["--headless", "-f", self.probe(), "-H", "http://"], "-H/--host")
 
-    @hnlib.known_bug("-H accepts any scheme (cli.c passes non-http schemes through for "
-                     "custom-protocol plugins), so HTTP users run against ftp://x and fail "
-                     "every request with 'invalid URL' instead of exit 2")
     def test_host_ftp(self):
         """-H ftp://x"""
         self.error_line(["--headless", "-f", self.probe(), "-H", "ftp://x", "-u", "1", "-t",
@@ -251,8 +248,6 @@ class BadInput(unittest.TestCase):
         self.error_line(["--demo", "--headless", "-t", "1s", "--csv",
                          os.path.join(blocker, "sub", "run")], "cannot write")
 
-    @hnlib.known_bug("--json into a directory that does not exist fails only after the whole "
-                     "run (CSV creates its directories, JSON does not)")
     def test_json_new_directory(self):
         """--json DIR/sub/r.json creates the directory like --csv does"""
         path = os.path.join(TMP, "newdir", "sub", "r.json")
@@ -261,8 +256,6 @@ class BadInput(unittest.TestCase):
         self.assertIn(r.returncode, (0, 1), r.stderr)
         self.assertTrue(os.path.isfile(path), r.stderr)
 
-    @hnlib.known_bug("--html FILE is accepted in headless mode but no file is written and "
-                     "nothing says so")
     def test_html_written_or_refused(self):
         """--html FILE is written, or refused with exit 2"""
         path = os.path.join(TMP, "report.html")
@@ -275,9 +268,22 @@ class BadInput(unittest.TestCase):
 
     # --- modes ---------------------------------------------------------------
     def test_without_headless(self):
-        """without --headless: exit 2 and a message saying to use --headless"""
-        line = self.error_line(["-f", self.probe(), "-H", DEAD], "--headless")
-        self.assertIn("dashboard", line)
+        """without --headless: the dashboard starts, prints its URL, and SIGINT quits with 0"""
+        p = subprocess.Popen([hnlib.hornet_path(), "-f", self.probe(), "-H", DEAD,
+                              "--web-port", "0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=TMP,
+                             env=hnlib.clean_env(CACHE))
+        try:
+            line = p.stdout.readline()
+            self.assertRegex(line, r"^hornet dashboard: http://127\.0\.0\.1:\d+/$")
+            p.send_signal(2)
+            out, err = p.communicate(timeout=15)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        hnlib.check_no_crash(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        self.assertEqual(p.returncode, 0, err)
 
     def test_demo_target_bad_port(self):
         """hornet demo-target --port abc"""

@@ -756,7 +756,7 @@ static void test_host_urls(void **state)
         {"", 0, "empty"},
         {"example.com", 0, "scheme"},
         {"tcp://127.0.0.1:6379", 1, NULL},
-        {"1tcp://example.com", 0, "scheme"},
+        {"ftp://example.com", 0, "scheme"},
         {"http:/example.com", 0, "scheme"},
         {"http://", 0, "host is empty"},
         {"http:///path", 0, "host is empty"},

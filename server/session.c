@@ -1,8 +1,9 @@
-/* headless.c: the CI mode run loop; see headless.h. */
-#include "headless.h"
+/* session.c: the process around the runner; see session.h. */
+#include "session.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "runner.h"
 
 struct ticker {
-    const struct hn_headless_config *cfg;
+    const struct hn_session_config *cfg;
     FILE *history;            /* PREFIX_stats_history.csv, appended live */
     struct hn_snapshot *pending; /* latest snapshot of the second not yet written */
     double last_table;
@@ -39,7 +40,7 @@ static void on_tick(void *ud, struct hn_snapshot *s, int state_changed)
         hn_snapshot_release(t->pending);
         t->pending = hn_snapshot_ref(s);
     }
-    if (!t->cfg->only_summary && s->state != HN_STATE_STOPPED && s->now - t->last_table >= 2.0) {
+    if (t->cfg->print_table && s->state != HN_STATE_STOPPED && s->now - t->last_table >= 2.0) {
         t->last_table = s->now;
         hn_console_table(stdout, s);
         fflush(stdout);
@@ -75,7 +76,7 @@ static FILE *open_history(const char *prefix, char *err, size_t err_len)
 }
 
 static int write_json(const char *path, const struct hn_snapshot *s,
-                      const struct hn_headless_config *cfg, struct hn_runner *r)
+                      const struct hn_session_config *cfg, struct hn_runner *r)
 {
     size_t n = 0;
     struct hn_history_point *h = hn_runner_history(r, &n);
@@ -88,7 +89,7 @@ static int write_json(const char *path, const struct hn_snapshot *s,
     return rc;
 }
 
-int hn_headless_run(const struct hn_headless_config *cfg)
+int hn_session_run(const struct hn_session_config *cfg)
 {
     char err[512] = "";
     struct ticker t = {.cfg = cfg};
@@ -101,7 +102,8 @@ int hn_headless_run(const struct hn_headless_config *cfg)
     }
     hn_runner_subscribe(cfg->runner, on_tick, &t);
 
-    if (hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
+    if (cfg->start_now &&
+        hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
                         sizeof err) != 0) {
         fprintf(stderr, "hornet: cannot start: %s\n", err);
         hn_runner_unsubscribe(cfg->runner, on_tick, &t);
@@ -112,28 +114,57 @@ int hn_headless_run(const struct hn_headless_config *cfg)
     }
 
     int signals = 0;
-    while (!hn_runner_wait_stopped(cfg->runner, 0.2)) {
-        struct timespec zero = {0, 0};
-        int sig = sigtimedwait(cfg->signals, NULL, &zero);
-        if (sig <= 0)
-            continue;
-        if (++signals == 1) {
-            hn_logf(HN_INFO, "%s received: stopping (again to quit at once)",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM");
-            char e[128];
-            hn_runner_stop(cfg->runner, sig == SIGINT ? "interrupted (SIGINT)"
-                                                      : "terminated (SIGTERM)", e, sizeof e);
-        } else {
-            hn_logf(HN_WARNING, "second signal: quitting without waiting for users");
+    bool quitting = false;
+    double stopped_at = -1;
+    for (;;) {
+        struct timespec wait = {0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(cfg->signals, NULL, &wait);
+        enum hn_state st = hn_runner_state(cfg->runner);
+        if (sig > 0) {
+            if (++signals > 1) {
+                hn_logf(HN_WARNING, "second signal: quitting without waiting for users");
+                break;
+            }
+            quitting = true;
+            if (st != HN_STATE_READY && st != HN_STATE_STOPPED && st != HN_STATE_STOPPING) {
+                hn_logf(HN_INFO, "%s received: stopping (again to quit at once)",
+                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+                char e[128];
+                hn_runner_stop(cfg->runner, sig == SIGINT ? "interrupted (SIGINT)"
+                                                          : "terminated (SIGTERM)", e, sizeof e);
+                continue;
+            }
+        }
+        if (st == HN_STATE_READY && quitting)
             break;
+        if (st != HN_STATE_STOPPED) {
+            stopped_at = -1;
+            continue;
+        }
+        if (!hn_runner_wait_stopped(cfg->runner, 0))
+            continue; /* the stopped snapshot is not published yet */
+        if (cfg->exit_when_stopped || quitting)
+            break;
+        if (cfg->autoquit >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double t_now = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+            if (stopped_at < 0) {
+                stopped_at = t_now;
+                hn_logf(HN_INFO, "run stopped; quitting in %g s (--autoquit)", cfg->autoquit);
+            }
+            if (t_now - stopped_at >= cfg->autoquit)
+                break;
         }
     }
 
     struct hn_snapshot *s = hn_runner_snapshot_now(cfg->runner);
     hn_runner_unsubscribe(cfg->runner, on_tick, &t);
     int code = 0;
-    hn_console_summary(stdout, s);
-    fflush(stdout);
+    if (s->start_time > 0) {
+        hn_console_summary(stdout, s);
+        fflush(stdout);
+    }
     if (t.history != NULL) {
         /* The final second's row holds the final totals. */
         if (t.pending != NULL && (long)t.pending->now != (long)s->now)

@@ -1,0 +1,448 @@
+/*
+ * http.c: the dashboard's HTTP side on libmicrohttpd. The daemon has no
+ * listening socket: the acceptor (acceptor.c) owns the port and hands each
+ * plain-HTTP connection over with hn_http_adopt(). One internal MHD thread
+ * (epoll) serves the embedded page, the JSON API and the downloads.
+ *
+ * Request flow (MHD calls the access handler several times per request):
+ *   1st call  headers only: allocate the request state and return. Queueing
+ *             a response here makes libmicrohttpd 0.9.75 close the
+ *             connection, so only bodies too large to drain are refused now.
+ *   Nth call  a piece of the body: kept up to HN_API_BODY_MAX, then dropped.
+ *   last call no more data: route and answer (api.c or an asset).
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "assets.h"
+#include "log.h"
+#include "webctx.h"
+
+/* Bodies declared larger than this are refused before any is read (and the
+ * connection closed); smaller ones over HN_API_BODY_MAX are read and
+ * dropped, so the connection can stay open. */
+#define DRAIN_MAX (1024 * 1024)
+/* Idle keep-alive connections are closed after this many seconds. */
+#define CONN_TIMEOUT_S 60u
+/* Connections MHD serves at once (the acceptor bounds pending ones). */
+#define CONN_MAX 1024u
+
+struct hn_http {
+    struct MHD_Daemon *daemon;
+    const struct hn_webctx *ctx;
+};
+
+/* Per-request state, from the first access-handler call to completion. */
+struct request {
+    char *body;          /* NUL-terminated; NULL until data arrives */
+    size_t len, cap;
+    bool too_large;      /* more than HN_API_BODY_MAX arrived */
+    bool oom;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Responses                                                                 */
+
+/* Queues r (NULL = could not build it: drop the connection) and drops our
+ * reference. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+    if (r == NULL)
+        return MHD_NO;
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Sends an API reply (its body is handed to MHD). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct hn_api_reply *rp,
+                                  const char *allow)
+{
+    struct MHD_Response *r;
+    if (rp->body != NULL) {
+        r = MHD_create_response_from_buffer(rp->len, rp->body, MHD_RESPMEM_MUST_FREE);
+        if (r == NULL)
+            free(rp->body);
+    } else {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    rp->body = NULL;
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            rp->content_type ? rp->content_type : "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (rp->filename[0] != '\0') {
+        char cd[sizeof rp->filename + 32];
+        snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", rp->filename);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+    }
+    return queue(c, rp->status, r);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* {"error": "..."} with status (and an Allow header for 405). */
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow,
+                                  const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct hn_api_reply rp = {0};
+    hn_api_error(&rp, status, "%s", msg);
+    return send_reply(c, &rp, allow);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Assets                                                                    */
+
+/* Copies the next entity tag of an If-None-Match list into tag (without a
+ * weak "W/" prefix: If-None-Match compares weakly). Returns where the next
+ * one starts, or NULL at the end. */
+static const char *next_tag(const char *p, char *tag, size_t n)
+{
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    if (*p == '\0')
+        return NULL;
+    if (strncmp(p, "W/", 2) == 0)
+        p += 2;
+    size_t len = strcspn(p, ",");
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+        len--;
+    snprintf(tag, n, "%.*s", (int)(len < n ? len : n - 1), p);
+    p += strcspn(p, ",");
+    return p;
+}
+
+/* True when the request's If-None-Match holds etag (or "*"). */
+static bool not_modified(struct MHD_Connection *c, const char *etag)
+{
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm == NULL || etag == NULL)
+        return false;
+    if (strncmp(etag, "W/", 2) == 0)
+        etag += 2;
+    char tag[128];
+    for (const char *p = inm; (p = next_tag(p, tag, sizeof tag)) != NULL;)
+        if (strcmp(tag, "*") == 0 || strcmp(tag, etag) == 0)
+            return true;
+    return false;
+}
+
+/* Sends a file body r (taken) with its validators, or 304 when the
+ * browser's copy is current. */
+static enum MHD_Result send_file(struct MHD_Connection *c, struct MHD_Response *r,
+                                 const char *mime, const char *etag)
+{
+    unsigned status = MHD_HTTP_OK;
+    if (not_modified(c, etag)) {
+        if (r != NULL)
+            MHD_destroy_response(r);
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_NOT_MODIFIED;
+    }
+    if (r == NULL)
+        return MHD_NO;
+    if (status == MHD_HTTP_OK)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    /* Revalidate every time: a rebuilt binary must never serve a stale page. */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    return queue(c, status, r);
+}
+
+static enum MHD_Result send_embedded(struct MHD_Connection *c, const struct hn_asset *a)
+{
+    /* The arrays live in .rodata for the life of the process: no copy. */
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    return send_file(c, r, a->mime, a->etag);
+}
+
+enum disk_result { DISK_SENT, DISK_MISSING, DISK_REFUSED };
+
+/* --web-root: serves url from the directory. Refuses any path with a
+ * component starting with '.' (so no "..", no hidden files) and anything but
+ * regular files. DISK_MISSING lets the caller fall back to the embedded
+ * copy (Chart.js is not in web/). */
+static enum disk_result send_from_disk(struct MHD_Connection *c, const char *root,
+                                       const char *url, enum MHD_Result *ret)
+{
+    if (strcmp(url, "/") == 0)
+        url = "/index.html";
+    if (url[0] != '/' || strstr(url, "/.") != NULL)
+        return DISK_REFUSED;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s%s", root, url);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return DISK_REFUSED;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? DISK_MISSING : DISK_REFUSED;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return DISK_REFUSED;
+    }
+    char etag[96];
+    snprintf(etag, sizeof etag, "W/\"%jx-%jx-%lx\"", (uintmax_t)st.st_size,
+             (uintmax_t)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec);
+    /* MHD owns fd from here (and closes it when the response is freed). */
+    struct MHD_Response *r = MHD_create_response_from_fd((size_t)st.st_size, fd);
+    if (r == NULL)
+        close(fd);
+    *ret = send_file(c, r, hn_asset_mime(url), etag);
+    return DISK_SENT;
+}
+
+static enum MHD_Result serve_asset(const struct hn_http *h, struct MHD_Connection *c,
+                                   const char *url)
+{
+    if (h->ctx->web_root != NULL) {
+        enum MHD_Result ret = MHD_NO;
+        enum disk_result d = send_from_disk(c, h->ctx->web_root, url, &ret);
+        if (d == DISK_SENT)
+            return ret;
+        if (d == DISK_REFUSED)
+            return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "not found: %.200s", url);
+    }
+    const struct hn_asset *a = hn_asset_find(url);
+    if (a == NULL)
+        return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "not found: %.200s", url);
+    return send_embedded(c, a);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Requests                                                                  */
+
+/* A browser sends Origin with every POST; when it names another site than
+ * the Host it was sent to, the request was forged by that site's page. */
+static bool same_origin(struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+    if (origin == NULL)
+        return true;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *sep = strstr(origin, "://");
+    return host != NULL && sep != NULL && strcasecmp(sep + 3, host) == 0;
+}
+
+static void take_body(struct request *rq, const char *data, size_t n)
+{
+    if (rq->too_large || rq->oom)
+        return;
+    if (n > HN_API_BODY_MAX - rq->len) {
+        rq->too_large = true;
+        free(rq->body);
+        rq->body = NULL;
+        rq->len = rq->cap = 0;
+        return;
+    }
+    if (rq->len + n + 1 > rq->cap) {
+        size_t cap = rq->cap ? rq->cap * 2 : 1024;
+        while (cap < rq->len + n + 1)
+            cap *= 2;
+        if (cap > HN_API_BODY_MAX + 1)
+            cap = HN_API_BODY_MAX + 1;
+        char *b = realloc(rq->body, cap);
+        if (b == NULL) {
+            rq->oom = true;
+            return;
+        }
+        rq->body = b;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    rq->body[rq->len] = '\0';
+}
+
+static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *c,
+                                const char *url, const char *method, struct request *rq)
+{
+    if (rq->too_large)
+        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                          "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
+    if (rq->oom)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+    /* A keep-alive connection stays with MHD even if it later asks for an
+     * upgrade; browsers always open a new connection for WebSocket. */
+    if (strcmp(url, "/ws") == 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+                          "/ws is a WebSocket endpoint: connect with a WebSocket client");
+
+    const char *allow;
+    hn_api_handler_cb fn = hn_api_route(method, url, &allow);
+    if (fn != NULL) {
+        if (strcmp(method, "POST") == 0 && !same_origin(c))
+            return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
+                              "cross-origin request refused: Origin does not match Host");
+        struct hn_api_request req = {
+            .ctx = h->ctx,
+            .path = url,
+            .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_TYPE),
+            .body = rq->body != NULL ? rq->body : "",
+            .body_len = rq->len,
+        };
+        struct hn_api_reply rp = {0};
+        fn(&req, &rp);
+        return send_reply(c, &rp, NULL);
+    }
+    if (allow != NULL)
+        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
+                          "method %.20s is not allowed on %.200s (use %s)", method, url, allow);
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return serve_asset(h, c, url);
+    if (hn_asset_find(url) != NULL)
+        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET, HEAD",
+                          "method %.20s is not allowed on %.200s (use GET, HEAD)", method, url);
+    return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "not found: %.200s", url);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    const struct hn_http *h = cls;
+    struct request *rq = *con_cls;
+    if (rq == NULL) {
+        rq = calloc(1, sizeof *rq);
+        if (rq == NULL)
+            return MHD_NO;
+        *con_cls = rq;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && strtoull(cl, NULL, 10) > DRAIN_MAX)
+            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                              "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        take_body(rq, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(h, c, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct request *rq = *con_cls;
+    if (rq != NULL) {
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                             va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    /* Clients that hang up or go idle are routine (browsers do both); only
+     * the daemon's own trouble deserves a warning. */
+    static const char *const routine[] = {"closed by remote", "timed out", "incomplete request",
+                                          "Connection reset"};
+    int level = HN_WARNING;
+    for (size_t i = 0; i < sizeof routine / sizeof routine[0]; i++)
+        if (strstr(msg, routine[i]) != NULL)
+            level = HN_DEBUG;
+    hn_logf(level, "http: %s", msg);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Daemon                                                                    */
+
+int hn_http_start(struct hn_http **out, const struct hn_webctx *ctx, char *err, size_t err_len)
+{
+    *out = NULL;
+    struct hn_http *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    h->ctx = ctx;
+    /* No listen socket: connections arrive through MHD_add_connection(),
+     * which the ITC makes safe to call from the acceptor thread. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_LIMIT, CONN_MAX, MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        snprintf(err, err_len, "could not start the HTTP server (libmicrohttpd)");
+        free(h);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+void hn_http_adopt(struct hn_http *h, int fd, const struct sockaddr *addr, socklen_t addr_len)
+{
+    struct sockaddr_storage ss;
+    if (addr == NULL || addr_len == 0) {
+        socklen_t len = sizeof ss;
+        if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
+            close(fd);
+            return;
+        }
+        addr = (const struct sockaddr *)&ss;
+        addr_len = len;
+    }
+    if (h == NULL || h->daemon == NULL) {
+        close(fd);
+        return;
+    }
+    /* MHD closes fd itself when it cannot take it. */
+    if (MHD_add_connection(h->daemon, fd, addr, addr_len) != MHD_YES)
+        hn_logf(HN_WARNING, "http: could not take a new connection (%s)", strerror(errno));
+}
+
+void hn_http_stop(struct hn_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->daemon != NULL)
+        MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,46 @@
+/*
+ * session.h: the life of one hornet process around its runner, headless
+ * (CI) or with the dashboard: optionally start the swarm at once, print the
+ * console table every 2 s, append the CSV history each second, stop at the
+ * run time or on SIGINT/SIGTERM, then print the summary, write the CSV and
+ * JSON files and choose the exit code. Headless, the process ends when the
+ * run does; with the dashboard it ends on a signal, or --autoquit seconds
+ * after the run stopped.
+ *
+ * Threads: hn_session_run on the main thread, with SIGINT/SIGTERM blocked
+ * in every thread (it waits for them with sigtimedwait).
+ */
+#ifndef HN_SESSION_H
+#define HN_SESSION_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hn_runner;
+
+struct hn_session_config {
+    struct hn_runner *runner;
+    uint32_t users;
+    double spawn_rate;
+    double run_time;          /* seconds; 0 = until a signal */
+    const char *host;
+    const char *csv_prefix;   /* NULL = no CSV */
+    bool csv_full_history;
+    const char *json_path;    /* NULL = no JSON file */
+    bool only_summary;
+    int exit_code_on_error;
+    const char *plugin_path;
+    const sigset_t *signals;  /* blocked set to wait on */
+    bool start_now;           /* --headless or --autostart */
+    bool exit_when_stopped;   /* --headless */
+    bool print_table;         /* periodic console table (headless unless --only-summary) */
+    double autoquit;          /* seconds after the run stopped; < 0 = never */
+};
+
+/* Returns the process exit code: 0, exit_code_on_error when any request
+ * failed or any exception was raised, 2 when the run could not start or an
+ * output could not be written. */
+int hn_session_run(const struct hn_session_config *cfg);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * webctx.h: what the dashboard's server parts (HTTP routes, API, live push)
+ * share: the runner they drive and read, and the run's fixed metadata.
+ * Filled once by main before the server starts; read-only afterwards.
+ *
+ * Threads: read from the MHD and lws threads; never modified after start.
+ */
+#ifndef HN_WEBCTX_H
+#define HN_WEBCTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct hn_runner;
+
+struct hn_webctx {
+    struct hn_runner *runner;
+    const char *plugin_path;      /* shown in the page and reports */
+    const char *version;          /* HN_VERSION */
+    const char *default_host;     /* -H or the demo target's URL; may be NULL */
+    uint32_t default_users;       /* -u, prefilled in the start form */
+    double default_spawn_rate;    /* -r */
+    double default_run_time;      /* -t seconds, 0 = none */
+    uint32_t max_users;           /* upper bound accepted by the API */
+    const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
+    const char *user_types_json;  /* [{"name":..,"weight":..,"fixed_count":..,"tasks":[..]}] */
+};
+
+#endif
