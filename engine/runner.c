@@ -1079,10 +1079,10 @@ struct hn_history_point *hn_runner_history(struct hn_runner *r, size_t *n)
     pthread_mutex_lock(&r->snap_lock);
     *n = r->history_n;
     struct hn_history_point *h = malloc((r->history_n ? r->history_n : 1) * sizeof *h);
-    if (h != NULL)
-        memcpy(h, r->history, r->history_n * sizeof *h);
-    else
+    if (h == NULL)
         *n = 0;
+    else if (r->history_n > 0) /* history is NULL until the first point */
+        memcpy(h, r->history, r->history_n * sizeof *h);
     pthread_mutex_unlock(&r->snap_lock);
     return h;
 }

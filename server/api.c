@@ -211,8 +211,7 @@ static json_t *snapshot_member(const struct hn_api_request *rq, const char *key)
 
 /* "hornet_20240501-120000_stats.csv": the local time the run started (now
  * if it never did), like Locust's download names. */
-static void download_name(struct hn_api_reply *rp, double start, const char *name,
-                          const char *ext)
+static void download_name(struct hn_api_reply *rp, double start, const char *name, const char *ext)
 {
     time_t t = start > 0 && start < 253402300800.0 ? (time_t)start : time(NULL);
     struct tm tm;
@@ -300,7 +299,7 @@ static int check_fields(json_t *o, const char *const *allowed, struct hn_api_rep
 {
     const char *key;
     json_t *v;
-    json_object_foreach(o, key, v) {
+    json_object_foreach (o, key, v) {
         bool ok = false;
         for (const char *const *a = allowed; *a != NULL && !ok; a++)
             ok = strcmp(*a, key) == 0;
@@ -580,8 +579,8 @@ static void api_history(const struct hn_api_request *rq, struct hn_api_reply *rp
 }
 
 /* {"<key>": <the snapshot's member key>} */
-static void member_route(const struct hn_api_request *rq, struct hn_api_reply *rp,
-                         const char *key, const char *member)
+static void member_route(const struct hn_api_request *rq, struct hn_api_reply *rp, const char *key,
+                         const char *member)
 {
     json_t *v = snapshot_member(rq, member);
     if (v == NULL)
@@ -663,7 +662,7 @@ static long long ms_round(double v)
 static void history_row(FILE *f, const struct hn_history_point *p)
 {
     /* Columns 50% 66% 75% 80% 90% 95% 98% 99% 99.9% 99.99% 100%. */
-    const double *kept[HN_NPCT] = {&p->p50_ms, NULL, NULL, NULL, NULL, &p->p95_ms,
+    const double *kept[HN_NPCT] = {&p->p50_ms, NULL,       NULL, NULL, NULL, &p->p95_ms,
                                    NULL,       &p->p99_ms, NULL, NULL, NULL};
     double t = isfinite(p->time) && p->time > 0 && p->time < 9e15 ? p->time : 0;
     fprintf(f, "%lld,%" PRIu32 ",,Aggregated,%.6f,%.6f", (long long)t, p->users,
@@ -755,8 +754,8 @@ static char *form_decode(const char *s, size_t n, size_t *out_len)
             out[o++] = ' ';
         } else if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
                    hexval((unsigned char)s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                              hexval((unsigned char)s[i + 2]));
+            out[o++] =
+                (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
             i += 2;
         } else {
             out[o++] = s[i];
@@ -832,8 +831,10 @@ static void locust_swarm(const struct hn_api_request *rq, struct hn_api_reply *r
         locust_fail(rp, 400, "Missing user_count or spawn_rate from /swarm request");
         goto out;
     }
-    if (nul[F_USERS] || parse_number(val[F_USERS], &users) != 0 || users < 0 ||
-        users > max || users != floor(users)) {
+    /* Digits only, as Python's int() takes them (no "1e3", no "2.0"). */
+    size_t ulen = strlen(val[F_USERS]);
+    if (nul[F_USERS] || ulen == 0 || ulen > 10 || strspn(val[F_USERS], "0123456789") != ulen ||
+        parse_number(val[F_USERS], &users) != 0 || users > max) {
         snprintf(msg, sizeof msg, "user_count must be an integer from 0 to %" PRIu32, max);
         locust_fail(rp, 400, msg);
         goto out;
@@ -903,8 +904,7 @@ static void locust_stop(const struct hn_api_request *rq, struct hn_api_reply *rp
     char err[256];
     /* Locust answers success whatever the state; so does this alias. */
     hn_runner_stop(runner_of(rq), "stopped from the dashboard", err, sizeof err);
-    reply_json(rp, 200,
-               json_pack("{s:b,s:s}", "success", 1, "message", "Test stopped"));
+    reply_json(rp, 200, json_pack("{s:b,s:s}", "success", 1, "message", "Test stopped"));
 }
 
 static void locust_reset(const struct hn_api_request *rq, struct hn_api_reply *rp)
@@ -1041,7 +1041,7 @@ static void locust_logs(const struct hn_api_request *rq, struct hn_api_reply *rp
 
 struct route {
     const char *path;
-    bool post;                 /* POST, else GET (and HEAD) */
+    bool post; /* POST, else GET (and HEAD) */
     hn_api_handler_cb fn;
 };
 

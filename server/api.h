@@ -27,8 +27,8 @@ struct hn_api_request {
 };
 
 struct hn_api_reply {
-    unsigned status;          /* HTTP status */
-    char *body;               /* malloc'ed; the HTTP side frees it */
+    unsigned status; /* HTTP status */
+    char *body;      /* malloc'ed; the HTTP side frees it */
     size_t len;
     const char *content_type; /* static string */
     char filename[128];       /* non-empty: sent as Content-Disposition: attachment */
@@ -42,8 +42,8 @@ typedef void (*hn_api_handler_cb)(const struct hn_api_request *rq, struct hn_api
 hn_api_handler_cb hn_api_route(const char *method, const char *path, const char **allow);
 
 /* Sets rp to status with the JSON body {"error": "<message>"}; the message
- * is printf-formatted, and bytes that are not UTF-8 become U+FFFD. Always
- * leaves rp with a body (a fixed one if memory runs out). */
+ * is printf-formatted, and bytes that are not UTF-8 become U+FFFD. If memory
+ * runs out, rp becomes a 500 with a fixed body (or none at all). */
 void hn_api_error(struct hn_api_reply *rp, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

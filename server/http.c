@@ -49,9 +49,9 @@ struct hn_http {
 
 /* Per-request state, from the first access-handler call to completion. */
 struct request {
-    char *body;          /* NUL-terminated; NULL until data arrives */
+    char *body; /* NUL-terminated; NULL until data arrives */
     size_t len, cap;
-    bool too_large;      /* more than HN_API_BODY_MAX arrived */
+    bool too_large; /* more than HN_API_BODY_MAX arrived */
     bool oom;
 };
 
@@ -140,8 +140,8 @@ static const char *next_tag(const char *p, char *tag, size_t n)
 /* True when the request's If-None-Match holds etag (or "*"). */
 static bool not_modified(struct MHD_Connection *c, const char *etag)
 {
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm == NULL || etag == NULL)
         return false;
     if (strncmp(etag, "W/", 2) == 0)
@@ -155,8 +155,8 @@ static bool not_modified(struct MHD_Connection *c, const char *etag)
 
 /* Sends a file body r (taken) with its validators, or 304 when the
  * browser's copy is current. */
-static enum MHD_Result send_file(struct MHD_Connection *c, struct MHD_Response *r,
-                                 const char *mime, const char *etag)
+static enum MHD_Result send_file(struct MHD_Connection *c, struct MHD_Response *r, const char *mime,
+                                 const char *etag)
 {
     unsigned status = MHD_HTTP_OK;
     if (not_modified(c, etag)) {
@@ -190,8 +190,8 @@ enum disk_result { DISK_SENT, DISK_MISSING, DISK_REFUSED };
  * component starting with '.' (so no "..", no hidden files) and anything but
  * regular files. DISK_MISSING lets the caller fall back to the embedded
  * copy (Chart.js is not in web/). */
-static enum disk_result send_from_disk(struct MHD_Connection *c, const char *root,
-                                       const char *url, enum MHD_Result *ret)
+static enum disk_result send_from_disk(struct MHD_Connection *c, const char *root, const char *url,
+                                       enum MHD_Result *ret)
 {
     if (strcmp(url, "/") == 0)
         url = "/index.html";
@@ -283,8 +283,8 @@ static void take_body(struct request *rq, const char *data, size_t n)
     rq->body[rq->len] = '\0';
 }
 
-static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *c,
-                                const char *url, const char *method, struct request *rq)
+static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *c, const char *url,
+                                const char *method, struct request *rq)
 {
     if (rq->too_large)
         return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
@@ -306,8 +306,8 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
         struct hn_api_request req = {
             .ctx = h->ctx,
             .path = url,
-            .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_CONTENT_TYPE),
+            .content_type =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
             .body = rq->body != NULL ? rq->body : "",
             .body_len = rq->len,
         };
@@ -338,8 +338,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (rq == NULL)
             return MHD_NO;
         *con_cls = rq;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL && strtoull(cl, NULL, 10) > DRAIN_MAX)
             return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                               "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
@@ -367,8 +367,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                             va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
@@ -403,9 +402,8 @@ int hn_http_start(struct hn_http **out, const struct hn_webctx *ctx, char *err, 
      * which the ITC makes safe to call from the acceptor thread. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+                                 on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                  MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
                                  MHD_OPTION_CONNECTION_LIMIT, CONN_MAX, MHD_OPTION_END);
     if (h->daemon == NULL) {

@@ -131,7 +131,20 @@ class Server:
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         """(status, headers with lower-case names, body bytes) on a new connection."""
-        return hnlib.http_request(self.port, method, path, body, headers, timeout)
+        try:
+            return hnlib.http_request(self.port, method, path, body, headers, timeout)
+        except (ConnectionError, http.client.HTTPException):
+            self.check_alive()
+            raise
+
+    def check_alive(self):
+        """Raises HornetCrash (with the sanitizer report or stderr tail) if
+        our hornet process has exited."""
+        if self.proc is None or self.proc.poll() is None:
+            return
+        err = self.stderr()
+        report = hnlib.sanitizer_report(err) or "\n".join(err.splitlines()[-30:])
+        raise hnlib.HornetCrash("hornet exited with %s:\n%s" % (self.proc.returncode, report))
 
     def get_json(self, path):
         status, headers, data = self.request("GET", path)
@@ -548,7 +561,8 @@ class ApiTest(unittest.TestCase):
         # Pause: no new requests; pause again is illegal.
         status, _, doc = SERVER.post_json("/api/pause")
         self.assertEqual((status, doc), (200, {"ok": True, "state": "paused"}))
-        self.assertJsonError(SERVER.post_json("/api/pause"), 409, "cannot pause: the swarm is paused")
+        self.assertJsonError(SERVER.post_json("/api/pause"), 409,
+                             "cannot pause: the swarm is paused")
         SERVER.wait_for("history points", lambda: len(SERVER.get_json("/api/history")[2]) >= 2)
         self.check_downloads(running=True)
 
@@ -649,6 +663,10 @@ class ApiTest(unittest.TestCase):
                           ("user_count=abc&spawn_rate=1",
                            "user_count must be an integer from 0 to %d" % mx),
                           ("user_count=1.5&spawn_rate=1",
+                           "user_count must be an integer from 0 to %d" % mx),
+                          ("user_count=1e3&spawn_rate=1",
+                           "user_count must be an integer from 0 to %d" % mx),
+                          ("user_count=-1&spawn_rate=1",
                            "user_count must be an integer from 0 to %d" % mx),
                           ("user_count=%d&spawn_rate=1" % (mx + 1),
                            "user_count must be an integer from 0 to %d" % mx),
