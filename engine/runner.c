@@ -641,7 +641,9 @@ static void *control_main(void *arg)
         if (reset)
             reset_stats_locked_out(r);
         if (changed || forced || now >= r->next_agg_us || reset) {
-            bool history = st != HN_STATE_READY && (now >= r->next_agg_us || changed);
+            /* No points while idle: the chart shows the run, then stops. */
+            bool idle = st == HN_STATE_READY || (st == HN_STATE_STOPPED && !changed);
+            bool history = !idle && (now >= r->next_agg_us || changed);
             aggregate(r, st, changed, history);
             if (now >= r->next_agg_us)
                 r->next_agg_us += 1000000u;

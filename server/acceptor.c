@@ -200,7 +200,7 @@ static bool ieq_prefix(const char *s, const char *end, const char *word)
     return (size_t)(end - s) >= n && strncasecmp(s, word, n) == 0;
 }
 
-/* True when the line [s, end) contains word, ignoring case. */
+/* True when [s, end) contains word, ignoring case. */
 static bool contains_ci(const char *s, const char *end, const char *word)
 {
     for (; s < end; s++)
@@ -210,21 +210,23 @@ static bool contains_ci(const char *s, const char *end, const char *word)
 }
 
 /* True when the head (ending with its blank line) has a header line
- * "Upgrade:" whose value contains "websocket". The request line is
- * skipped; header names may not be preceded by whitespace. */
-static bool wants_websocket(const char *head, size_t len)
+ * "name:" whose value contains word (any value when word is NULL),
+ * ignoring case. The request line is skipped; header names may not be
+ * preceded by whitespace. */
+static bool header_has(const char *head, size_t len, const char *name, const char *word)
 {
     const char *end = head + len;
+    size_t nlen = strlen(name);
     const char *line = memchr(head, '\n', len);
     while (line != NULL && ++line < end) {
         const char *eol = memchr(line, '\n', (size_t)(end - line));
         if (eol == NULL)
             eol = end;
-        if (ieq_prefix(line, eol, "upgrade")) {
-            const char *p = line + 7;
+        if (ieq_prefix(line, eol, name)) {
+            const char *p = line + nlen;
             while (p < eol && (*p == ' ' || *p == '\t'))
                 p++;
-            if (p < eol && *p == ':' && contains_ci(p + 1, eol, "websocket"))
+            if (p < eol && *p == ':' && (word == NULL || contains_ci(p + 1, eol, word)))
                 return true;
         }
         line = eol < end ? eol : NULL;
@@ -270,7 +272,16 @@ static void on_pending(struct hn_acceptor *a, struct conn *c, uint32_t events)
     }
     const char *end = memmem(a->buf, (size_t)n, "\r\n\r\n", 4);
     if (end != NULL) {
-        route(a, c, wants_websocket(a->buf, (size_t)(end - a->buf) + 4));
+        size_t len = (size_t)(end - a->buf) + 4;
+        if (!header_has(a->buf, len, "upgrade", "websocket")) {
+            route(a, c, false);
+        } else if (header_has(a->buf, len, "connection", "upgrade") &&
+                   header_has(a->buf, len, "sec-websocket-key", NULL)) {
+            route(a, c, true);
+        } else {
+            /* lws would drop it without a word. */
+            reply_and_linger(a, c, "400 Bad Request", "invalid WebSocket upgrade request");
+        }
         return;
     }
     if ((size_t)n >= sizeof a->buf) {

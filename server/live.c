@@ -530,12 +530,14 @@ void hn_live_adopt(struct hn_live *l, int fd)
             l->queue_cap = cap;
         }
     }
-    if (ok)
+    if (ok) {
         l->queue[l->queue_n++] = fd;
-    pthread_mutex_unlock(&l->mu);
-    if (ok)
+        /* Under the lock: once hn_live_stop has set closing, no adopter
+         * can still be about to touch the context. */
         lws_cancel_service(l->lws);
-    else
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (!ok)
         close(fd);
 }
 

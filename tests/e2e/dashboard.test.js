@@ -57,6 +57,30 @@ function killServer() {
     }
 }
 
+/* Ends the server with SIGTERM as a user would, and checks that it exits by
+ * itself, without a crash or a sanitizer report (ASan builds run this too). */
+function stopServer() {
+    return new Promise((resolve) => {
+        if (!server || server.exitCode !== null || server.signalCode !== null) return resolve(null);
+        const s = server;
+        let killed = false;
+        const timer = setTimeout(() => { killed = true; s.kill('SIGKILL'); }, 15000);
+        s.removeAllListeners('exit');
+        s.on('exit', (code, sig) => {
+            clearTimeout(timer);
+            let problem = null;
+            if (killed) problem = 'the server did not exit within 15 s of SIGTERM';
+            else if (sig && sig !== 'SIGTERM') problem = 'the server died of ' + sig;
+            else if (/ERROR: (Address|Leak|Thread|Undefined)Sanitizer|runtime error:/.test(serverLog)) {
+                problem = 'sanitizer report in the server output';
+            }
+            log('server exited (code ' + code + ', signal ' + sig + ')');
+            resolve(problem);
+        });
+        s.kill('SIGTERM');
+    });
+}
+
 const watchdog = setTimeout(() => {
     log('FAIL: the whole test took longer than ' + TOTAL_TIMEOUT_S + ' s');
     killServer();
@@ -87,7 +111,11 @@ function startServer() {
                 resolve(m[1].endsWith('/') ? m[1] : m[1] + '/');
             }
         });
-        server.stderr.on('data', (d) => { serverLog = (serverLog + d).slice(-8000); });
+        server.stderr.on('data', (d) => {
+            serverLog += d;
+            /* Keep the head (a sanitizer report starts there) and the tail. */
+            if (serverLog.length > 64000) serverLog = serverLog.slice(0, 16000) + '\n[...]\n' + serverLog.slice(-32000);
+        });
         server.on('exit', (code, sig) => {
             clearTimeout(timer);
             reject(new Error('the server exited early (code ' + code + ', signal ' + sig + '); stderr:\n' + serverLog));
@@ -486,7 +514,11 @@ main().then(async () => {
     if (pageErrors.length) log('page errors:\n  ' + pageErrors.join('\n  '));
 }).finally(async () => {
     try { if (browser) await browser.close(); } catch (e) { /* already closed */ }
-    killServer();
+    const problem = await stopServer();
+    if (problem) {
+        failed++;
+        log('FAIL: ' + problem + '\nserver stderr:\n' + serverLog.slice(-6000));
+    }
     process.stdout.write(passed + ' passed, ' + failed + ' failed\n');
     process.exit(failed ? 1 : 0);
 });

@@ -390,10 +390,11 @@ class Live(unittest.TestCase):
         self.clients.append(c)
         return c
 
-    def wait_state(self, ws, states, timeout):
-        """Reads ws until a snapshot in one of states; returns (time, msg)."""
+    def wait_state(self, ws, states, timeout, start=0):
+        """Reads ws until a snapshot in one of states (from ws.messages[start]
+        on); returns (time, msg)."""
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = start
         while time.monotonic() < deadline:
             ws.wait_messages(seen + 1, deadline - time.monotonic())
             for t, m in ws.messages[seen:]:
@@ -443,15 +444,14 @@ class Live(unittest.TestCase):
             self.skipTest("POST /api/pause answered 404: the HTTP API has not landed yet, "
                           "so the state-change latency cannot be measured")
         self.assertEqual(status, 200, body)
-        ws.messages = ws.messages[seen:]
-        t, m = self.wait_state(ws, ("paused",), 2.0)
+        t, m = self.wait_state(ws, ("paused",), 2.0, start=seen)
         latency = t - t0
         print("      state change pushed %.1f ms after the POST was sent" % (latency * 1e3))
         self.assertLess(latency, 0.2)
         self.assertTrue(m["state_changed"])
         status, _, body = api("POST", "/api/resume", {})
         self.assertEqual(status, 200, body)
-        self.wait_state(ws, ("running", "spawning"), 2.0)
+        self.wait_state(ws, ("running", "spawning"), 2.0, start=len(ws.messages))
 
     def test_04_origin_checked(self):
         """a foreign Origin is refused; the page's own Origin is accepted"""
@@ -470,6 +470,16 @@ class Live(unittest.TestCase):
         with self.assertRaises(Refused) as cm:
             self.ws(path="/other")
         self.assertIn(cm.exception.status, (400, 403, 404, None))
+
+    def test_05b_malformed_requests(self):
+        """broken upgrade requests and non-HTTP bytes get a 400 JSON answer"""
+        for data in (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n",
+                     b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):  # a TLS hello
+            out = raw_exchange(self.port, [data])
+            self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (data, out[:200]))
+            self.assertIn("error", json.loads(out.partition(b"\r\n\r\n")[2]))
 
     def test_06_oversized_head_431(self):
         """a head over 8 KiB without its end gets 431 JSON"""
@@ -518,7 +528,7 @@ class Live(unittest.TestCase):
               % (len(got), len(reader.messages), stalled.bytes))
 
     def test_09b_latest_value(self):
-        """a stalled client skips to the latest when its socket is full"""
+        """a stalled client skips to the latest and still hears of state changes"""
         stalled = self.ws(rcvbuf=4096)
         reader = self.ws()
         reader.wait_messages(1, 2.0)
@@ -528,7 +538,8 @@ class Live(unittest.TestCase):
                           "no burst of snapshots can be produced")
         # Every pause and resume pushes a snapshot (~6 KB): 1,000 of them are
         # more than the kernel buffers of a connection (tcp_wmem max 4 MiB
-        # plus the client's 8 KiB) can hold.
+        # plus the client's 8 KiB) can hold, so the stalled client's socket
+        # is full afterwards.
         t0 = time.monotonic()
         for i in range(500):
             api("POST", "/api/resume", {})
@@ -538,16 +549,39 @@ class Live(unittest.TestCase):
         api("POST", "/api/resume", {})
         burst = time.monotonic() - t0
         pump_all([reader], 1.5)
+        # One more state change, then ticks replace it as the latest message
+        # while the stalled client still cannot take anything.
+        seen = len(reader.messages)
+        self.assertEqual(api("POST", "/api/pause", {})[0], 200)
+        _, paused = self.wait_state(reader, ("paused",), 2.0, start=seen)
+        pump_all([reader], 1.5)
         newest = reader.messages[-1][1]["data"]["seq"]
-        pump_all([stalled], 10.0, until=lambda: stalled.messages and
+        self.assertGreater(newest, paused["data"]["seq"], "no tick after the pause")
+
+        pump_all([stalled], 15.0, until=lambda: stalled.messages and
                  stalled.messages[-1][1]["data"]["seq"] >= newest)
         got = [m["data"]["seq"] for _, m in stalled.messages]
+        self.assertEqual(api("POST", "/api/resume", {})[0], 200)
         print("      burst of 1,000 state changes in %.1f s: the reader got %d snapshots, the "
               "stalled client %d (%d bytes) up to seq %s"
               % (burst, len(reader.messages), len(got), stalled.bytes, got[-1] if got else "-"))
         self.assertTrue(got and got[-1] >= newest, "the stalled client did not catch up")
         self.assertLess(len(got), got[-1] - got[0] + 1, "the stalled client skipped nothing")
-        self.assertEqual(reader.messages[-1][1]["data"]["state"], "running")
+        after = [m for _, m in stalled.messages if m["data"]["seq"] >= paused["data"]["seq"]][0]
+        self.assertEqual(after["data"]["state"], "paused")
+        self.assertTrue(after["state_changed"], "the stalled client missed the pause (seq %d) "
+                        "and got seq %d without state_changed"
+                        % (paused["data"]["seq"], after["data"]["seq"]))
+        # Whenever the state differs from a client's previous message, the
+        # message says the state changed.
+        for c in (stalled, reader):
+            for (_, a), (_, b) in zip(c.messages, c.messages[1:]):
+                if a["data"]["state"] != b["data"]["state"]:
+                    self.assertTrue(b["state_changed"], "seq %d (%s) after seq %d (%s) is not "
+                                    "flagged state_changed" % (b["data"]["seq"],
+                                                               b["data"]["state"],
+                                                               a["data"]["seq"],
+                                                               a["data"]["state"]))
 
     def test_10_pending_limit(self):
         """beyond 1024 pending connections the oldest are closed"""
