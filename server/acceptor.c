@@ -155,6 +155,8 @@ static struct conn *conn_get(struct hn_acceptor *a)
     return c;
 }
 
+static void drain(struct hn_acceptor *a, struct conn *c);
+
 /* Answers with a small JSON error and lets the connection linger. */
 static void reply_and_linger(struct hn_acceptor *a, struct conn *c, const char *status,
                              const char *message)
@@ -175,6 +177,7 @@ static void reply_and_linger(struct hn_acceptor *a, struct conn *c, const char *
     c->lingering = true;
     c->deadline_ms = now_ms() + LINGER_MS;
     list_push(&a->lingering, c);
+    drain(a, c); /* what is already there fires no new edge */
 }
 
 /* Reads and discards what a lingering client still sends; closes on its

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "log.h"
 #include "report.h"
+#include "report_html.h"
 #include "runner.h"
 #include "snapshot.h"
 #include "webctx.h"
@@ -720,10 +721,26 @@ static void dl_report_json(const struct hn_api_request *rq, struct hn_api_reply 
     reply_json(rp, 200, o);
 }
 
+/* The self-contained HTML report of the run so far; ?download=1 makes it
+ * an attachment with a meaningful name. */
 static void dl_report_html(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
-    (void)rq;
-    hn_api_error(rp, 404, "the HTML report is not available yet");
+    struct hn_runner *r = runner_of(rq);
+    struct hn_snapshot *s = hn_runner_snapshot(r);
+    size_t n = 0;
+    struct hn_history_point *h = hn_runner_history(r, &n);
+    struct hn_report_meta m = {.version = rq->ctx->version, .plugin = rq->ctx->plugin_path};
+    size_t len = 0;
+    char *doc = hn_report_html(s, h, n, &m, &len);
+    if (rq->download != NULL && strcmp(rq->download, "0") != 0)
+        download_name(rp, s->start_time, "report", "html");
+    free(h);
+    hn_snapshot_release(s);
+    if (doc == NULL) {
+        reply_oom(rp);
+        return;
+    }
+    set_body(rp, 200, "text/html; charset=utf-8", doc, len);
 }
 
 /* ------------------------------------------------------------------------ */

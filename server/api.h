@@ -24,6 +24,7 @@ struct hn_api_request {
     const char *content_type; /* Content-Type header, or NULL */
     const char *body;         /* NUL-terminated (may also hold NULs); "" when none */
     size_t body_len;
+    const char *download;     /* the ?download= query argument, or NULL */
 };
 
 struct hn_api_reply {

@@ -310,6 +310,7 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
             .body = rq->body != NULL ? rq->body : "",
             .body_len = rq->len,
+            .download = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "download"),
         };
         struct hn_api_reply rp = {0};
         fn(&req, &rp);

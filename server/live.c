@@ -13,6 +13,13 @@
  * (one lws_write per callback). A slow client simply gets the newest
  * message when it can take one: latest-value semantics, nothing queues up
  * behind it, and the engine never waits for a browser.
+ *
+ * Three details keep that true for big snapshots and slow links: a client
+ * socket gets a fixed kernel send buffer (autotuned, the kernel would hold
+ * megabytes of stale snapshots first); messages over 64 KiB go out as
+ * fragments, so lws copies at most one fragment for a client it cannot
+ * write to; and a client that skipped the message of a state change gets
+ * the next one flagged "state_changed": true.
  */
 #include "live.h"
 
@@ -37,7 +44,9 @@
 
 #define ADOPT_QUEUE_MAX 4096   /* sockets waiting for the lws thread */
 #define HEADER_MAX 8192        /* lws's header buffer: as large as the acceptor's peek */
-#define SEND_MAX (64u << 20)   /* one send() may carry a whole snapshot */
+#define FRAG_MAX (64 * 1024)   /* larger messages go out as fragments of this size */
+#define SEND_MAX (FRAG_MAX + 64) /* lws may send a whole fragment in one send() */
+#define SNDBUF (256 * 1024)    /* kernel send buffer per client (the kernel doubles it) */
 
 /* One serialised envelope, shared by every client that sends it. */
 struct msg {
@@ -52,7 +61,9 @@ struct msg {
 struct client {
     struct client *prev, *next;
     struct lws *wsi;
-    uint64_t sent_seq;         /* seq of the last message written */
+    struct msg *sending;       /* a fragmented message still being written, or NULL */
+    size_t offset;             /* how much of it is written */
+    uint64_t sent_seq;         /* seq of the last message started */
     uint64_t seen_change;      /* latest state-change seq this client was told about */
     bool listed;
 };
@@ -79,6 +90,7 @@ struct hn_live {
     struct client clients;     /* list sentinel */
     uint64_t notified_seq;     /* clients were asked to write up to this seq */
     struct msg *flagged;       /* latest with state_changed forced true, built on demand */
+    unsigned char *scratch;    /* LWS_PRE + FRAG_MAX: one fragment with headroom */
 };
 
 static const char envelope_false[] = "{\"type\":\"snapshot\",\"state_changed\":false,\"data\":";
@@ -224,29 +236,57 @@ static void on_wake(struct hn_live *l)
     }
 }
 
-/* Writes the latest message if this client has not had it. [lws] */
+/* Writes the latest message if this client has not had it: one lws_write
+ * per callback. A message larger than FRAG_MAX goes out as fragments, one
+ * per callback, so lws never has to copy more than a fragment for a
+ * client whose socket is full. [lws] */
 static int on_writeable(struct hn_live *l, struct client *c)
 {
-    pthread_mutex_lock(&l->mu);
-    struct msg *m = msg_ref(l->latest);
-    uint64_t change = l->change_seq;
-    pthread_mutex_unlock(&l->mu);
-    if (m == NULL || m->seq <= c->sent_seq) {
+    if (c->sending == NULL) {
+        pthread_mutex_lock(&l->mu);
+        struct msg *m = msg_ref(l->latest);
+        uint64_t change = l->change_seq;
+        pthread_mutex_unlock(&l->mu);
+        if (m == NULL || m->seq <= c->sent_seq) {
+            msg_release(m);
+            return 0;
+        }
+        struct msg *out = m;
+        if (change > c->seen_change && !m->state_changed)
+            out = flagged_copy(l, m);
+        c->sending = msg_ref(out);
+        c->offset = 0;
+        c->sent_seq = m->seq;
+        c->seen_change = change;
         msg_release(m);
+    }
+
+    struct msg *out = c->sending;
+    size_t left = out->len - c->offset;
+    size_t n = left < FRAG_MAX ? left : FRAG_MAX;
+    bool first = c->offset == 0, last = n == left;
+    unsigned char *p;
+    if (first && last) {
+        /* The common case. lws puts the frame header into the headroom
+         * (the same bytes for every client) and copies whatever the
+         * socket does not take, so the shared buffer is never kept. */
+        p = out->data + LWS_PRE;
+    } else {
+        /* The headroom of a later fragment would overwrite message bytes
+         * other clients still need: send it from a private copy. */
+        p = l->scratch + LWS_PRE;
+        memcpy(p, out->data + LWS_PRE + c->offset, n);
+    }
+    int flags = lws_write_ws_flags(LWS_WRITE_TEXT, first, last);
+    if (lws_write(c->wsi, p, n, (enum lws_write_protocol)flags) < 0)
+        return -1;
+    c->offset += n;
+    if (!last) {
+        lws_callback_on_writable(c->wsi);
         return 0;
     }
-    struct msg *out = m;
-    if (change > c->seen_change && !m->state_changed)
-        out = flagged_copy(l, m);
-    /* lws puts the frame header into the headroom (the same bytes for
-     * every client) and keeps its own copy of whatever the socket does
-     * not take now, so the buffer is free again when this returns. */
-    int n = lws_write(c->wsi, out->data + LWS_PRE, out->len, LWS_WRITE_TEXT);
-    c->sent_seq = m->seq;
-    c->seen_change = change;
-    msg_release(m);
-    if (n < 0)
-        return -1;
+    msg_release(c->sending);
+    c->sending = NULL;
 
     pthread_mutex_lock(&l->mu);
     bool newer = l->seq > c->sent_seq;
@@ -377,7 +417,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter(wsi);
-    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_ESTABLISHED: {
+        /* Latest-value only starts once the kernel stops taking data.
+         * Autotuned, it would queue up to tcp_wmem's 4 MiB of stale
+         * snapshots (minutes of them) for a slow client; a fixed buffer
+         * bounds that and still lets a large snapshot through quickly. */
+        int sndbuf = SNDBUF;
+        setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         c->wsi = wsi;
         c->sent_seq = 0;
         pthread_mutex_lock(&l->mu);
@@ -386,10 +432,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         client_link(l, c);
         lws_callback_on_writable(wsi);
         return 0;
+    }
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(l, c);
     case LWS_CALLBACK_CLOSED:
         client_unlink(l, c);
+        msg_release(c->sending);
+        c->sending = NULL;
         return 0;
     case LWS_CALLBACK_RECEIVE:
         return 0; /* the page controls the run through the HTTP API */
@@ -449,6 +498,7 @@ static void live_free(struct hn_live *l)
     free(l->queue);
     msg_release(l->latest);
     msg_release(l->flagged);
+    free(l->scratch);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
@@ -475,6 +525,11 @@ int hn_live_start(struct hn_live **out, const struct hn_webctx *ctx, char *err, 
     }
     first->seq = l->seq = 1;
     l->latest = first;
+    l->scratch = malloc(LWS_PRE + FRAG_MAX);
+    if (l->scratch == NULL) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
     struct lws_context_creation_info info;

@@ -139,9 +139,8 @@ int main(int argc, char **argv)
     }
     hn_log_set_level(opt.loglevel);
 
-    if (opt.html_path != NULL) {
-        fprintf(stderr, "hornet: --html: the HTML report is not part of this version yet; "
-                        "use --json FILE or --csv PREFIX\n");
+    if (opt.html_path != NULL && check_output_path("--html", opt.html_path, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         hn_options_cleanup(&opt);
         return 2;
     }
@@ -255,6 +254,7 @@ int main(int argc, char **argv)
         .csv_prefix = opt.csv_prefix,
         .csv_full_history = opt.csv_full_history,
         .json_path = opt.json_path,
+        .html_path = opt.html_path,
         .only_summary = opt.only_summary,
         .exit_code_on_error = opt.exit_code_on_error,
         .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",

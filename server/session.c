@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "report.h"
+#include "report_html.h"
 #include "runner.h"
 
 struct ticker {
@@ -180,6 +181,17 @@ int hn_session_run(const struct hn_session_config *cfg)
     }
     if (cfg->json_path != NULL && write_json(cfg->json_path, s, cfg, cfg->runner) != 0)
         code = 2;
+    if (cfg->html_path != NULL) {
+        size_t n = 0;
+        struct hn_history_point *h = hn_runner_history(cfg->runner, &n);
+        struct hn_report_meta m = {.version = HN_VERSION, .plugin = cfg->plugin_path,
+                                   .users = cfg->users, .spawn_rate = cfg->spawn_rate};
+        if (hn_report_html_write(cfg->html_path, s, h, n, &m, err, sizeof err) != 0) {
+            fprintf(stderr, "hornet: %s\n", err);
+            code = 2;
+        }
+        free(h);
+    }
     if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
         code = cfg->exit_code_on_error;
     hn_snapshot_release(t.pending);

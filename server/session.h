@@ -28,6 +28,7 @@ struct hn_session_config {
     const char *csv_prefix;   /* NULL = no CSV */
     bool csv_full_history;
     const char *json_path;    /* NULL = no JSON file */
+    const char *html_path;    /* NULL = no HTML report */
     bool only_summary;
     int exit_code_on_error;
     const char *plugin_path;

@@ -89,6 +89,10 @@
         return 'UTC' + sign + pad(Math.floor(off / 60)) + ':' + pad(off % 60);
     }
 
+    function fmtWallTz(t) {
+        return fmtWall(t) + ' ' + tzName(t);
+    }
+
     function fmtDuration(s) {
         s = num(s);
         if (s < 60) return (s < 10 ? fixed(s, 1) : String(Math.round(s))) + ' s';
@@ -98,6 +102,17 @@
         var sec = s % 60;
         if (h > 0) return h + ' h ' + pad(m) + ' min ' + pad(sec) + ' s';
         return m + ' min ' + pad(sec) + ' s';
+    }
+
+    /* Compact, for the summary tile: "45.2 s", "5m 03s", "1h 00m". */
+    function fmtDurationShort(s) {
+        s = num(s);
+        if (s < 60) return (s < 10 ? fixed(s, 1) : String(Math.round(s))) + ' s';
+        s = Math.round(s);
+        var h = Math.floor(s / 3600);
+        var m = Math.floor((s % 3600) / 60);
+        if (h > 0) return h + 'h ' + pad(m) + 'm';
+        return m + 'm ' + pad(s % 60) + 's';
     }
 
     /* Seconds since the start, for chart axes: "m:ss" or "h:mm:ss". */
@@ -150,10 +165,13 @@
     function renderHead() {
         var parts = [];
         if (meta.host) parts.push(meta.host);
-        if (num(meta.start_time) > 0) parts.push(fmtWall(meta.start_time) + ' ' + tzName(meta.start_time));
+        if (num(meta.start_time) > 0) parts.push(fmtWallTz(meta.start_time));
         parts.push(fmtDuration(meta.duration_s));
         $('subtitle').textContent = parts.join('  ·  ');
-        show($('in-progress'), !stopped);
+        var notStarted = !(num(meta.start_time) > 0);
+        if (notStarted)
+            $('in-progress').textContent = 'No run had started when this report was made.';
+        show($('in-progress'), !stopped || notStarted);
 
         var p = total.percentiles || {};
         var tiles = [
@@ -165,7 +183,8 @@
             ['Max response', fmtMs(total.max_ms) + ' ms', 'min ' + fmtMs(total.min_ms) + ' ms'],
             ['Users', fmtInt(Math.max(peakUsers, num(run.users))),
                 'peak; ' + fmtInt(meta.users) + ' asked for'],
-            ['Duration', fmtDuration(meta.duration_s), stopped ? 'finished' : 'still running']
+            ['Duration', fmtDurationShort(meta.duration_s),
+                stopped ? 'finished' : notStarted ? 'not started' : 'still running']
         ];
         var box = $('kpis');
         tiles.forEach(function (t) {
@@ -184,12 +203,12 @@
             ['Host', meta.host || '–'],
             ['Users', fmtInt(meta.users)],
             ['Spawn rate', fixed(meta.spawn_rate, num(meta.spawn_rate) % 1 ? 2 : 0) + ' users/s'],
-            ['Start', num(meta.start_time) > 0 ? fmtWall(meta.start_time) + ' ' + tzName(meta.start_time) : '–'],
-            ['End', num(meta.end_time) > 0 ? fmtWall(meta.end_time) + ' ' + tzName(meta.end_time) : 'still running'],
+            ['Start', num(meta.start_time) > 0 ? fmtWallTz(meta.start_time) : '–'],
+            ['End', num(meta.end_time) > 0 ? fmtWallTz(meta.end_time) : 'still running'],
             ['Duration', fmtDuration(meta.duration_s) +
                 (num(run.run_time_s) > 0 ? ' (limit ' + fmtDuration(run.run_time_s) + ')' : '')],
             ['Stop reason', meta.stop_reason || (stopped ? '–' : 'still running')],
-            ['Report made', fmtWall(rep.generated_at) + ' ' + tzName(rep.generated_at)]
+            ['Report made', fmtWallTz(rep.generated_at)]
         ];
         var dl = $('meta');
         rows.forEach(function (r) {
@@ -320,7 +339,8 @@
         th.setAttribute('data-key', 'requests');
         head.appendChild(th);
 
-        var renders = [makeEntryTable('stats-table', statsCells), makeEntryTable('pct-table', pctCells)];
+        var renders = [makeEntryTable('stats-table', statsCells),
+            makeEntryTable('pct-table', pctCells)];
         var input = $('filter');
         input.addEventListener('input', function () {
             filterText = input.value.trim().toLowerCase();
@@ -383,11 +403,15 @@
             var d = el('div', 'ratio-type');
             var head = el('div', 'ratio-head');
             head.appendChild(el('span', null, r.user_type));
-            head.appendChild(el('span', null, fmtInt(r.users) + ' users · ' + fmtPct(r.ratio)));
+            /* Running users are 0 once the run stopped: then only the split. */
+            head.appendChild(el('span', null, num(r.users) > 0 ?
+                fmtInt(r.users) + ' users · ' + fmtPct(r.ratio) : ''));
             d.appendChild(head);
             (Array.isArray(r.tasks) ? r.tasks : []).forEach(function (t) {
                 var row = el('div', 'ratio-task');
-                row.setAttribute('title', fmtPct(num(t.ratio) * num(r.ratio)) + ' of all tasks run');
+                if (num(r.ratio) > 0)
+                    row.setAttribute('title',
+                        fmtPct(num(t.ratio) * num(r.ratio)) + ' of all tasks run');
                 row.appendChild(el('span', 'task', t.task));
                 var bar = el('div', 'bar');
                 var fill = el('span');
@@ -404,7 +428,7 @@
     function renderFooter() {
         var n = num(rep.history_points);
         var text = 'Generated by hornet' + (meta.version ? ' ' + meta.version : '') + ' on ' +
-            fmtWall(rep.generated_at) + ' ' + tzName(rep.generated_at) + '.';
+            fmtWallTz(rep.generated_at) + '.';
         if (n > 0) {
             text += ' History: ' + fmtInt(n) + ' per-second points';
             if (num(rep.history_bucket) > 1)
@@ -545,7 +569,8 @@
         }
         if (num(rep.history_bucket) > 1)
             $('charts-hint').textContent = 'Each point covers ' + fmtInt(rep.history_bucket) +
-                ' seconds and shows that interval\'s peak. Rates and percentiles are over 10-second windows.';
+                ' seconds and shows that interval\'s peak. ' +
+                'Rates and percentiles are over 10-second windows.';
         else
             $('charts-hint').textContent = 'Rates and percentiles are over 10-second windows.';
         Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
@@ -575,7 +600,8 @@
             root.classList.add('printing');
             colorCharts();
             charts.forEach(function (c) {
-                c.resize(680, c.canvas.parentNode.clientHeight);
+                var box = c.canvas.parentNode;
+                c.resize(Math.min(box.clientWidth, 680), box.clientHeight);
             });
         });
         window.addEventListener('afterprint', function () {

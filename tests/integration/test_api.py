@@ -401,10 +401,15 @@ class ApiTest(unittest.TestCase):
                                       {"Content-Type": JSON_CT})
                 self.assertJsonError(resp, 405)
                 self.assertIn(allow, resp[1].get("allow", ""))
-        for path in ("/report.html", "/stats/report"):
+        for path in ("/report.html", "/stats/report", "/report.html?download=1"):
             with self.subTest(path=path):
-                self.assertJsonError(SERVER.request("GET", path), 404,
-                                     "the HTML report is not available yet")
+                status, headers, body = SERVER.request("GET", path)
+                self.assertEqual(status, 200)
+                self.assertTrue(headers.get("content-type", "").startswith("text/html"))
+                self.assertIn(b'<script id="data" type="application/json">', body)
+                if "download" in path:
+                    self.assertIn("attachment", headers.get("content-disposition", ""))
+                    self.assertIn(".html", headers.get("content-disposition", ""))
         self.assertJsonError(SERVER.request("GET", "/ws"), 400)
 
     def test_08_body_limit(self):
