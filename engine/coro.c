@@ -1,4 +1,14 @@
-/* coro.c: ucontext coroutines with a stack canary and ASan fiber hooks. */
+/*
+ * coro.c: coroutines with a stack canary and ASan fiber hooks.
+ *
+ * On x86-64 a switch is a dozen instructions of assembly that save the
+ * callee-saved registers, MXCSR and the x87 control word on the old stack
+ * and swap stack pointers. swapcontext() makes an rt_sigprocmask syscall on
+ * every switch: two per request, a third of the syscalls on the hot path
+ * (measured with strace -c against nginx: send, recv, 2 curl polls, 2
+ * sigprocmask). It also keeps a 968-byte ucontext_t per user. Other
+ * architectures keep ucontext.
+ */
 #include "coro.h"
 
 #include <errno.h>
@@ -7,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
+
+#if defined(__x86_64__)
+#define ASM_SWITCH 1
+#else
+#include <ucontext.h>
+#endif
 
 #ifdef HN_ASAN
 #include <sanitizer/asan_interface.h>
@@ -106,8 +121,57 @@ void hn_coro_pool_release(void)
     }
 }
 
+#ifdef ASM_SWITCH
+/* Saves the callee-saved registers on the current stack, stores its stack
+ * pointer in *save and continues on the stack `load` (System V ABI: only
+ * rbx, rbp, r12-r15, MXCSR and the x87 control word survive a call). */
+void hn_coro_switch(void **save, void *load);
+/* First instructions of a new coroutine: hn_coro_switch "returns" here with
+ * rbx = the coro and r12 = trampoline, on a 16-byte aligned stack. */
+void hn_coro_start(void);
+__asm__(".text\n"
+        ".globl hn_coro_switch\n"
+        ".hidden hn_coro_switch\n"
+        ".type hn_coro_switch,@function\n"
+        "hn_coro_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    subq $8, %rsp\n"
+        "    stmxcsr (%rsp)\n"
+        "    fnstcw 4(%rsp)\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    ldmxcsr (%rsp)\n"
+        "    fldcw 4(%rsp)\n"
+        "    addq $8, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size hn_coro_switch,.-hn_coro_switch\n"
+        ".globl hn_coro_start\n"
+        ".hidden hn_coro_start\n"
+        ".type hn_coro_start,@function\n"
+        "hn_coro_start:\n"
+        "    movq %rbx, %rdi\n"
+        "    callq *%r12\n"
+        "    ud2\n"
+        ".size hn_coro_start,.-hn_coro_start\n");
+#endif
+
 struct hn_coro {
+#ifdef ASM_SWITCH
+    void *sp; /* saved stack pointer while suspended */
+#else
     ucontext_t ctx;
+#endif
     void *stack;
     size_t stack_size;
     hn_coro_fn fn;
@@ -115,7 +179,11 @@ struct hn_coro {
     int finished;
 };
 
+#ifdef ASM_SWITCH
+static __thread void *sched_sp;
+#else
 static __thread ucontext_t sched_ctx;
+#endif
 static __thread struct hn_coro *current;
 #ifdef HN_ASAN
 static __thread void *sched_fake_stack;
@@ -140,9 +208,14 @@ static void check_canary(const struct hn_coro *c)
     }
 }
 
+#ifdef ASM_SWITCH
+static void trampoline(struct hn_coro *c)
+{
+#else
 static void trampoline(unsigned int hi, unsigned int lo)
 {
     struct hn_coro *c = (struct hn_coro *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+#endif
 #ifdef HN_ASAN
     __sanitizer_finish_switch_fiber(NULL, &sched_stack_bottom, &sched_stack_size);
 #endif
@@ -153,7 +226,13 @@ static void trampoline(unsigned int hi, unsigned int lo)
     /* NULL: this fiber is done, let ASan drop its fake stack. */
     __sanitizer_start_switch_fiber(NULL, sched_stack_bottom, sched_stack_size);
 #endif
+#ifdef ASM_SWITCH
+    void *dead;
+    hn_coro_switch(&dead, sched_sp); /* never resumed */
+    abort();
+#else
     setcontext(&sched_ctx);
+#endif
 }
 
 int hn_coro_create(struct hn_coro **out, size_t stack_size, hn_coro_fn fn, void *arg)
@@ -179,6 +258,19 @@ int hn_coro_create(struct hn_coro **out, size_t stack_size, hn_coro_fn fn, void 
     for (int i = 0; i < CANARY_WORDS; i++)
         w[i] = CANARY;
 
+#ifdef ASM_SWITCH
+    /* The frame hn_coro_switch pops: MXCSR/x87 word, r15, r14, r13, r12,
+     * rbx, rbp, return address; after the ret rsp is the 16-aligned top. */
+    uintptr_t top = ((uintptr_t)c->stack + stack_size) & ~(uintptr_t)15;
+    uint64_t *f = (uint64_t *)(top - 8 * sizeof(uint64_t));
+    f[0] = 0x1f80u | ((uint64_t)0x037fu << 32); /* default MXCSR, x87 control word */
+    f[1] = f[2] = f[3] = 0;                        /* r15 r14 r13 */
+    f[4] = (uint64_t)(uintptr_t)trampoline;        /* r12 */
+    f[5] = (uint64_t)(uintptr_t)c;                 /* rbx */
+    f[6] = 0;                                      /* rbp */
+    f[7] = (uint64_t)(uintptr_t)hn_coro_start;     /* return address */
+    c->sp = f;
+#else
     getcontext(&c->ctx);
     c->ctx.uc_stack.ss_sp = c->stack;
     c->ctx.uc_stack.ss_size = stack_size;
@@ -186,6 +278,7 @@ int hn_coro_create(struct hn_coro **out, size_t stack_size, hn_coro_fn fn, void 
     uintptr_t p = (uintptr_t)c;
     makecontext(&c->ctx, (void (*)(void))trampoline, 2, (unsigned int)(p >> 32),
                 (unsigned int)(p & 0xffffffffu));
+#endif
     *out = c;
     return 0;
 }
@@ -198,7 +291,11 @@ void hn_coro_resume(struct hn_coro *c)
 #ifdef HN_ASAN
     __sanitizer_start_switch_fiber(&sched_fake_stack, c->stack, c->stack_size);
 #endif
+#ifdef ASM_SWITCH
+    hn_coro_switch(&sched_sp, c->sp);
+#else
     swapcontext(&sched_ctx, &c->ctx);
+#endif
 #ifdef HN_ASAN
     __sanitizer_finish_switch_fiber(sched_fake_stack, NULL, NULL);
 #endif
@@ -217,7 +314,11 @@ void hn_coro_yield(void)
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, sched_stack_bottom, sched_stack_size);
 #endif
+#ifdef ASM_SWITCH
+    hn_coro_switch(&c->sp, sched_sp);
+#else
     swapcontext(&c->ctx, &sched_ctx);
+#endif
 #ifdef HN_ASAN
     __sanitizer_finish_switch_fiber(fake, &sched_stack_bottom, &sched_stack_size);
 #endif

@@ -121,7 +121,10 @@ struct hn_worker {
     struct hn_pollent wake_pe;
     CURLM *multi;
     uint64_t curl_deadline;
-    struct sockinfo *dead_sockets; /* removed by curl during an epoll batch */
+    /* curl sockets by fd number (worker.c): entries live as long as the
+     * worker, so epoll data pointers never dangle. */
+    struct sockinfo **fdtab;
+    size_t fdtab_cap;
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;
@@ -161,6 +164,8 @@ void hn_worker_record_exception(struct hn_worker *w, const char *user_type, cons
                                 const char *message);
 int hn_worker_watch_fd(struct hn_worker *w, struct hn_user *u, int fd, uint32_t events);
 void hn_worker_unwatch_fd(struct hn_worker *w, int fd);
+/* CURLOPT_CLOSESOCKETFUNCTION for every easy handle (clientp = worker). */
+int hn_worker_close_socket(void *clientp, curl_socket_t fd);
 
 /* user.c */
 void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id);

@@ -26,10 +26,23 @@
 
 enum { KIND_WAKE = 1, KIND_CURL, KIND_USER, KIND_DEAD };
 
+/*
+ * A curl socket's epoll state. curl asks to stop watching a keep-alive
+ * socket after every transfer (CURL_POLL_REMOVE) and to watch it again on
+ * the next one: done literally that is an EPOLL_CTL_DEL + ADD per request,
+ * and with a syscall costing several µs in this VM that was 10-15 % of the
+ * CPU per request. So a removed socket stays registered ("dormant") for as
+ * long as it is open: an idle keep-alive connection raises no events, and
+ * if one comes anyway (the server closed it) the socket is deregistered
+ * then. Registration is forgotten when curl closes the socket (the close
+ * callback below), since close() drops it from epoll and the fd number may
+ * be reused.
+ */
 struct sockinfo {
     struct hn_pollent pe;
     curl_socket_t fd;
-    struct sockinfo *next_dead;
+    uint32_t registered; /* events epoll has for fd, 0 = not registered */
+    bool active;         /* curl is watching it */
 };
 
 /* ---------------------------------------------------------------- */
@@ -152,45 +165,88 @@ void hn_ulist_remove(struct hn_user *u)
 /* curl glue                                                         */
 /* ---------------------------------------------------------------- */
 
-static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+static struct sockinfo *sock_get(struct hn_worker *w, curl_socket_t fd)
 {
-    struct hn_worker *w = userp;
-    struct sockinfo *si = socketp;
-    (void)e;
-    if (what == CURL_POLL_REMOVE) {
-        if (si != NULL) {
-            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-            curl_multi_assign(w->multi, fd, NULL);
-            /* An event for it may still sit later in the current epoll
-             * batch: free it only after the batch. */
-            si->pe.kind = KIND_DEAD;
-            si->next_dead = w->dead_sockets;
-            w->dead_sockets = si;
-        }
-        return 0;
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= w->fdtab_cap) {
+        size_t cap = w->fdtab_cap ? w->fdtab_cap : 64;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        struct sockinfo **t = realloc(w->fdtab, cap * sizeof *t);
+        if (t == NULL)
+            return NULL;
+        memset(t + w->fdtab_cap, 0, (cap - w->fdtab_cap) * sizeof *t);
+        w->fdtab = t;
+        w->fdtab_cap = cap;
     }
-    struct epoll_event ev = {0};
-    if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
+    struct sockinfo *si = w->fdtab[fd];
     if (si == NULL) {
         si = calloc(1, sizeof *si);
         if (si == NULL)
-            return -1;
+            return NULL;
         si->pe.kind = KIND_CURL;
         si->fd = fd;
-        ev.data.ptr = si;
-        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            free(si);
-            return -1;
-        }
-        curl_multi_assign(w->multi, fd, si);
-    } else {
-        ev.data.ptr = si;
-        epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev);
+        w->fdtab[fd] = si;
     }
-    return 0;
+    return si;
+}
+
+static int sock_register(struct hn_worker *w, struct sockinfo *si, uint32_t events)
+{
+    if (si->registered == events)
+        return 0;
+    struct epoll_event ev = {.events = events, .data.ptr = si};
+    int op = si->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int rc = epoll_ctl(w->epfd, op, si->fd, &ev);
+    /* A stale belief (fd closed behind our back) corrects itself here. */
+    if (rc != 0 && errno == ENOENT)
+        rc = epoll_ctl(w->epfd, EPOLL_CTL_ADD, si->fd, &ev);
+    else if (rc != 0 && errno == EEXIST)
+        rc = epoll_ctl(w->epfd, EPOLL_CTL_MOD, si->fd, &ev);
+    si->registered = rc == 0 ? events : 0;
+    return rc;
+}
+
+static void sock_unregister(struct hn_worker *w, struct sockinfo *si)
+{
+    if (si->registered)
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, si->fd, NULL);
+    si->registered = 0;
+}
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct hn_worker *w = userp;
+    (void)e;
+    (void)socketp;
+    struct sockinfo *si = sock_get(w, fd);
+    if (si == NULL)
+        return -1;
+    if (what == CURL_POLL_REMOVE) {
+        si->active = false;
+        /* Writability would fire at once, over and over: drop it now. */
+        if (si->registered & EPOLLOUT)
+            sock_unregister(w, si);
+        return 0;
+    }
+    uint32_t events = 0;
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    si->active = true;
+    return sock_register(w, si, events);
+}
+
+int hn_worker_close_socket(void *clientp, curl_socket_t fd)
+{
+    struct hn_worker *w = clientp;
+    if (w != NULL && fd >= 0 && (size_t)fd < w->fdtab_cap && w->fdtab[fd] != NULL) {
+        w->fdtab[fd]->registered = 0; /* close() removes it from epoll */
+        w->fdtab[fd]->active = false;
+    }
+    return close(fd);
 }
 
 static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
@@ -204,13 +260,13 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
     return 0;
 }
 
-static void free_dead_sockets(struct hn_worker *w)
+static void free_sockets(struct hn_worker *w)
 {
-    while (w->dead_sockets != NULL) {
-        struct sockinfo *si = w->dead_sockets;
-        w->dead_sockets = si->next_dead;
-        free(si);
-    }
+    for (size_t i = 0; i < w->fdtab_cap; i++)
+        free(w->fdtab[i]);
+    free(w->fdtab);
+    w->fdtab = NULL;
+    w->fdtab_cap = 0;
 }
 
 /* Moves finished transfers back to their users. */
@@ -431,6 +487,13 @@ static void *worker_main(void *arg)
                 (void)rc;
             } else if (pe->kind == KIND_CURL) {
                 struct sockinfo *si = (struct sockinfo *)pe;
+                if (!si->active) {
+                    /* Dormant keep-alive socket: data or a close from the
+                     * server. curl finds out when it next checks the
+                     * connection; stop hearing about it until then. */
+                    sock_unregister(w, si);
+                    continue;
+                }
                 int flags = 0;
                 if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
                     flags |= CURL_CSELECT_IN;
@@ -443,12 +506,10 @@ static void *worker_main(void *arg)
                 hn_user_fd_ready(hn_user_from_pollent(pe), ev);
             }
         }
-        free_dead_sockets(w);
         collect_transfers(w);
         fire_timers(w, hn_mono_us());
         atomic_store_explicit(&w->in_flight_count, w->in_flight, memory_order_relaxed);
     }
-    free_dead_sockets(w);
     hn_coro_pool_release();
     return NULL;
 }
@@ -518,8 +579,8 @@ void hn_worker_join(struct hn_worker *w)
     free(w->cmds);
     free(w->users);
     free(w->heap);
-    curl_multi_cleanup(w->multi);
-    free_dead_sockets(w);
+    curl_multi_cleanup(w->multi); /* may still close sockets: fdtab after */
+    free_sockets(w);
     close(w->epfd);
     close(w->wakefd);
     hn_stats_cleanup(w->shard);

@@ -8,7 +8,7 @@ profile=${1:-test}
 build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev
        libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js"
 test="$build curl python3 procps chromium"
-bench="$test nginx-light wrk apache2-utils python3-locust"
+bench="$test nginx-light wrk apache2-utils hey python3-locust time"
 
 case "$profile" in
 build) want=$build ;;

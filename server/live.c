@@ -379,7 +379,7 @@ static void refuse(struct lws *wsi, const char *status, const char *why)
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                      status, bl, body);
     if (send(lws_get_socket_fd(wsi), resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-        hn_logf(HN_DEBUG, "websocket: could not send the 403: %s", strerror(errno));
+        hn_logf(HN_DEBUG, "websocket: could not send \"%s\": %s", status, strerror(errno));
 }
 
 /* Only /ws, and only from a page served by this host. [lws] */
@@ -443,8 +443,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
         return 0; /* the page controls the run through the HTTP API */
     case LWS_CALLBACK_HTTP:
-        /* Said "Upgrade: websocket" to the acceptor but is no valid
-         * upgrade request (no "Connection: Upgrade", no key...). */
+        /* Passed the acceptor's upgrade check but lws does not take it
+         * as one (an unknown WebSocket version, for instance). */
         refuse(wsi, "400 Bad Request", "invalid WebSocket upgrade request");
         return -1;
     default:

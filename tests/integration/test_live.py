@@ -4,10 +4,13 @@ binary: `$HORNET --demo --web-port 0 --autostart -u 5 -r 5`.
 
 Checks: a snapshot on connect, ~1 Hz pushes, a state change pushed within
 200 ms, Origin and path checks, the acceptor's routing (split heads,
-oversized heads -> 431, idle pre-connections closed after 10 s, at most 1024
-pending connections), 50 concurrent clients, a stalled client that delays
-nobody, clients vanishing mid-stream, a clean (leak-free under ASan)
-shutdown, and the server's CPU cost of pushing to 20 clients (printed).
+oversized heads -> 431, malformed upgrades and non-HTTP bytes -> 400, idle
+pre-connections closed after 10 s, at most 1024 pending connections), 50
+concurrent clients, a stalled client that delays nobody and skips to the
+latest snapshot (still told about state changes it missed), clients
+vanishing mid-stream, ~2 MB snapshots (a second hornet with a generated
+5,000-endpoint plugin), a clean (leak-free under ASan) shutdown, and the
+server's CPU cost of pushing to 20 clients (printed).
 
 The WebSocket client is written here with the standard library (RFC 6455:
 handshake, unmasked server frames with 7/16/64-bit lengths, masked client

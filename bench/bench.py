@@ -1,0 +1,591 @@
+#!/usr/bin/env python3
+"""hornet's benchmark harness (run through bench/run.sh or `make bench`).
+
+Compares hornet with wrk, ab, hey and Locust against one local nginx worker,
+then measures hornet's scaling, idle-user memory, spawn rate and latency
+accuracy. Everything runs on 127.0.0.1, every process is started by this
+script, pinned with taskset (generator on CPU 0, target on CPU 1), bounded
+in time and stopped by PID at the end (also on Ctrl-C).
+
+The headline figure is generator CPU per completed request: user+sys of the
+generator process from /usr/bin/time -v divided by the requests it reports.
+It stays stable under noise, unlike req/s, which also depends on the target.
+
+Environment (all optional):
+  HORNET                 hornet binary (default: build/hornet)
+  BENCH_QUICK=1          smoke mode: 1 repetition, 3 s runs, small scaling/idle sizes
+  BENCH_REPS             repetitions per generator (default 3)
+  BENCH_DURATION         seconds per C-tool and hornet run (default 10)
+  BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
+  BENCH_SECTIONS         comma list of main,scaling,idle,accuracy (default: all)
+  BENCH_TOOLS            comma list for the main table (default:
+                         hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http)
+  BENCH_IDLE_USERS       comma list (default 10000,50000,100000)
+  BENCH_SCALE_USERS      comma list (default 50,500,5000)
+  BENCH_OUT              directory for raw outputs and results.md (default: a temp dir)
+"""
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GEN_CPU, TARGET_CPU = "0", "1"
+FOREIGN_MAX = 12.0  # % of foreign CPU on a pinned core that makes a run "noisy"
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "3"))
+DUR = int(os.environ.get("BENCH_DURATION", "3" if QUICK else "10"))
+LDUR = int(os.environ.get("BENCH_LOCUST_DURATION", "3" if QUICK else "15"))
+SECTIONS = os.environ.get("BENCH_SECTIONS", "main,scaling,idle,accuracy").split(",")
+TOOLS = os.environ.get(
+    "BENCH_TOOLS", "hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http").split(",")
+IDLE_USERS = [int(x) for x in os.environ.get(
+    "BENCH_IDLE_USERS", "2000,5000" if QUICK else "10000,50000,100000").split(",")]
+SCALE_USERS = [int(x) for x in os.environ.get(
+    "BENCH_SCALE_USERS", "50,500" if QUICK else "50,500,5000").split(",")]
+HORNET = os.path.abspath(os.environ.get("HORNET", os.path.join(ROOT, "build", "hornet")))
+
+children = []  # every Popen we started, stopped by PID at exit
+
+
+def log(msg):
+    print("[bench] " + msg, flush=True)
+
+
+def cleanup():
+    for p in children:
+        if p.poll() is None:
+            try:
+                p.terminate()
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit("bench: target exited early (rc %s)" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("bench: target did not listen on port %d" % port)
+
+
+def cpu_ticks():
+    """Busy and total jiffies per CPU from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                idle = v[3] + v[4]
+                out[m.group(1)] = (sum(v[:8]) - idle, sum(v[:8]))
+    return out
+
+
+def wait_quiet(limit=15.0, timeout=10.0):
+    """Waits until both pinned CPUs are under limit % busy (or timeout)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        a = cpu_ticks()
+        time.sleep(0.5)
+        b = cpu_ticks()
+        busy = [100.0 * (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1])
+                for c in (GEN_CPU, TARGET_CPU) if c in a]
+        if max(busy) < limit:
+            return
+    log("warning: CPUs not quiet before the run")
+
+
+def proc_cpu_s(pid):
+    """user+sys seconds of a live process (for the target's own CPU)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def run_timed(name, cmd, timeout, env=None):
+    """Runs cmd pinned to the generator CPU under /usr/bin/time -v.
+    Returns stdout+stderr, CPU seconds, peak RSS and foreign-CPU figures."""
+    tfile = os.path.join(OUT, "time.txt")
+    full = ["/usr/bin/time", "-v", "-o", tfile, "taskset", "-c", GEN_CPU] + cmd
+    wait_quiet()
+    t_cpu0 = proc_cpu_s(TARGET.pid) if TARGET else 0.0
+    a = cpu_ticks()
+    t0 = time.time()
+    p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                         text=True, errors="replace")
+    children.append(p)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        out += "\n[bench] killed after %d s\n" % timeout
+    wall = time.time() - t0
+    b = cpu_ticks()
+    t_cpu = (proc_cpu_s(TARGET.pid) - t_cpu0) if TARGET else 0.0
+    with open(tfile) as f:
+        tv = f.read()
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", tv).group(1))
+    sys_ = float(re.search(r"System time \(seconds\): ([\d.]+)", tv).group(1))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", tv).group(1))
+    hz = os.sysconf("SC_CLK_TCK")
+    gen_busy = (b[GEN_CPU][0] - a[GEN_CPU][0]) / hz
+    tgt_busy = (b[TARGET_CPU][0] - a[TARGET_CPU][0]) / hz
+    foreign_gen = 100.0 * (gen_busy - user - sys_) / wall
+    foreign_tgt = 100.0 * (tgt_busy - t_cpu) / wall
+    with open(os.path.join(OUT, "%s.log" % name), "w") as f:
+        f.write(" ".join(cmd) + "\n\n" + out + "\n" + tv)
+    return {"out": out, "user": user, "sys": sys_, "rss_mb": rss / 1024.0, "wall": wall,
+            "rc": p.returncode, "foreign_gen": foreign_gen, "foreign_tgt": foreign_tgt,
+            "target_cpu_pct": 100.0 * t_cpu / wall}
+
+
+# ---------------------------------------------------------------- parsers
+# Each returns (requests, p50_ms, p99_ms, failures) from the tool's own report.
+
+def unit_ms(v, u):
+    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[u]
+
+
+def parse_wrk(out, _):
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    p = {k: unit_ms(v, u) for k, v, u in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s|m)\b", out)}
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return reqs, p.get("50"), p.get("99"), int(errs.group(1)) if errs else 0
+
+
+def parse_ab(out, _):
+    reqs = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
+    fails = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    p = dict(re.findall(r"^\s+(50|99)%\s+(\d+)", out, re.M))
+    return reqs, float(p["50"]), float(p["99"]), fails
+
+
+def parse_hey(out, _):
+    reqs = sum(int(n) for n in re.findall(r"\[\d+\]\s+(\d+) responses", out))
+    p = {k: float(v) * 1e3 for k, v in re.findall(r"(50|99)%+ in ([\d.]+) secs", out)}
+    ok = sum(int(n) for n in re.findall(r"\[2\d\d\]\s+(\d+) responses", out))
+    return reqs, p.get("50"), p.get("99"), reqs - ok
+
+
+def parse_locust(out, _):
+    agg = [ln.split() for ln in out.splitlines() if ln.strip().startswith("Aggregated")]
+    reqs = int(agg[0][1])
+    fails = int(agg[0][2].split("(")[0])
+    pct = agg[1][1:]  # 50 66 75 80 90 95 98 99 99.9 99.99 100 #reqs
+    return reqs, float(pct[0]), float(pct[7]), fails
+
+
+def parse_hornet(_, jpath):
+    with open(jpath) as f:
+        j = json.load(f)
+    t = j["total"]
+    return t["requests"], t["percentiles"]["50"], t["percentiles"]["99"], t["failures"]
+
+
+# ---------------------------------------------------------------- generators
+
+def hornet_cmd(plugin, url, users, rate, secs, jpath, extra=()):
+    return [HORNET, "-f", plugin, "-H", url, "--headless", "--only-summary", "-u", str(users),
+            "-r", str(rate), "-t", "%ds" % secs, "--threads", "1", "--json", jpath,
+            "-s", "5s"] + list(extra)
+
+
+def generator(tool, url, users=50):
+    """(command, parser, timeout, env, json path) for one tool."""
+    jpath = os.path.join(OUT, "hornet.json")
+    env = dict(os.environ)
+    if tool in ("hornet", "hornet-shared"):
+        if tool == "hornet-shared":
+            env["HN_BENCH_SHARED_POOL"] = "1"
+        else:
+            env.pop("HN_BENCH_SHARED_POOL", None)
+        # All users start at once, like wrk's connections.
+        return (hornet_cmd(GET_SO, url, users, users, DUR, jpath), parse_hornet, DUR + 30,
+                env, jpath)
+    if tool == "wrk":
+        return (["wrk", "-t1", "-c%d" % users, "-d%ds" % DUR, "--latency", url + "/"],
+                parse_wrk, DUR + 30, env, None)
+    if tool == "ab":
+        return (["ab", "-q", "-k", "-c%d" % users, "-t%d" % DUR, "-n", "5000000", url + "/"],
+                parse_ab, DUR + 60, env, None)
+    if tool == "hey":
+        return (["hey", "-c", str(users), "-cpus", "1", "-z", "%ds" % DUR, url + "/"],
+                parse_hey, DUR + 60, env, None)
+    if tool in ("locust-fast", "locust-http"):
+        lf = os.path.join(HERE, "locust_fast.py" if tool == "locust-fast" else "locust_http.py")
+        return (["locust", "-f", lf, "--headless", "-u", str(users), "-r", str(users), "-t",
+                 "%ds" % LDUR, "-H", url, "--only-summary", "--stop-timeout", "5"],
+                parse_locust, LDUR + 60, env, None)
+    raise SystemExit("bench: unknown tool '%s'" % tool)
+
+
+def measure(tool, url, tag, users=50):
+    cmd, parse, timeout, env, jpath = generator(tool, url, users)
+    for attempt in range(3):
+        if jpath and os.path.exists(jpath):
+            os.unlink(jpath)
+        r = run_timed("%s-%s-%d" % (tag, tool, attempt), cmd, timeout, env)
+        try:
+            reqs, p50, p99, fails = parse(r["out"], jpath)
+        except (AttributeError, IndexError, KeyError, ValueError, OSError) as e:
+            log("%s: could not parse its output (%s); see %s" % (tool, e, OUT))
+            return None
+        r.update(reqs=reqs, p50=p50, p99=p99, fails=fails,
+                 us_per_req=1e6 * (r["user"] + r["sys"]) / max(1, reqs),
+                 rps=reqs / (DUR if not tool.startswith("locust") else LDUR))
+        noisy = r["foreign_gen"] > FOREIGN_MAX or r["foreign_tgt"] > FOREIGN_MAX
+        log("%-13s %9.0f req/s %8.2f us/req  p50 %s p99 %s ms  rss %.1f MB  fails %d  "
+            "foreign %.0f/%.0f %%%s" % (tool, r["rps"], r["us_per_req"], fmt(r["p50"]),
+                                         fmt(r["p99"]), r["rss_mb"], fails, r["foreign_gen"],
+                                         r["foreign_tgt"], "  NOISY, repeating" if noisy else ""))
+        if not noisy:
+            break
+    return r
+
+
+def fmt(v, nd=3):
+    if v is None:
+        return "–"
+    return ("%." + str(nd) + "g") % v if v < 1 else "%.1f" % v if v < 100 else "%.0f" % v
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+# ---------------------------------------------------------------- targets
+
+def start_nginx():
+    d = os.path.join(OUT, "nginx")
+    os.makedirs(d, exist_ok=True)
+    port = free_port()
+    with open(os.path.join(HERE, "nginx.conf.in")) as f:
+        conf = f.read().replace("@DIR@", d).replace("@PORT@", str(port))
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    p = subprocess.Popen(["taskset", "-c", TARGET_CPU, nginx, "-p", d, "-c",
+                          os.path.join(d, "nginx.conf")], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    children.append(p)
+    wait_port(port, p)
+    return p, "http://127.0.0.1:%d" % port
+
+
+def stop(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+# ---------------------------------------------------------------- sections
+
+def section_main(url, md):
+    log("main table: %d repetition(s), %d s runs (Locust %d s), 50 users/connections"
+        % (REPS, DUR, LDUR))
+    runs = {t: [] for t in TOOLS}
+    for rep in range(REPS):
+        for t in TOOLS:  # round-robin, so drift hits every tool alike
+            r = measure(t, url, "main%d" % rep, 50)
+            if r:
+                runs[t].append(r)
+    md.append("## Main table: `GET /` (2-byte body), 50 users / connections\n")
+    md.append("Median of %d alternating runs; %d s per run (Locust %d s). CPU µs/req = "
+              "(user+sys of the generator) / completed requests.\n" % (REPS, DUR, LDUR))
+    md.append("| generator | req/s | CPU µs/req (median, range) | p50 ms | p99 ms | peak RSS MB "
+              "| nginx CPU % | failures |")
+    md.append("|---|---|---|---|---|---|---|---|")
+    med = {}
+    for t in TOOLS:
+        rs = runs[t]
+        if not rs:
+            md.append("| %s | (no result) |||||||" % t)
+            continue
+        m = {k: median([r[k] for r in rs]) for k in
+             ("rps", "us_per_req", "p50", "p99", "rss_mb", "target_cpu_pct", "fails")}
+        lo = min(r["us_per_req"] for r in rs)
+        hi = max(r["us_per_req"] for r in rs)
+        med[t] = m
+        md.append("| %s | %.0f | **%.2f** (%.2f–%.2f) | %s | %s | %.1f | %.0f | %d |" % (
+            t, m["rps"], m["us_per_req"], lo, hi, fmt(m["p50"]), fmt(m["p99"]), m["rss_mb"],
+            m["target_cpu_pct"], m["fails"]))
+    md.append("")
+    base = [t for t in ("hornet", "hornet-shared") if t in med]
+    if base:
+        md.append("Ratios of generator CPU per request (lower is better for hornet):\n")
+        for h in base:
+            for other in ("wrk", "ab", "hey", "locust-fast", "locust-http"):
+                if other in med:
+                    a, b = med[h]["us_per_req"], med[other]["us_per_req"]
+                    md.append("- %s / %s = %.2f (%s costs %.1fx %s's CPU per request)" % (
+                        h, other, a / b, other, b / a, h) if a < b else
+                        "- %s / %s = %.2f" % (h, other, a / b))
+        md.append("")
+    return med
+
+
+def section_scaling(url, md):
+    log("scaling: hornet CPU/request at %s users" % SCALE_USERS)
+    md.append("## Scaling: hornet CPU per request by concurrent users (no think time)\n")
+    md.append("| users | pool | req/s | CPU µs/req (median) | p50 ms | p99 ms | peak RSS MB | "
+              "failures |")
+    md.append("|---|---|---|---|---|---|---|---|")
+    res = {}
+    for mode in ("hornet-shared", "hornet"):
+        for n in SCALE_USERS:
+            rs = []
+            for rep in range(REPS):
+                r = measure(mode, url, "scale%d-%d" % (n, rep), n)
+                if r:
+                    rs.append(r)
+            if not rs:
+                continue
+            m = {k: median([r[k] for r in rs]) for k in
+                 ("rps", "us_per_req", "p50", "p99", "rss_mb", "fails")}
+            res[(mode, n)] = m
+            md.append("| %d | %s | %.0f | **%.2f** | %s | %s | %.1f | %d |" % (
+                n, "shared" if mode == "hornet-shared" else "per-user", m["rps"],
+                m["us_per_req"], fmt(m["p50"]), fmt(m["p99"]), m["rss_mb"], m["fails"]))
+    md.append("")
+    for mode in ("hornet-shared", "hornet"):
+        ks = [n for n in SCALE_USERS if (mode, n) in res]
+        if len(ks) >= 2:
+            a, b = res[(mode, ks[0])]["us_per_req"], res[(mode, ks[-1])]["us_per_req"]
+            md.append("- %s: CPU/request at %d users is %.2fx that at %d users" % (
+                mode, ks[-1], b / a, ks[0]))
+    md.append("")
+
+
+def api_get(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
+        return json.loads(r.read().decode())
+
+
+def vm_hwm_mb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmHWM:"):
+                    return int(ln.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def section_idle(url, md):
+    log("idle users: %s" % IDLE_USERS)
+    md.append("## Sleeping users: memory and spawn time (bench/idle.c, shared pool)\n")
+    md.append("Users GET / once, then think 60 s. Spawn rate requested = the user count (all "
+              "at once); 1 worker thread on CPU 0. *Runner* = the dashboard API reports "
+              "state `running` (every spawn command sent; polled every 20 ms); *active* = "
+              "every user has completed its first request (request count = users; the count "
+              "updates once a second, so ±1 s).\n")
+    md.append("| users | VmHWM MB | per user KiB | runner spawn s | users/s (runner) | "
+              "all active s | users/s (active) |")
+    md.append("|---|---|---|---|---|---|---|")
+    base = None
+    for n in IDLE_USERS:
+        port = free_port()
+        secs = 25 if n <= 50000 else 40
+        cmd = ["taskset", "-c", GEN_CPU, HORNET, "-f", IDLE_SO, "-H", url, "--autostart",
+               "--autoquit", "0", "-u", str(n), "-r", str(n), "-t", "%ds" % secs,
+               "--threads", "1", "-P", str(port), "-s", "2s"]
+        wait_quiet()
+        with open(os.path.join(OUT, "idle-%d.log" % n), "w") as lf:
+            p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
+            children.append(p)
+            t0 = time.time()
+            t_run = t_active = None
+            hwm = None
+            while p.poll() is None and time.time() - t0 < secs + 20:
+                try:
+                    s = api_get(port, "/stats/requests")
+                    now = time.time() - t0
+                    if t_run is None and s.get("state") == "running":
+                        t_run = now
+                    tot = [e for e in s.get("stats", []) if e.get("name") == "Aggregated"]
+                    if t_active is None and tot and tot[0].get("num_requests", 0) >= n:
+                        t_active = now
+                except (OSError, ValueError):
+                    pass
+                h = vm_hwm_mb(p.pid)
+                hwm = h if h is not None else hwm
+                if t_active is not None and time.time() - t0 > t_active + 3:
+                    break
+                time.sleep(0.02)
+            h = vm_hwm_mb(p.pid)
+            hwm = h if h is not None else hwm
+            stop(p)
+        if base is None:
+            base = (n, hwm)
+        per = (hwm - base[1]) * 1024.0 / (n - base[0]) if n != base[0] else hwm * 1024.0 / n
+        log("idle %d users: VmHWM %.1f MB, runner %s s, active %s s" % (n, hwm or 0, t_run,
+                                                                        t_active))
+        md.append("| %d | %.1f | %.2f%s | %s | %s | %s | %s |" % (
+            n, hwm or 0, per, "" if n != base[0] else " (whole process / n)",
+            "%.2f" % t_run if t_run else "–", "%.0f" % (n / t_run) if t_run else "–",
+            "%.1f" % t_active if t_active else "–",
+            "%.0f" % (n / t_active) if t_active else "–"))
+    md.append("\nPer-user KiB is the VmHWM difference to the first row divided by the user "
+              "difference. The times include hornet's start-up (plugin load, dashboard), "
+              "measured from process start.\n")
+
+
+def section_accuracy(md):
+    log("accuracy: hornet against the demo target's /delay/0.05")
+    port = free_port()
+    dt = subprocess.Popen(["taskset", "-c", TARGET_CPU, HORNET, "demo-target", "--port",
+                           str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children.append(dt)
+    wait_port(port, dt)
+    so = os.path.join(OUT, "delay.so")
+    src = os.path.join(OUT, "delay.c")
+    with open(os.path.join(HERE, "get.c")) as f:
+        code = f.read().replace('hn_get(u, "/")', 'hn_get(u, "/delay/0.05")')
+    with open(src, "w") as f:
+        f.write(code)
+    build_plugin(src, so)
+    md.append("## Accuracy: reported latency against a fixed 50 ms server delay\n")
+    md.append("Demo target (`hornet demo-target`, pinned to CPU 1) answering `/delay/0.05` "
+              "after 50 ms; hornet on CPU 0, 1 thread, no think time.\n")
+    md.append("| users | req/s | p50 ms | p99 ms | p99 − 50 ms | max ms |")
+    md.append("|---|---|---|---|---|---|")
+    for n in (50, 500):
+        jpath = os.path.join(OUT, "delay-%d.json" % n)
+        env = dict(os.environ, HN_BENCH_SHARED_POOL="1")
+        r = run_timed("accuracy-%d" % n, hornet_cmd(so, "http://127.0.0.1:%d" % port, n, n,
+                                                     DUR, jpath), DUR + 30, env)
+        try:
+            with open(jpath) as f:
+                t = json.load(f)["total"]
+        except (OSError, ValueError, KeyError):
+            log("accuracy run %d produced no JSON; see %s" % (n, OUT))
+            continue
+        p50, p99 = t["percentiles"]["50"], t["percentiles"]["99"]
+        log("accuracy %d users: p50 %.3f p99 %.3f max %.3f ms" % (n, p50, p99, t["max_ms"]))
+        md.append("| %d | %.0f | %.3f | %.3f | %.3f | %.3f |" % (
+            n, t["requests"] / DUR, p50, p99, p99 - 50.0, t["max_ms"]))
+        del r
+    stop(dt)
+    md.append("")
+
+
+def build_plugin(src, so):
+    cc = os.environ.get("CC", "cc")
+    subprocess.check_call([cc, "-O2", "-fPIC", "-shared", "-I", os.path.join(ROOT, "include"),
+                           "-o", so, src])
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for ln in f:
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+    def ver(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=10).stdout.strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+    return ("%d vCPU %s, %.0f GB RAM, kernel %s; hornet %s, curl %s, %s, wrk %s, locust %s" % (
+        os.cpu_count(), cpu, mem, os.uname().release, ver([HORNET, "--version"]),
+        ver(["curl-config", "--version"]), ver(["sh", "-c", "nginx -v 2>&1"]),
+        ver(["sh", "-c", "dpkg-query -W -f='${Version}' wrk"]),
+        ver(["sh", "-c", "dpkg-query -W -f='${Version}' python3-locust"])))
+
+
+def main():
+    global OUT, TARGET, GET_SO, IDLE_SO
+    if not os.access(HORNET, os.X_OK):
+        raise SystemExit("bench: no hornet binary at %s (build first, or set HORNET)" % HORNET)
+    if os.cpu_count() < 2:
+        raise SystemExit("bench: needs 2 CPUs (generator and target on separate cores)")
+    OUT = os.environ.get("BENCH_OUT") or tempfile.mkdtemp(prefix="hornet-bench-")
+    os.makedirs(OUT, exist_ok=True)
+    TARGET = None
+    log("raw outputs in %s" % OUT)
+    # Plugins are compiled up front, so no compiler CPU lands in a measurement.
+    GET_SO = os.path.join(OUT, "get.so")
+    IDLE_SO = os.path.join(OUT, "idle.so")
+    build_plugin(os.path.join(HERE, "get.c"), GET_SO)
+    build_plugin(os.path.join(HERE, "idle.c"), IDLE_SO)
+
+    md = ["# hornet benchmark results\n",
+          "- date: %s" % time.strftime("%Y-%m-%d %H:%M %Z"),
+          "- machine: %s" % machine(),
+          "- command: `%s bench/run.sh` (env: %s)" % (
+              "BENCH_QUICK=1 " if QUICK else "",
+              ", ".join("%s=%s" % (k, v) for k, v in sorted(os.environ.items())
+                        if k.startswith("BENCH_")) or "defaults"),
+          "- target: nginx, 1 process, `return 200 \"ok\"`, keep-alive, access log off, "
+          "pinned to CPU %s; generators pinned to CPU %s" % (TARGET_CPU, GEN_CPU),
+          ""]
+    ng, url = start_nginx()
+    TARGET = ng
+    try:
+        if "main" in SECTIONS:
+            section_main(url, md)
+        if "scaling" in SECTIONS:
+            section_scaling(url, md)
+        if "idle" in SECTIONS:
+            TARGET = None
+            section_idle(url, md)
+            TARGET = ng
+    finally:
+        stop(ng)
+    TARGET = None
+    if "accuracy" in SECTIONS:
+        section_accuracy(md)
+    path = os.path.join(OUT, "results.md")
+    with open(path, "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\n".join(md))
+    log("wrote %s (copy it to bench/RESULTS.md to publish)" % path)
+
+
+if __name__ == "__main__":
+    main()
