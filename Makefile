@@ -14,9 +14,9 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHN_WERROR=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Starts the built-in demo: target + example plugin, dashboard/headless.
+# Starts the built-in demo: demo target + example plugin, with the dashboard.
 run: build
-	./$(BUILD)/hornet --demo --headless -u 50 -r 10 -t 30s
+	./$(BUILD)/hornet --demo
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
