@@ -16,6 +16,12 @@ static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int min_level = HN_INFO;
 static char *ring[RING]; /* guarded by lock */
+/* The sink runs under its own lock, so that once hn_log_set_sink returns
+ * the old sink is not running and never will again. */
+static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
+static hn_log_sink_cb sink; /* guarded by sink_lock */
+static void *sink_ud;
+static __thread int in_sink; /* a sink that logs must not recurse */
 static size_t ring_next, ring_count;
 
 int hn_loglevel_parse(const char *s)
@@ -65,6 +71,23 @@ void hn_logf(int level, const char *fmt, ...)
     if (ring_count < RING)
         ring_count++;
     pthread_mutex_unlock(&lock);
+    if (!in_sink) {
+        pthread_mutex_lock(&sink_lock);
+        if (sink != NULL) {
+            in_sink = 1;
+            sink(sink_ud, level, line);
+            in_sink = 0;
+        }
+        pthread_mutex_unlock(&sink_lock);
+    }
+}
+
+void hn_log_set_sink(hn_log_sink_cb cb, void *ud)
+{
+    pthread_mutex_lock(&sink_lock);
+    sink = cb;
+    sink_ud = ud;
+    pthread_mutex_unlock(&sink_lock);
 }
 
 size_t hn_log_recent(char **out, size_t max)

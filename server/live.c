@@ -47,6 +47,7 @@
 #define FRAG_MAX (64 * 1024)   /* larger messages go out as fragments of this size */
 #define SEND_MAX (FRAG_MAX + 64) /* lws may send a whole fragment in one send() */
 #define SNDBUF (256 * 1024)    /* kernel send buffer per client (the kernel doubles it) */
+#define LOG_RING 64            /* log lines a slow client can still catch up on */
 
 /* One serialised envelope, shared by every client that sends it. */
 struct msg {
@@ -65,6 +66,7 @@ struct client {
     size_t offset;             /* how much of it is written */
     uint64_t sent_seq;         /* seq of the last message started */
     uint64_t seen_change;      /* latest state-change seq this client was told about */
+    uint64_t log_sent;         /* seq of the last log line sent */
     bool listed;
 };
 
@@ -85,10 +87,13 @@ struct hn_live {
     struct msg *latest;
     uint64_t seq;              /* of latest */
     uint64_t change_seq;       /* seq of the latest message made for a state change */
+    char *logs[LOG_RING];      /* recent log lines, logs[seq % LOG_RING] */
+    uint64_t log_seq;          /* seq of the newest log line */
 
     /* lws thread only */
     struct client clients;     /* list sentinel */
     uint64_t notified_seq;     /* clients were asked to write up to this seq */
+    uint64_t notified_log;     /* ... and up to this log line */
     struct msg *flagged;       /* latest with state_changed forced true, built on demand */
     unsigned char *scratch;    /* LWS_PRE + FRAG_MAX: one fragment with headroom */
 };
@@ -205,6 +210,56 @@ static void client_unlink(struct hn_live *l, struct client *c)
     atomic_fetch_sub(&l->n_clients, 1);
 }
 
+/* Every log line goes to the browsers as it happens, in order: unlike
+ * snapshots, lines are not replaced by newer ones (a client that falls
+ * more than LOG_RING lines behind skips to the oldest kept). [any] */
+static void on_log(void *ud, int level, const char *line)
+{
+    struct hn_live *l = ud;
+    (void)level;
+    char *copy = strdup(line);
+    if (copy == NULL)
+        return;
+    pthread_mutex_lock(&l->mu);
+    uint64_t seq = ++l->log_seq;
+    free(l->logs[seq % LOG_RING]);
+    l->logs[seq % LOG_RING] = copy;
+    pthread_mutex_unlock(&l->mu);
+    lws_cancel_service(l->lws);
+}
+
+/* Sends the client's next log line as {"type":"log","seq":N,"line":"..."}.
+ * Returns 1 when a line was written, 0 when none was due, -1 on error. [lws] */
+static int send_log(struct hn_live *l, struct client *c)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t newest = l->log_seq;
+    if (c->log_sent >= newest) {
+        pthread_mutex_unlock(&l->mu);
+        return 0;
+    }
+    uint64_t next = c->log_sent + 1;
+    if (newest - next >= LOG_RING)
+        next = newest - LOG_RING + 1;
+    json_t *j = json_pack("{s:s, s:I, s:s}", "type", "log", "seq", (json_int_t)next, "line",
+                          l->logs[next % LOG_RING] ? l->logs[next % LOG_RING] : "");
+    pthread_mutex_unlock(&l->mu);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    c->log_sent = next;
+    if (text == NULL)
+        return 0;
+    size_t n = strlen(text);
+    if (n > FRAG_MAX) /* a log line is at most ~1 KiB; never true */
+        n = FRAG_MAX;
+    memcpy(l->scratch + LWS_PRE, text, n);
+    free(text);
+    if (lws_write(c->wsi, l->scratch + LWS_PRE, n, LWS_WRITE_TEXT) < 0)
+        return -1;
+    lws_callback_on_writable(c->wsi); /* more lines, or the snapshot, next */
+    return 1;
+}
+
 /* Adopts queued sockets and fans a new message out. [lws] */
 static void on_wake(struct hn_live *l)
 {
@@ -214,6 +269,7 @@ static void on_wake(struct hn_live *l)
     l->queue = NULL;
     l->queue_n = l->queue_cap = 0;
     uint64_t seq = l->seq;
+    uint64_t log_seq = l->log_seq;
     pthread_mutex_unlock(&l->mu);
 
     for (size_t i = 0; i < qn; i++) {
@@ -229,8 +285,9 @@ static void on_wake(struct hn_live *l)
     }
     free(q);
 
-    if (seq > l->notified_seq) {
+    if (seq > l->notified_seq || log_seq > l->notified_log) {
         l->notified_seq = seq;
+        l->notified_log = log_seq;
         for (struct client *c = l->clients.next; c != &l->clients; c = c->next)
             lws_callback_on_writable(c->wsi);
     }
@@ -242,6 +299,12 @@ static void on_wake(struct hn_live *l)
  * client whose socket is full. [lws] */
 static int on_writeable(struct hn_live *l, struct client *c)
 {
+    /* Log lines go between messages, never inside a fragmented one. */
+    if (c->sending == NULL) {
+        int rc = send_log(l, c);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
     if (c->sending == NULL) {
         pthread_mutex_lock(&l->mu);
         struct msg *m = msg_ref(l->latest);
@@ -428,6 +491,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->sent_seq = 0;
         pthread_mutex_lock(&l->mu);
         c->seen_change = l->change_seq; /* a new client needs no "changed" flag */
+        c->log_sent = l->log_seq;       /* older lines come from GET /api/logs */
         pthread_mutex_unlock(&l->mu);
         client_link(l, c);
         lws_callback_on_writable(wsi);
@@ -498,6 +562,8 @@ static void live_free(struct hn_live *l)
     free(l->queue);
     msg_release(l->latest);
     msg_release(l->flagged);
+    for (size_t i = 0; i < LOG_RING; i++)
+        free(l->logs[i]);
     free(l->scratch);
     pthread_mutex_destroy(&l->mu);
     free(l);
@@ -562,6 +628,7 @@ int hn_live_start(struct hn_live **out, const struct hn_webctx *ctx, char *err, 
     pthread_setname_np(l->thread, "hn-live");
     l->thread_started = true;
     hn_runner_subscribe(ctx->runner, on_tick, l);
+    hn_log_set_sink(on_log, l);
     l->subscribed = true;
     *out = l;
     return 0;
@@ -606,8 +673,10 @@ void hn_live_stop(struct hn_live *l)
     if (l == NULL)
         return;
     /* No tick may touch the context once it is gone. */
-    if (l->subscribed)
+    if (l->subscribed) {
+        hn_log_set_sink(NULL, NULL);
         hn_runner_unsubscribe(l->ctx->runner, on_tick, l);
+    }
     pthread_mutex_lock(&l->mu);
     l->closing = true;
     pthread_mutex_unlock(&l->mu);

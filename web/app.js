@@ -702,6 +702,7 @@
             var m;
             try { m = JSON.parse(ev.data); } catch (e) { return; }
             if (m && m.type === 'snapshot') onSnapshot(m.data, !!m.state_changed, true);
+            else if (m && m.type === 'log') onLogLine(String(m.line || ''));
         };
         sock.onclose = function () {
             if (ws !== sock) return;
@@ -722,6 +723,19 @@
         else if (tab === 'failures' && dirty.failures) renderFailures();
         else if (tab === 'exceptions' && dirty.exceptions) renderExceptions();
         else if (tab === 'ratio' && dirty.ratio) renderRatio();
+    }
+
+    /* A log line pushed as it happens: refresh the open Logs tab at once,
+     * or flag the tab when a warning or error arrives elsewhere. */
+    function onLogLine(line) {
+        if (tab === 'logs') {
+            pollLogs();
+            return;
+        }
+        if (/\] (WARNING|ERROR|CRITICAL):/.test(line)) {
+            var btn = document.querySelector('.tabs [data-tab="logs"]');
+            if (btn) btn.classList.add('has-news');
+        }
     }
 
     function pollLogs() {
@@ -763,7 +777,11 @@
                 charts[k].update('none');
             }
         }
-        if (name === 'logs') pollLogs();
+        if (name === 'logs') {
+            var logBtn = document.querySelector('.tabs [data-tab="logs"]');
+            if (logBtn) logBtn.classList.remove('has-news');
+            pollLogs();
+        }
         renderVisibleTab();
     }
 

@@ -104,6 +104,7 @@ class WebSocket:
         self.buf = bytearray()
         self.need = 0
         self.messages = []
+        self.logs = []
         self.closed = False
         self.bytes = 0
         self._frag = None
@@ -200,7 +201,10 @@ class WebSocket:
                 self._frag.append(payload)
             if fin:
                 text, self._frag = b"".join(self._frag), None
-                self.messages.append((time.monotonic(), json.loads(text.decode())))
+                m = json.loads(text.decode())
+                # Log lines are their own stream; .messages holds snapshots.
+                (self.logs if m.get("type") == "log" else self.messages).append(
+                    (time.monotonic(), m))
 
     def pump(self, timeout):
         """Reads what arrives within timeout (at most one recv)."""
@@ -492,6 +496,26 @@ class Live(unittest.TestCase):
         print("      state change pushed %.1f ms after the POST was sent" % (latency * 1e3))
         self.assertLess(latency, 0.2)
         self.assertTrue(m["state_changed"])
+        status, _, body = api("POST", "/api/resume", {})
+        self.assertEqual(status, 200, body)
+        self.wait_state(ws, ("running", "spawning"), 2.0, start=len(ws.messages))
+
+    def test_03b_log_lines_pushed(self):
+        """a log line (POST /api/pause logs "paused") is pushed as it happens, in order"""
+        ws = self.ws()
+        self.wait_state(ws, ("running",), 10.0)
+        t0 = time.monotonic()
+        status, _, body = api("POST", "/api/pause", {})
+        self.assertEqual(status, 200, body)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not any(
+                "paused" in m["line"] for _, m in ws.logs):
+            ws.pump(0.05)
+        hits = [(t, m) for t, m in ws.logs if "paused" in m["line"]]
+        self.assertTrue(hits, "no 'paused' log line pushed; logs: %s" % ws.logs)
+        self.assertLess(hits[0][0] - t0, 0.5)
+        seqs = [m["seq"] for _, m in ws.logs]
+        self.assertEqual(seqs, sorted(set(seqs)))
         status, _, body = api("POST", "/api/resume", {})
         self.assertEqual(status, 200, body)
         self.wait_state(ws, ("running", "spawning"), 2.0, start=len(ws.messages))
