@@ -8,6 +8,7 @@
  * setlocale()), so each writer switches its own thread to "C" while it runs.
  */
 #include "report.h"
+#include "textutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,38 +139,6 @@ static double fail_ratio(uint64_t requests, uint64_t failures)
     if (requests == 0)
         return failures ? 1.0 : 0.0;
     return (double)failures / (double)requests;
-}
-
-/* Length of the valid UTF-8 sequence starting at p, or 0 if it is not one
- * (stray continuation, overlong form, surrogate, above U+10FFFF, cut short). */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0; /* also stops at the terminating NUL */
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 static size_t count_entries(const struct hn_snapshot *s)
@@ -544,7 +513,7 @@ static int cp_width(uint32_t cp)
  * invalid UTF-8 print as one '?'. */
 static size_t console_char(const unsigned char *p, int *width, bool *printable)
 {
-    size_t len = utf8_seq(p);
+    size_t len = hn_utf8_seq(p);
     if (len == 0 || *p < 0x20 || *p == 0x7F) {
         *width = 1;
         *printable = false;
@@ -858,44 +827,6 @@ static json_t *jcount(uint64_t v)
     return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
 }
 
-/* jansson refuses strings that are not valid UTF-8 (json_string returns
- * NULL); names from plugins are arbitrary bytes, so bad sequences become
- * U+FFFD instead of silently dropping the field. NULL becomes "". */
-static json_t *jstr(const char *s)
-{
-    if (s == NULL)
-        return json_string("");
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    size_t n = strlen(s);
-    char *buf = malloc(n * 3 + 1);
-    if (buf == NULL)
-        return NULL;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t len = utf8_seq(p);
-        if (len == 0) {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            p++;
-        } else {
-            memcpy(buf + o, p, len);
-            o += len;
-            p += len;
-        }
-    }
-    buf[o] = '\0';
-    j = json_string(buf);
-    free(buf);
-    return j;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s != NULL ? jstr(s) : json_null();
-}
-
 static void put(json_t *o, const char *key, json_t *v)
 {
     /* json_object_set_new() takes v even on failure, and ignores NULL. */
@@ -908,8 +839,8 @@ static json_t *entry_json(const struct hn_entry_view *e, bool total)
     if (o == NULL)
         return NULL;
     bool any = e->requests > 0;
-    put(o, "type", jstr(total && e->type == NULL ? "" : e->type));
-    put(o, "name", jstr(total && e->name == NULL ? "Aggregated" : e->name));
+    put(o, "type", hn_json_text(total && e->type == NULL ? "" : e->type));
+    put(o, "name", hn_json_text(total && e->name == NULL ? "Aggregated" : e->name));
     put(o, "requests", jcount(e->requests));
     put(o, "failures", jcount(e->failures));
     put(o, "avg_ms", jreal(any ? e->avg_ms : 0.0));
@@ -955,9 +886,9 @@ static json_t *errors_json(const struct hn_snapshot *s)
         json_t *o = json_object();
         if (o == NULL)
             break;
-        put(o, "type", jstr(e->type));
-        put(o, "name", jstr(e->name));
-        put(o, "message", jstr(e->message));
+        put(o, "type", hn_json_text(e->type));
+        put(o, "name", hn_json_text(e->name));
+        put(o, "message", hn_json_text(e->message));
         put(o, "count", jcount(e->count));
         put(o, "first_seen", jreal(e->first_seen));
         put(o, "last_seen", jreal(e->last_seen));
@@ -975,9 +906,9 @@ static json_t *exceptions_json(const struct hn_snapshot *s)
         json_t *o = json_object();
         if (o == NULL)
             break;
-        put(o, "user_type", jstr(x->user_type));
-        put(o, "task", jstr(x->task));
-        put(o, "message", jstr(x->message));
+        put(o, "user_type", hn_json_text(x->user_type));
+        put(o, "task", hn_json_text(x->task));
+        put(o, "message", hn_json_text(x->message));
         put(o, "count", jcount(x->count));
         put(o, "first_seen", jreal(x->first_seen));
         put(o, "last_seen", jreal(x->last_seen));
@@ -995,7 +926,7 @@ static json_t *ratios_json(const struct hn_snapshot *s)
         json_t *o = json_object();
         if (o == NULL)
             break;
-        put(o, "user_type", jstr(r->user_type));
+        put(o, "user_type", hn_json_text(r->user_type));
         put(o, "users", json_integer(r->users));
         put(o, "ratio", jreal(r->ratio));
         json_t *tasks = json_array();
@@ -1004,7 +935,7 @@ static json_t *ratios_json(const struct hn_snapshot *s)
             json_t *t = json_object();
             if (t == NULL)
                 break;
-            put(t, "task", jstr(r->tasks[k].task));
+            put(t, "task", hn_json_text(r->tasks[k].task));
             put(t, "ratio", jreal(r->tasks[k].ratio));
             json_array_append_new(tasks, t);
         }
@@ -1022,8 +953,8 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     if (o == NULL)
         return NULL;
     put(o, "seq", jcount(s->seq));
-    put(o, "state", jstr(hn_state_name(s->state)));
-    put(o, "host", jstr(s->host));
+    put(o, "state", hn_json_text(hn_state_name(s->state)));
+    put(o, "host", hn_json_text(s->host));
     put(o, "users", json_integer(s->users));
     put(o, "target_users", json_integer(s->target_users));
     put(o, "spawn_rate", jreal(s->spawn_rate));
@@ -1032,7 +963,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "now", jreal(s->now));
     put(o, "active_s", jreal(s->active_s));
     put(o, "run_time_s", jreal(s->run_time_s));
-    put(o, "stop_reason", jstr_or_null(s->stop_reason));
+    put(o, "stop_reason", hn_json_text_or_null(s->stop_reason));
     put(o, "entries", entries_json(s));
     put(o, "total", entry_json(&s->total, true));
     put(o, "errors", errors_json(s));
@@ -1079,10 +1010,10 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     }
     put(o, "format", json_string("hornet-result"));
     put(o, "version", json_integer(1));
-    put(o, "hornet_version", jstr_or_null(version));
-    put(o, "plugin", jstr_or_null(plugin_path));
-    put(run, "state", jstr(hn_state_name(s->state)));
-    put(run, "host", jstr(s->host));
+    put(o, "hornet_version", hn_json_text_or_null(version));
+    put(o, "plugin", hn_json_text_or_null(plugin_path));
+    put(run, "state", hn_json_text(hn_state_name(s->state)));
+    put(run, "host", hn_json_text(s->host));
     put(run, "users", json_integer(s->users));
     put(run, "target_users", json_integer(s->target_users));
     put(run, "spawn_rate", jreal(s->spawn_rate));
@@ -1090,7 +1021,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "end_time", jreal(s->end_time));
     put(run, "duration_s", jreal(s->active_s));
     put(run, "run_time_s", jreal(s->run_time_s));
-    put(run, "stop_reason", jstr_or_null(s->stop_reason));
+    put(run, "stop_reason", hn_json_text_or_null(s->stop_reason));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "report.h"
 #include "report_html.h"
+#include "textutil.h"
 #include "runner.h"
 #include "snapshot.h"
 #include "webctx.h"
@@ -53,75 +54,6 @@
 
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
-
-/* Length of the valid UTF-8 sequence at p, or 0 if there is none (stray
- * byte, overlong form, surrogate, beyond U+10FFFF, or cut short). */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* A JSON string for any bytes: jansson refuses invalid UTF-8, and log lines,
- * paths and plugin names may hold some, so those bytes become U+FFFD.
- * NULL becomes "". */
-static json_t *jstr(const char *s)
-{
-    if (s == NULL)
-        s = "";
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    char *buf = malloc(strlen(s) * 3 + 1);
-    if (buf == NULL)
-        return NULL;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_len(p);
-        if (n == 0) {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            p++;
-        } else {
-            memcpy(buf + o, p, n);
-            o += n;
-            p += n;
-        }
-    }
-    buf[o] = '\0';
-    j = json_string(buf);
-    free(buf);
-    return j;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s != NULL ? jstr(s) : json_null();
-}
 
 static json_t *jreal(double v)
 {
@@ -179,7 +111,7 @@ void hn_api_error(struct hn_api_reply *rp, unsigned status, const char *fmt, ...
     va_end(ap);
     json_t *o = json_object();
     if (o != NULL)
-        put(o, "error", jstr(msg));
+        put(o, "error", hn_json_text(msg));
     rp->filename[0] = '\0';
     reply_json(rp, status, o);
 }
@@ -187,7 +119,7 @@ void hn_api_error(struct hn_api_reply *rp, unsigned status, const char *fmt, ...
 /* Locust's error shape for its /swarm alias. */
 static void locust_fail(struct hn_api_reply *rp, unsigned status, const char *msg)
 {
-    reply_json(rp, status, json_pack("{s:b,s:o}", "success", 0, "message", jstr(msg)));
+    reply_json(rp, status, json_pack("{s:b,s:o}", "success", 0, "message", hn_json_text(msg)));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -530,9 +462,9 @@ static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
         reply_oom(rp);
         return;
     }
-    put(o, "version", jstr_or_null(c->version));
-    put(o, "plugin", jstr_or_null(c->plugin_path));
-    put(o, "default_host", jstr_or_null(c->default_host));
+    put(o, "version", hn_json_text_or_null(c->version));
+    put(o, "plugin", hn_json_text_or_null(c->plugin_path));
+    put(o, "default_host", hn_json_text_or_null(c->default_host));
     put(o, "default_users", json_integer(c->default_users));
     put(o, "default_spawn_rate", jreal(c->default_spawn_rate));
     put(o, "default_run_time", jreal(c->default_run_time));
@@ -549,14 +481,14 @@ static void api_state(const struct hn_api_request *rq, struct hn_api_reply *rp)
     if (o != NULL) {
         /* The runner's own state is fresher than the last snapshot's. */
         put(o, "state", json_string(hn_state_name(hn_runner_state(r))));
-        put(o, "host", jstr_or_null(s->host));
+        put(o, "host", hn_json_text_or_null(s->host));
         put(o, "users", json_integer(s->users));
         put(o, "target_users", json_integer(s->target_users));
         put(o, "spawn_rate", jreal(s->spawn_rate));
         put(o, "run_time_s", jreal(s->run_time_s));
         put(o, "start_time", jreal(s->start_time));
         put(o, "end_time", jreal(s->end_time));
-        put(o, "stop_reason", jstr_or_null(s->stop_reason));
+        put(o, "stop_reason", hn_json_text_or_null(s->stop_reason));
     }
     hn_snapshot_release(s);
     reply_json(rp, 200, o);
@@ -612,7 +544,7 @@ static json_t *log_lines(void)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         if (a != NULL)
-            json_array_append_new(a, jstr(lines[i]));
+            json_array_append_new(a, hn_json_text(lines[i]));
         free(lines[i]);
     }
     return a;
@@ -906,7 +838,7 @@ static void locust_swarm(const struct hn_api_request *rq, struct hn_api_reply *r
         shown = s->host != NULL && *s->host ? s->host : rq->ctx->default_host;
     }
     json_t *o = json_pack("{s:b,s:s,s:o}", "success", 1, "message", "Swarming started", "host",
-                          jstr_or_null(shown));
+                          hn_json_text_or_null(shown));
     if (o != NULL && run_time > 0)
         put(o, "run_time", jreal(run_time));
     hn_snapshot_release(s);
@@ -943,8 +875,8 @@ static json_t *locust_entry(const struct hn_entry_view *e, bool total)
     json_t *o = json_object();
     if (o == NULL)
         return NULL;
-    put(o, "method", total ? json_null() : jstr(e->type));
-    put(o, "name", jstr(total ? "Aggregated" : e->name));
+    put(o, "method", total ? json_null() : hn_json_text(e->type));
+    put(o, "name", hn_json_text(total ? "Aggregated" : e->name));
     put(o, "num_requests", jcount(e->requests));
     put(o, "num_failures", jcount(e->failures));
     /* Locust's min is None until the first request. */
@@ -981,9 +913,9 @@ static void locust_requests(const struct hn_api_request *rq, struct hn_api_reply
         json_t *o = json_object();
         if (o == NULL)
             break;
-        put(o, "method", jstr(e->type));
-        put(o, "name", jstr(e->name));
-        put(o, "error", jstr(e->message));
+        put(o, "method", hn_json_text(e->type));
+        put(o, "name", hn_json_text(e->name));
+        put(o, "error", hn_json_text(e->message));
         put(o, "occurrences", jcount(e->count));
         json_array_append_new(errors, o);
     }
@@ -1037,8 +969,8 @@ static void locust_exceptions(const struct hn_api_request *rq, struct hn_api_rep
         if (o == NULL)
             break;
         put(o, "count", jcount(x->count));
-        put(o, "msg", jstr(x->message));
-        put(o, "traceback", jstr(where));
+        put(o, "msg", hn_json_text(x->message));
+        put(o, "traceback", hn_json_text(where));
         put(o, "nodes", json_string("local"));
         json_array_append_new(a, o);
     }

@@ -16,6 +16,7 @@
  * stylesheet are checked for the sequences that would end their element.
  */
 #include "report_html.h"
+#include "textutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,60 +149,6 @@ static void add_html_text(struct buf *b, const char *s)
     }
 }
 
-/* Length of the valid UTF-8 sequence at p, 0 if it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        unsigned lo = p[0] == 0xE0 ? 0xA0 : 0x80, hi = p[0] == 0xED ? 0x9F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        unsigned lo = p[0] == 0xF0 ? 0x90 : 0x80, hi = p[0] == 0xF4 ? 0x8F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4
-                                                                                          : 0;
-    }
-    return 0;
-}
-
-/* A copy of s with invalid UTF-8 replaced by U+FFFD (jansson and the title
- * need valid text; a plugin path or host is arbitrary bytes). */
-static char *utf8_clean(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = malloc(n * 3 + 1);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = utf8_len(p);
-        if (len == 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            p++;
-        } else {
-            memcpy(out + o, p, len);
-            o += len;
-            p += len;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    if (s == NULL)
-        return json_null();
-    char *c = utf8_clean(s);
-    json_t *j = c != NULL ? json_string(c) : NULL;
-    free(c);
-    return j;
-}
-
 /* ------------------------------------------------------------------------ */
 /* History: at most HN_REPORT_MAX_POINTS, peaks kept                         */
 
@@ -256,15 +203,15 @@ static json_t *meta_json(const struct hn_snapshot *s, const struct hn_report_met
     uint32_t users = m->users != 0 ? m->users : s->target_users != 0 ? s->target_users : s->users;
     const char *host = m->host != NULL ? m->host : s->host != NULL ? s->host : "";
     const char *reason = m->stop_reason != NULL ? m->stop_reason : s->stop_reason;
-    json_object_set_new(o, "version", jstr_or_null(m->version));
-    json_object_set_new(o, "plugin", jstr_or_null(m->plugin));
-    json_object_set_new(o, "host", jstr_or_null(host));
+    json_object_set_new(o, "version", hn_json_text_or_null(m->version));
+    json_object_set_new(o, "plugin", hn_json_text_or_null(m->plugin));
+    json_object_set_new(o, "host", hn_json_text_or_null(host));
     json_object_set_new(o, "users", json_integer(users));
     json_object_set_new(o, "spawn_rate", json_real(pick(m->spawn_rate, s->spawn_rate)));
     json_object_set_new(o, "start_time", json_real(pick(m->start_time, s->start_time)));
     json_object_set_new(o, "end_time", json_real(pick(m->end_time, s->end_time)));
     json_object_set_new(o, "duration_s", json_real(pick(m->duration_s, s->active_s)));
-    json_object_set_new(o, "stop_reason", jstr_or_null(reason));
+    json_object_set_new(o, "stop_reason", hn_json_text_or_null(reason));
     return o;
 }
 
@@ -346,7 +293,7 @@ static void add_title(struct buf *b, const struct hn_snapshot *s, const struct h
     buf_str(b, "hornet report");
     const char *host = m != NULL && m->host != NULL ? m->host : s->host;
     if (host != NULL && *host != '\0') {
-        char *clean = utf8_clean(host);
+        char *clean = hn_utf8_clean(host);
         if (clean == NULL) {
             b->oom = true;
             return;
