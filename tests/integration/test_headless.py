@@ -581,5 +581,23 @@ class Configuration(unittest.TestCase):
         self.assertEqual(doc["run"]["target_users"], 6)
 
 
+class DashboardLifecycle(unittest.TestCase):
+    """--autostart, -t and --autoquit with the dashboard up"""
+
+    def test_autostart_run_time_autoquit(self):
+        """--autostart -t 2s --autoquit 1: runs with the page up, stops, quits by itself"""
+        path = out("autoquit.json")
+        r = hornet(["--demo", "--web-port", "0", "--autostart", "-u", "3", "-r", "3", "-t", "2s",
+                    "--autoquit", "1", "--json", path], timeout=30)
+        self.assertIn(r.returncode, (0, 1), describe(r))
+        self.assertRegex(r.stdout.splitlines()[0], r"^hornet dashboard: http://127\.0\.0\.1:\d+/$")
+        self.assertLess(r.wall, 12, describe(r))
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["run"]["stop_reason"], "run time limit reached")
+        self.assertGreater(doc["total"]["requests"], 0)
+        self.assertIn("Response time percentiles", r.stdout)
+
+
 if __name__ == "__main__":
     sys.exit(hnlib.run_checks())
