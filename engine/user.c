@@ -226,7 +226,9 @@ static bool grow(char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)
         return true;
-    size_t c = *cap ? *cap : 1024;
+    /* Small first: the buffers live as long as the user, and most
+     * sleeping users hold a short response (1 KiB each cost 2 KiB/user). */
+    size_t c = *cap ? *cap : 256;
     while (c < need)
         c *= 2;
     char *p = realloc(*buf, c);
