@@ -614,9 +614,13 @@ static void *control_main(void *arg)
                 r->stop_deadline_us = now + (uint64_t)(r->cfg.stop_timeout * 1e6);
             } else {
                 uint32_t alive = 0;
-                for (int i = 0; i < r->n_workers; i++)
+                bool settled = true;
+                for (int i = 0; i < r->n_workers; i++) {
+                    /* Settled first: its alive count is then current. */
+                    settled = settled && hn_worker_settled(r->workers[i]);
                     alive += hn_worker_alive(r->workers[i]);
-                if (alive == 0 && now > r->last_tick_us) {
+                }
+                if (alive == 0 && settled && now > r->last_tick_us) {
                     r->state = HN_STATE_STOPPED;
                     r->state_changed = true;
                     r->end_wall = hn_wall_s();
@@ -637,9 +641,11 @@ static void *control_main(void *arg)
         st = r->state;
         pthread_mutex_unlock(&r->lock);
 
-        flush_batches(r, b);
+        /* Reset before the new run's users exist, so none of their first
+         * requests is discarded with the old statistics. */
         if (reset)
             reset_stats_locked_out(r);
+        flush_batches(r, b);
         if (changed || forced || now >= r->next_agg_us || reset) {
             /* No points while idle: the chart shows the run, then stops. */
             bool idle = st == HN_STATE_READY || (st == HN_STATE_STOPPED && !changed);

@@ -86,6 +86,8 @@ struct hn_user {
     bool in_stop_hook;        /* running on_stop: requests still allowed */
     bool finished;            /* coroutine returned; reaped by the loop */
     bool queued;              /* on the run queue */
+    bool slot_granted;        /* release_slot handed this waiter a request slot */
+    uint64_t resumes;         /* times the loop resumed it (a task that never yields) */
     bool task_jmp_set, exit_jmp_set;
     jmp_buf task_jmp;         /* hn_reschedule / hn_exception land here */
     jmp_buf exit_jmp;         /* hn_stop_user and stopping land here */
@@ -125,6 +127,9 @@ struct hn_worker {
      * worker, so epoll data pointers never dangle. */
     struct sockinfo **fdtab;
     size_t fdtab_cap;
+    /* Idle easy handles lent to HN_USER_SHARED_POOL users per transfer. */
+    CURL **easy_pool;
+    size_t n_easy_pool, cap_easy_pool;
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;
@@ -140,6 +145,8 @@ struct hn_worker {
     bool paused, quitting;
 
     _Atomic uint32_t alive_count;     /* [any] */
+    _Atomic uint64_t cmds_sent;       /* [any] commands queued so far */
+    _Atomic uint64_t cmds_done;       /* [any] ... and fully reflected in alive_count */
     _Atomic uint32_t in_flight_count; /* [any] */
 
     pthread_mutex_t cmd_lock;         /* guards cmds */

@@ -317,6 +317,7 @@ void hn_worker_send(struct hn_worker *w, const struct hn_cmd *cmds, size_t n)
     }
     memcpy(w->cmds + w->n_cmds, cmds, n * sizeof *cmds);
     w->n_cmds += n;
+    atomic_fetch_add(&w->cmds_sent, n);
     pthread_mutex_unlock(&w->cmd_lock);
     uint64_t one = 1;
     ssize_t rc = write(w->wakefd, &one, sizeof one);
@@ -335,7 +336,8 @@ static void stop_newest(struct hn_worker *w)
     }
 }
 
-static void run_commands(struct hn_worker *w)
+/* Runs the queued commands; returns how many. */
+static size_t run_commands(struct hn_worker *w)
 {
     pthread_mutex_lock(&w->cmd_lock);
     struct hn_cmd *cmds = w->cmds;
@@ -392,6 +394,7 @@ static void run_commands(struct hn_worker *w)
         free(c->text);
     }
     free(cmds);
+    return n;
 }
 
 /* ---------------------------------------------------------------- */
@@ -462,10 +465,14 @@ static void *worker_main(void *arg)
     int running;
 
     for (;;) {
-        run_commands(w);
+        size_t done = run_commands(w);
         run_users(w);
         reap_users(w);
         atomic_store_explicit(&w->alive_count, (uint32_t)w->n_users, memory_order_relaxed);
+        /* Only now: a reader that sees every command done also sees the
+         * user count those commands produced (see hn_worker_settled). */
+        if (done > 0)
+            atomic_fetch_add(&w->cmds_done, done);
         if (w->quitting && w->n_users == 0)
             break;
 
@@ -579,6 +586,9 @@ void hn_worker_join(struct hn_worker *w)
     free(w->cmds);
     free(w->users);
     free(w->heap);
+    for (size_t i = 0; i < w->n_easy_pool; i++)
+        curl_easy_cleanup(w->easy_pool[i]);
+    free(w->easy_pool);
     curl_multi_cleanup(w->multi); /* may still close sockets: fdtab after */
     free_sockets(w);
     close(w->epfd);
@@ -603,6 +613,11 @@ void hn_worker_swap_shard(struct hn_worker *w, struct hn_stats **spare)
 uint32_t hn_worker_alive(struct hn_worker *w)
 {
     return atomic_load_explicit(&w->alive_count, memory_order_relaxed);
+}
+
+bool hn_worker_settled(struct hn_worker *w)
+{
+    return atomic_load(&w->cmds_done) == atomic_load(&w->cmds_sent);
 }
 
 uint32_t hn_worker_in_flight(struct hn_worker *w)

@@ -73,6 +73,9 @@ void hn_worker_send(struct hn_worker *w, const struct hn_cmd *cmds, size_t n);
 void hn_worker_swap_shard(struct hn_worker *w, struct hn_stats **spare);
 /* Users alive on this worker (including stopping ones). [any] */
 uint32_t hn_worker_alive(struct hn_worker *w);
+/* True when every command sent so far has been run and its effect on the
+ * alive count published (a stop is only over when settled and 0 alive). [any] */
+bool hn_worker_settled(struct hn_worker *w);
 /* Requests in flight on this worker. [any] */
 uint32_t hn_worker_in_flight(struct hn_worker *w);
 

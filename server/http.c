@@ -291,6 +291,20 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
                           "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
     if (rq->oom)
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!hn_web_host_allowed(h->ctx, host))
+        return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
+                          "Host '%.100s' is not this dashboard (DNS rebinding protection); use "
+                          "its address, or --web-host NAME", host);
+    /* Locust's GET aliases change state: refuse them from other sites' pages
+     * (an <img src=".../stop"> sends no Origin, but Sec-Fetch-Site). */
+    if (strcmp(url, "/stop") == 0 || strcmp(url, "/stats/reset") == 0) {
+        const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        if ((site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) ||
+            !same_origin(c))
+            return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
+                              "cross-site request refused: %s changes the run", url);
+    }
     /* A keep-alive connection stays with MHD even if it later asks for an
      * upgrade; browsers always open a new connection for WebSocket. */
     if (strcmp(url, "/ws") == 0)

@@ -453,6 +453,13 @@ static int filter(struct lws *wsi)
         refuse(wsi, "404 Not Found", "the WebSocket endpoint is /ws");
         return -1;
     }
+    struct hn_live *l = lws_context_user(lws_get_context(wsi));
+    char host_hdr[300] = "";
+    bool has_host = header(wsi, WSI_TOKEN_HOST, host_hdr, sizeof host_hdr);
+    if (!hn_web_host_allowed(l->ctx, has_host ? host_hdr : NULL)) {
+        refuse(wsi, "403 Forbidden", "Host is not this dashboard (DNS rebinding protection)");
+        return -1;
+    }
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 0; /* not a browser: no cross-site risk */
     if (!header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin)) {

@@ -28,6 +28,7 @@
 #include "plugin_host.h"
 #include "runner.h"
 #include "session.h"
+#include "textutil.h"
 #include "webctx.h"
 
 /* The bundled example plugin (plugins/shop.c, linked in) runs with --demo. */
@@ -47,20 +48,27 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur;
 }
 
-/* The plugin's user types for the page: [{"name","weight","fixed_count","tasks":[..]}]. */
+/* The plugin's user types for the page: [{"name","weight","fixed_count","host","tasks":[..]}].
+ * Names are arbitrary bytes from the plugin: hn_json_text keeps them valid JSON. */
 static char *user_types_json(const struct hn_plugin *p)
 {
     json_t *arr = json_array();
     for (const struct hn_user_type *t = p->user_types; t->name; t++) {
         json_t *tasks = json_array();
-        for (const struct hn_task *k = t->tasks; k->fn; k++)
-            json_array_append_new(tasks, json_pack("{s:s, s:i, s:s?}", "name", k->name, "weight",
-                                                   (json_int_t)(k->weight ? k->weight : 1),
-                                                   "tags", k->tags));
-        json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s?, s:o}", "name", t->name,
-                                             "weight", (json_int_t)t->weight, "fixed_count",
-                                             (json_int_t)t->fixed_count, "host", t->host,
-                                             "tasks", tasks));
+        for (const struct hn_task *k = t->tasks; k->fn; k++) {
+            json_t *task = json_object();
+            json_object_set_new(task, "name", hn_json_text(k->name));
+            json_object_set_new(task, "weight", json_integer(k->weight ? k->weight : 1));
+            json_object_set_new(task, "tags", hn_json_text_or_null(k->tags));
+            json_array_append_new(tasks, task);
+        }
+        json_t *type = json_object();
+        json_object_set_new(type, "name", hn_json_text(t->name));
+        json_object_set_new(type, "weight", json_integer(t->weight));
+        json_object_set_new(type, "fixed_count", json_integer(t->fixed_count));
+        json_object_set_new(type, "host", hn_json_text_or_null(t->host));
+        json_object_set_new(type, "tasks", tasks);
+        json_array_append_new(arr, type);
     }
     char *s = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
@@ -228,6 +236,7 @@ int main(int argc, char **argv)
         .max_users = 1000000,
         .web_root = opt.web_root,
         .user_types_json = types_json = user_types_json(plugin),
+        .web_host = opt.web_host,
     };
     if (!opt.headless) {
         if (hn_http_start(&http, &web, err, sizeof err) != 0 ||

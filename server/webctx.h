@@ -24,6 +24,12 @@ struct hn_webctx {
     uint32_t max_users;           /* upper bound accepted by the API */
     const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
     const char *user_types_json;  /* [{"name":..,"weight":..,"fixed_count":..,"tasks":[..]}] */
+    const char *web_host;         /* --web-host, for the Host check */
 };
+
+/* DNS-rebinding protection: true when a request's Host header names this
+ * dashboard: an IP address, "localhost", the --web-host name, or anything
+ * when bound to all interfaces. NULL (no header) is allowed. [any] */
+bool hn_web_host_allowed(const struct hn_webctx *ctx, const char *host);
 
 #endif

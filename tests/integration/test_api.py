@@ -533,6 +533,25 @@ class ApiTest(unittest.TestCase):
         status, _, doc = SERVER.post_json("/api/reset", {}, headers={"Origin": same})
         self.assertEqual(status, 200, doc)
 
+    def test_12_dns_rebinding_and_cross_site_get(self):
+        """a foreign Host name is refused (DNS rebinding); Locust's GET /stop and
+        /stats/reset refuse cross-site requests"""
+        self.assertJsonError(SERVER.request("GET", "/api/stats",
+                                            headers={"Host": "evil.example:%d" % SERVER.port}),
+                             403, prefix="Host 'evil.example")
+        for host in ("localhost:%d" % SERVER.port, "127.0.0.1:%d" % SERVER.port,
+                     "[::1]:%d" % SERVER.port):
+            status = SERVER.request("GET", "/api/state", headers={"Host": host})[0]
+            self.assertEqual(status, 200, host)
+        for path in ("/stop", "/stats/reset"):
+            self.assertJsonError(SERVER.request("GET", path,
+                                                headers={"Sec-Fetch-Site": "cross-site"}), 403)
+            self.assertJsonError(SERVER.request(
+                "GET", path, headers={"Origin": "http://evil.example"}), 403)
+        # Typed into the address bar (Sec-Fetch-Site: none) it still works.
+        status = SERVER.request("GET", "/stats/reset", headers={"Sec-Fetch-Site": "none"})[0]
+        self.assertEqual(status, 200)
+
     # -- a swarm through the API -------------------------------------------
 
     def test_20_swarm_lifecycle(self):
