@@ -84,8 +84,17 @@ static uint64_t requests_of(const struct hn_snapshot *s, const char *type, const
     return e ? e->requests : 0;
 }
 
+static void setup_plugin_cap(struct fixture *f, const char *plugin, const char *const *tags,
+                             double stop_timeout, int threads, uint32_t cap);
+
 static void setup_plugin(struct fixture *f, const char *plugin, const char *const *tags,
                          double stop_timeout)
+{
+    setup_plugin_cap(f, plugin, tags, stop_timeout, 2, 0);
+}
+
+static void setup_plugin_cap(struct fixture *f, const char *plugin, const char *const *tags,
+                             double stop_timeout, int threads, uint32_t cap)
 {
     char err[4096] = "";
     memset(f, 0, sizeof *f);
@@ -98,7 +107,8 @@ static void setup_plugin(struct fixture *f, const char *plugin, const char *cons
         fail_msg("load %s: %s", path, err);
     struct hn_runner_config rc = {
         .plugin = hn_plugin_descriptor(f->plugin),
-        .threads = 2,
+        .threads = threads,
+        .in_flight_cap = cap,
         .seed = 42,
         .stop_timeout = stop_timeout,
         .host = f->host,
@@ -361,6 +371,55 @@ static void test_many_sleeping_users(void **state)
     teardown_plugin(&f);
 }
 
+/* More users than request slots, resized up and down and stopped with an
+ * immediate abort, many times: no slot may leak, so a later run still
+ * makes requests (a leaked slot once left a worker with none). */
+static void test_slots_survive_resize_and_abort(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char err[256];
+    static const char *const tags[] = {"basic", NULL};
+    setup_plugin_cap(&f, "engine_probe", tags, 0, 1, 4);
+    for (int run = 0; run < 3; run++) {
+        assert_int_equal(hn_runner_start(f.runner, 60, 1000, NULL, 0, err, sizeof err), 0);
+        for (int i = 0; i < 6; i++) {
+            sleep_s(0.05);
+            assert_int_equal(hn_runner_resize(f.runner, i % 2 ? 60 : 20, 1000, err, sizeof err),
+                             0);
+        }
+        sleep_s(0.2);
+        assert_int_equal(hn_runner_stop(f.runner, NULL, err, sizeof err), 0);
+        assert_int_equal(hn_runner_wait_stopped(f.runner, 10), 1);
+    }
+    json_decref(target_call(&f, "POST", "/__reset"));
+    assert_int_equal(hn_runner_start(f.runner, 10, 1000, NULL, 1.0, err, sizeof err), 0);
+    assert_int_equal(hn_runner_wait_stopped(f.runner, 10), 1);
+    struct hn_snapshot *s = hn_runner_snapshot_now(f.runner);
+    assert_true(s->total.requests > 50);
+    json_t *c = target_call(&f, "GET", "/__counts");
+    assert_int_equal(s->total.requests, (uint64_t)json_integer_value(json_object_get(c, "total")));
+    json_decref(c);
+    hn_snapshot_release(s);
+    teardown_plugin(&f);
+}
+
+/* A task that never waits still lets its worker run commands: the run
+ * stops on time and the process is not stuck. */
+static void test_task_that_never_waits(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char err[256];
+    setup_plugin_cap(&f, "engine_spin", NULL, 1, 1, 0);
+    assert_int_equal(hn_runner_start(f.runner, 2, 100, NULL, 1.0, err, sizeof err), 0);
+    assert_int_equal(hn_runner_wait_stopped(f.runner, 10), 1);
+    struct hn_snapshot *s = hn_runner_snapshot_now(f.runner);
+    assert_true(requests_of(s, "CPU", "spin") > 1000);
+    hn_snapshot_release(s);
+    teardown_plugin(&f);
+}
+
 /* Bad commands are refused with a reason. */
 static void test_command_validation(void **state)
 {
@@ -391,6 +450,8 @@ int main(void)
         cmocka_unit_test(test_weights_and_fixed_counts),
         cmocka_unit_test(test_pacing_and_on_stop),
         cmocka_unit_test(test_many_sleeping_users),
+        cmocka_unit_test(test_slots_survive_resize_and_abort),
+        cmocka_unit_test(test_task_that_never_waits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
