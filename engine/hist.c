@@ -22,9 +22,9 @@
 /* First value that no longer fits the top octave: 2^(SUB_BITS + OCTAVES - 1). */
 #define LIMIT_BITS (HN_HIST_SUB_BITS + HN_HIST_OCTAVES - 1)
 
-static uint32_t *alloc_octave(void)
+static uint64_t *alloc_octave(void)
 {
-    uint32_t *a = calloc(HN_HIST_SUB, sizeof(*a));
+    uint64_t *a = calloc(HN_HIST_SUB, sizeof(*a));
     if (!a) {
         fprintf(stderr, "hornet: out of memory (%s:%d)\n", __FILE__, __LINE__);
         abort();
@@ -135,12 +135,12 @@ void hn_hist_merge(struct hn_hist *dst, const struct hn_hist *src)
     if (src->count == 0)
         return;
     for (int i = 0; i < HN_HIST_OCTAVES; i++) {
-        const uint32_t *s = src->octave[i];
+        const uint64_t *s = src->octave[i];
         if (!s)
             continue;
         if (!dst->octave[i])
             dst->octave[i] = alloc_octave();
-        uint32_t *d = dst->octave[i];
+        uint64_t *d = dst->octave[i];
         for (unsigned j = 0; j < HN_HIST_SUB; j++)
             d[j] += s[j];
     }
@@ -187,7 +187,7 @@ void hn_hist_quantiles(const struct hn_hist *h, const double *qs, int n, uint64_
     uint64_t seen = 0;
     uint64_t want = i < end ? rank_of(qs[i], h->count) : 0;
     for (unsigned oct = 0; oct < HN_HIST_OCTAVES && i < end; oct++) {
-        const uint32_t *a = h->octave[oct];
+        const uint64_t *a = h->octave[oct];
         if (!a)
             continue;
         for (unsigned sub = 0; sub < HN_HIST_SUB && i < end; sub++) {

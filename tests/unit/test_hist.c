@@ -296,7 +296,7 @@ static void assert_hist_equal(const struct hn_hist *a, const struct hn_hist *b)
     for (int i = 0; i < HN_HIST_OCTAVES; i++) {
         assert_true((a->octave[i] == NULL) == (b->octave[i] == NULL));
         if (a->octave[i])
-            assert_memory_equal(a->octave[i], b->octave[i], HN_HIST_SUB * sizeof(uint32_t));
+            assert_memory_equal(a->octave[i], b->octave[i], HN_HIST_SUB * sizeof(*a->octave[i]));
     }
 }
 

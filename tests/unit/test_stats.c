@@ -208,7 +208,7 @@ static void assert_tables_equal(const struct hn_stats *a, const struct hn_stats 
             assert_true((x->hist.octave[k] == NULL) == (y->hist.octave[k] == NULL));
             if (x->hist.octave[k])
                 assert_memory_equal(x->hist.octave[k], y->hist.octave[k],
-                                    HN_HIST_SUB * sizeof(uint32_t));
+                                    HN_HIST_SUB * sizeof(*x->hist.octave[k]));
         }
     }
     for (size_t i = 0; i < a->n_errors; i++) {
