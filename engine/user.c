@@ -452,8 +452,13 @@ static void release_slot(struct hn_worker *w);
 static struct hn_response *api_request(struct hn_user *u, const char *method, const char *path,
                                        const struct hn_req *opts)
 {
-    if (!in_own_coroutine(u, "hn_request"))
-        return NULL;
+    if (!in_own_coroutine(u, "hn_request")) {
+        /* The header promises never NULL: a shared, inert failure. Its
+         * accessors only read it; success/failure ignore it (not pending). */
+        static char misuse_error[] = "hn_request called outside its user's task";
+        static struct hn_response misuse = {.api = &api_table, .error = misuse_error};
+        return &misuse;
+    }
     static const struct hn_req no_opts;
     if (opts == NULL)
         opts = &no_opts;
