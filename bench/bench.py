@@ -488,8 +488,10 @@ def section_accuracy(md):
     md.append("## Accuracy: reported latency against a fixed 50 ms server delay\n")
     md.append("Demo target (`hornet demo-target`, pinned to CPU 1) answering `/delay/0.05` "
               "after 50 ms; hornet on CPU 0, 1 thread, no think time.\n")
-    md.append("| users | req/s | p50 ms | p99 ms | p99 − 50 ms | max ms |")
-    md.append("|---|---|---|---|---|---|")
+    md.append("The wrk rows measure the same target: the target's own jitter, and the "
+              "yardstick for hornet's figures.\n")
+    md.append("| generator | users | req/s | p50 ms | p99 ms | p99 − 50 ms | max ms |")
+    md.append("|---|---|---|---|---|---|---|")
     for n in (50, 500):
         jpath = os.path.join(OUT, "delay-%d.json" % n)
         env = dict(os.environ, HN_BENCH_SHARED_POOL="1")
@@ -503,9 +505,20 @@ def section_accuracy(md):
             continue
         p50, p99 = t["percentiles"]["50"], t["percentiles"]["99"]
         log("accuracy %d users: p50 %.3f p99 %.3f max %.3f ms" % (n, p50, p99, t["max_ms"]))
-        md.append("| %d | %.0f | %.3f | %.3f | %.3f | %.3f |" % (
+        md.append("| hornet | %d | %.0f | %.3f | %.3f | %.3f | %.3f |" % (
             n, t["requests"] / DUR, p50, p99, p99 - 50.0, t["max_ms"]))
         del r
+        w = run_timed("accuracy-wrk-%d" % n, ["wrk", "-t1", "-c%d" % n, "-d%ds" % DUR,
+                                             "--latency", "http://127.0.0.1:%d/delay/0.05" % port],
+                      DUR + 30)
+        try:
+            reqs, wp50, wp99, _ = parse_wrk(w["out"], None)
+            wmax = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", w["out"])
+            md.append("| wrk | %d | %.0f | %.3f | %.3f | %.3f | %s |" % (
+                n, reqs / DUR, wp50, wp99, wp99 - 50.0,
+                "%.3f" % unit_ms(*wmax.groups()) if wmax else "–"))
+        except (AttributeError, ValueError):
+            log("accuracy: could not parse wrk's output; see %s" % OUT)
     stop(dt)
     md.append("")
 
