@@ -29,7 +29,7 @@ struct hn_runner_config {
     const char *const *tags;         /* run only tasks with one of these tags; NULL = all */
     const char *const *exclude_tags; /* skip tasks with one of these tags; NULL = none */
     uint32_t max_users;              /* upper bound for users; 0 = 1,000,000 */
-    uint32_t in_flight_cap;          /* per worker; 0 = 256 */
+    uint32_t in_flight_cap;          /* per worker; 0 = 1024 (waits count in the latency) */
     size_t history_max;              /* history points kept; 0 = 7200 */
 };
 

@@ -212,6 +212,7 @@ static void reset_response(struct hn_response *r)
     r->hlen = 0;
     r->elapsed_ms = 0;
     r->attempts = 0;
+    r->slot_wait_us = 0;
     r->pending = false;
     r->verdict = 0;
     if (r->json)
@@ -494,8 +495,11 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     }
 
     /* Wait for an in-flight slot: curl must never queue thousands of
-     * transfers itself (its pending list is scanned linearly). */
+     * transfers itself (its pending list is scanned linearly). The wait is
+     * part of the latency the user saw, so it is added to the response
+     * time: an overloaded generator must not make the target look fast. */
     struct hn_worker *w = u->w;
+    uint64_t called_us = hn_mono_us();
     if (w->in_flight < w->in_flight_cap) {
         w->in_flight++;
     } else {
@@ -518,6 +522,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
 
     reset_response(&u->resp);
     struct hn_response *r = &u->resp;
+    r->slot_wait_us = hn_mono_us() - called_us;
     set_str(&r->method, method);
     set_str(&r->name, name);
     /* Bounded so the conversion to curl's milliseconds stays defined. */
@@ -611,7 +616,7 @@ void hn_user_transfer_done(struct hn_user *u, CURLcode code)
     curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
     r->code = code;
     r->status = code == CURLE_OK ? (int)status : 0;
-    r->elapsed_ms = (double)total_us / 1000.0;
+    r->elapsed_ms = (double)(total_us + (curl_off_t)r->slot_wait_us) / 1000.0;
     if (code != CURLE_OK)
         r->error = transport_error(u, code);
     /* Redirects also send again, but then a response was received first:
@@ -1150,7 +1155,7 @@ void hn_user_abort(struct hn_user *u)
         u->resp.error = strdup("aborted: stop timeout reached");
         curl_off_t total_us = 0;
         curl_easy_getinfo(u->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-        u->resp.elapsed_ms = (double)total_us / 1000.0;
+        u->resp.elapsed_ms = (double)(total_us + (curl_off_t)u->resp.slot_wait_us) / 1000.0;
         release_easy(u);
         release_slot(u->w);
         hn_worker_make_runnable(u->w, u);

@@ -63,6 +63,7 @@ struct hn_response {
     double timeout_s;
     unsigned attempts;        /* times curl sent the request (it retries once on a dead reused connection) */
     uint64_t first_send_us, last_send_us;
+    uint64_t slot_wait_us;    /* time spent waiting for an in-flight slot (in the latency) */
     bool pending;             /* completed but not yet recorded (catch_response) */
     int verdict;              /* 0 = default rule, 1 = success, -1 = failure */
     json_t *json;

@@ -404,6 +404,25 @@ static void test_slots_survive_resize_and_abort(void **state)
     teardown_plugin(&f);
 }
 
+/* Waiting for a request slot is part of the latency a user saw: with one
+ * slot and four users, a 50 ms endpoint takes about 150-200 ms each. */
+static void test_slot_wait_counts_in_latency(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char err[256];
+    static const char *const tags[] = {"delay", NULL};
+    setup_plugin_cap(&f, "engine_probe", tags, 5, 1, 1);
+    assert_int_equal(hn_runner_start(f.runner, 4, 100, NULL, 2.0, err, sizeof err), 0);
+    assert_int_equal(hn_runner_wait_stopped(f.runner, 15), 1);
+    struct hn_snapshot *s = hn_runner_snapshot_now(f.runner);
+    const struct hn_entry_view *d = entry(s, "GET", "/delay/[s]");
+    assert_non_null(d);
+    assert_true(d->median_ms >= 100.0);
+    hn_snapshot_release(s);
+    teardown_plugin(&f);
+}
+
 /* A task that never waits still lets its worker run commands: the run
  * stops on time and the process is not stuck. */
 static void test_task_that_never_waits(void **state)
@@ -452,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_many_sleeping_users),
         cmocka_unit_test(test_slots_survive_resize_and_abort),
         cmocka_unit_test(test_task_that_never_waits),
+        cmocka_unit_test(test_slot_wait_counts_in_latency),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
