@@ -15,6 +15,7 @@
  * Only the .c file itself is hashed: local headers it includes are not.
  */
 #include "plugin_host.h"
+#include "fsutil.h"
 
 #include "log.h"
 
@@ -227,37 +228,6 @@ static int validate(const struct hn_plugin *d, const char *path, char *err, size
 /* Compiling a .c plugin                                             */
 /* ---------------------------------------------------------------- */
 
-/* mkdir -p with mode for every directory it creates. */
-static int mkdirs(const char *dir, mode_t mode)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, dir, len + 1);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(buf, mode) != 0 && errno != EEXIST)
-            return -1;
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* The cache directory: the argument, else $HORNET_CACHE_DIR, else
  * $XDG_CACHE_HOME/hornet, else ~/.cache/hornet, else /tmp/hornet-cache-UID. */
 static int cache_dir_resolve(const char *arg, char *out, size_t out_len, const char *path,
@@ -284,7 +254,7 @@ static int cache_dir_resolve(const char *arg, char *out, size_t out_len, const c
     }
     while (n > 1 && out[n - 1] == '/')
         out[--n] = '\0';
-    if (mkdirs(out, 0700) != 0) {
+    if (hn_mkdirs(out, 0700, NULL, 0) != 0) {
         setmsg(err, err_len, "plugin '%s': cannot create cache directory '%s': %s", path, out,
                strerror(errno));
         return -1;
@@ -297,21 +267,6 @@ static int cache_dir_resolve(const char *arg, char *out, size_t out_len, const c
                    "by you; set HORNET_CACHE_DIR", path, out);
             return -1;
         }
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
     }
     return 0;
 }
@@ -394,7 +349,7 @@ static int write_if_differs(const char *path, const char *content, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    if (write_all(fd, content, len) != 0 || close(fd) != 0) {
+    if (hn_write_all(fd, content, len) != 0 || close(fd) != 0) {
         int e = errno;
         unlink(tmp);
         errno = e;
@@ -539,7 +494,8 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
         return -1;
     }
     size_t hdr_len = strlen(hn_bundled_header);
-    if (mkdirs(inc, 0700) != 0 || write_if_differs(hdr, hn_bundled_header, hdr_len) != 0) {
+    if (hn_mkdirs(inc, 0700, NULL, 0) != 0 ||
+        write_if_differs(hdr, hn_bundled_header, hdr_len) != 0) {
         setmsg(err, err_len, "plugin '%s': cannot write '%s': %s", path, hdr, strerror(errno));
         return -1;
     }

@@ -8,6 +8,7 @@
  * setlocale()), so each writer switches its own thread to "C" while it runs.
  */
 #include "report.h"
+#include "fsutil.h"
 #include "textutil.h"
 
 #include <errno.h>
@@ -362,41 +363,11 @@ static void set_err(char *err, size_t err_len, const char *fmt, ...)
 /* mkdir -p for the directory part of prefix ("out/run1/x" -> "out/run1"). */
 static int make_parent_dirs(const char *prefix, char *err, size_t err_len)
 {
-    const char *slash = strrchr(prefix, '/');
-    if (slash == NULL)
+    char failed[512];
+    if (hn_mkdirs_parent(prefix, 0777, failed, sizeof failed) == 0)
         return 0;
-    size_t len = (size_t)(slash - prefix);
-    while (len > 0 && prefix[len - 1] == '/')
-        len--;
-    if (len == 0)
-        return 0; /* the root directory */
-    char *dir = strndup(prefix, len);
-    if (dir == NULL) {
-        set_err(err, err_len, "out of memory");
-        return -1;
-    }
-    int rc = 0;
-    for (char *p = dir + 1;; p++) {
-        bool end = *p == '\0';
-        if (!end && *p != '/')
-            continue;
-        *p = '\0';
-        struct stat st;
-        if (mkdir(dir, 0777) != 0) {
-            int e = errno;
-            if (e != EEXIST || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-                errno = e == EEXIST ? ENOTDIR : e;
-                set_err(err, err_len, "cannot create directory '%s': %m", dir);
-                rc = -1;
-                break;
-            }
-        }
-        if (end)
-            break;
-        *p = '/';
-    }
-    free(dir);
-    return rc;
+    set_err(err, err_len, "cannot create directory '%s': %m", failed);
+    return -1;
 }
 
 typedef int (*csv_writer_fn)(FILE *f, const struct hn_snapshot *s);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "acceptor.h"
 #include "cli.h"
 #include "demo_target.h"
+#include "fsutil.h"
 #include "hornet/hornet.h"
 #include "http.h"
 #include "live.h"
@@ -88,14 +88,8 @@ static int check_output_path(const char *option, const char *path, char *err, si
         dir[1] = '\0';
     else
         *slash = '\0';
-    for (char *c = dir + 1; *c; c++) {
-        if (*c == '/') {
-            *c = '\0';
-            mkdir(dir, 0777);
-            *c = '/';
-        }
-    }
-    mkdir(dir, 0777);
+    /* A failure shows up as access()'s error just below. */
+    hn_mkdirs(dir, 0777, NULL, 0);
     if (access(dir, W_OK) != 0) {
         snprintf(err, err_len, "hornet: %s: cannot write into '%.200s': %s", option, dir,
                  strerror(errno));

@@ -16,6 +16,7 @@
  * stylesheet are checked for the sequences that would end their element.
  */
 #include "report_html.h"
+#include "fsutil.h"
 #include "textutil.h"
 
 #include <errno.h>
@@ -393,48 +394,11 @@ char *hn_report_html(const struct hn_snapshot *s, const struct hn_history_point 
 /* mkdir -p of the directory part of path. */
 static int make_parent_dirs(const char *path, char *err, size_t err_len)
 {
-    char *dir = strdup(path);
-    if (dir == NULL) {
-        set_err(err, err_len, "out of memory");
-        return -1;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir) {
-        free(dir);
+    char failed[512];
+    if (hn_mkdirs_parent(path, 0777, failed, sizeof failed) == 0)
         return 0;
-    }
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            set_err(err, err_len, "cannot create directory %s: %s", dir, strerror(errno));
-            free(dir);
-            return -1;
-        }
-        *p = c;
-        if (c == '\0')
-            break;
-    }
-    free(dir);
-    return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    set_err(err, err_len, "cannot create directory %s: %s", failed, strerror(errno));
+    return -1;
 }
 
 int hn_report_html_write(const char *path, const struct hn_snapshot *s,
@@ -466,7 +430,7 @@ int hn_report_html_write(const char *path, const struct hn_snapshot *s,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
-    } else if (write_all(fd, doc, len) != 0 || fsync(fd) != 0) {
+    } else if (hn_write_all(fd, doc, len) != 0 || fsync(fd) != 0) {
         set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);

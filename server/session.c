@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "report.h"
 #include "report_html.h"
@@ -52,21 +52,9 @@ static FILE *open_history(const char *prefix, char *err, size_t err_len)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s_stats_history.csv", prefix);
-    /* Create the prefix's directory like the other CSV files do. */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; *p; p++) {
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(dir, 0777);
-                *p = '/';
-            }
-        }
-        mkdir(dir, 0777);
-    }
+    /* Create the prefix's directory like the other CSV files do; a failure
+     * shows up as fopen's error just below. */
+    hn_mkdirs_parent(path, 0777, NULL, 0);
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         snprintf(err, err_len, "cannot write '%.400s': %s", path, strerror(errno));
