@@ -324,12 +324,13 @@ void hn_worker_send(struct hn_worker *w, const struct hn_cmd *cmds, size_t n)
     (void)rc; /* EAGAIN means a wake-up is already pending */
 }
 
-/* Marks the most recently spawned running user as stopping. */
-static void stop_newest(struct hn_worker *w)
+/* Marks the most recently spawned running user (of plan, when not NULL)
+ * as stopping. */
+static void stop_newest(struct hn_worker *w, const struct hn_type_plan *plan)
 {
     for (size_t i = w->n_users; i > 0; i--) {
         struct hn_user *u = w->users[i - 1];
-        if (u != NULL && !u->stopping) {
+        if (u != NULL && !u->stopping && (plan == NULL || u->plan == plan)) {
             hn_user_request_stop(u);
             return;
         }
@@ -355,7 +356,7 @@ static size_t run_commands(struct hn_worker *w)
             break;
         case HN_CMD_STOP_USERS:
             for (uint32_t k = 0; k < c->count; k++)
-                stop_newest(w);
+                stop_newest(w, c->plan);
             break;
         case HN_CMD_STOP_ALL:
             for (size_t k = 0; k < w->n_users; k++)

@@ -37,7 +37,7 @@ struct hn_type_plan {
 
 enum hn_cmd_kind {
     HN_CMD_SPAWN,       /* plan, user_id */
-    HN_CMD_STOP_USERS,  /* count: stop the count most recently spawned */
+    HN_CMD_STOP_USERS,  /* count: stop the count most recently spawned (of plan, if set) */
     HN_CMD_STOP_ALL,
     HN_CMD_ABORT,       /* stop timeout passed: abort in-flight work */
     HN_CMD_PAUSE,
