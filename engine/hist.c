@@ -229,3 +229,32 @@ void hn_hist_copy(struct hn_hist *dst, const struct hn_hist *src)
     dst->max = src->max;
     dst->sum = src->sum;
 }
+
+bool hn_hist_next_bucket(const struct hn_hist *h, unsigned *index, uint64_t *count)
+{
+    for (unsigned i = *index; i < HN_HIST_BUCKETS;) {
+        const uint64_t *oct = h->octave[i / HN_HIST_SUB];
+        if (oct == NULL) {
+            i = (i / HN_HIST_SUB + 1) * HN_HIST_SUB;
+            continue;
+        }
+        if (oct[i % HN_HIST_SUB]) {
+            *index = i;
+            *count = oct[i % HN_HIST_SUB];
+            return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count)
+{
+    if (index >= HN_HIST_BUCKETS)
+        return false;
+    unsigned oct = index / HN_HIST_SUB;
+    if (!h->octave[oct])
+        h->octave[oct] = alloc_octave();
+    h->octave[oct][index % HN_HIST_SUB] += count;
+    return true;
+}

@@ -47,6 +47,16 @@ uint64_t hn_hist_quantile(const struct hn_hist *h, double q);
 void hn_hist_quantiles(const struct hn_hist *h, const double *qs, int n, uint64_t *out);
 /* Average value in us (0 when empty). */
 double hn_hist_mean(const struct hn_hist *h);
+/* Buckets as flat indexes 0..HN_HIST_BUCKETS-1 (octave * HN_HIST_SUB + sub),
+ * for shipping a histogram between processes. */
+#define HN_HIST_BUCKETS (HN_HIST_OCTAVES * HN_HIST_SUB)
+/* Finds the first non-empty bucket at index >= *index; sets *index and
+ * *count and returns true, or returns false when there is none. */
+bool hn_hist_next_bucket(const struct hn_hist *h, unsigned *index, uint64_t *count);
+/* Adds count to bucket index (< HN_HIST_BUCKETS) without touching
+ * count/min/max/sum, which the caller restores from the sender's exact
+ * values. Returns false for a bad index. */
+bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count);
 /* Deep copy into an initialised dst (dst's old contents are replaced). */
 void hn_hist_copy(struct hn_hist *dst, const struct hn_hist *src);
 

@@ -73,6 +73,9 @@ struct hn_runner {
     bool spawn_now;          /* a start/resize: the first step happens at once, as Locust */
     bool force_tick;
     bool quit;
+    bool use_type_targets;   /* distributed worker: type_targets rule, not weights */
+    uint32_t *type_targets;  /* per plan */
+    bool targets_changed;    /* fleet: tell it the new type counts */
 
     /* Control thread only. */
     uint64_t next_user_id;
@@ -89,6 +92,11 @@ struct hn_runner {
     uint64_t active_us;
     uint64_t next_agg_us;
     uint64_t seq;
+
+    const struct hn_fleet_ops *fleet;   /* distributed master, or NULL */
+    struct hn_stats *fleet_spare;
+    hn_runner_delta_cb delta_cb;
+    void *delta_ud;
 
     struct hn_stats cum;
     struct window_slot ring[WINDOW + 1];
@@ -272,14 +280,83 @@ static void broadcast(struct hn_runner *r, enum hn_cmd_kind kind)
         hn_worker_send(r->workers[i], &c, 1);
 }
 
+/* Starts one user of plan p (on a worker thread; a fleet only counts it). */
+static void spawn_one(struct hn_runner *r, int p, struct batch *b)
+{
+    int wi = 0;
+    if (r->fleet == NULL) {
+        wi = (int)(r->next_user_id % (uint64_t)r->n_workers);
+        struct hn_cmd c = {.kind = HN_CMD_SPAWN, .plan = &r->plans[p],
+                           .user_id = r->next_user_id};
+        batch_add(&b[wi], &c);
+    }
+    r->next_user_id++;
+    if (r->stack_n == r->stack_cap) {
+        r->stack_cap = r->stack_cap ? r->stack_cap * 2 : 1024;
+        r->stack = realloc(r->stack, r->stack_cap * sizeof *r->stack);
+        if (r->stack == NULL)
+            abort();
+    }
+    r->stack[r->stack_n++] = ((uint32_t)wi << 16) | (uint32_t)p;
+    r->type_counts[p]++;
+    r->spawned++;
+    r->targets_changed = true;
+}
+
+/* Stops the newest user (of plan p, or of any plan when p < 0). */
+static void stop_one(struct hn_runner *r, int p, struct batch *b)
+{
+    size_t i = r->stack_n;
+    while (i > 0 && p >= 0 && (int)(r->stack[i - 1] & 0xffff) != p)
+        i--;
+    if (i == 0)
+        return;
+    uint32_t entry = r->stack[i - 1];
+    memmove(&r->stack[i - 1], &r->stack[i], (r->stack_n - i) * sizeof *r->stack);
+    r->stack_n--;
+    int wi = (int)(entry >> 16);
+    int plan = (int)(entry & 0xffff);
+    if (r->fleet == NULL) {
+        struct hn_cmd c = {.kind = HN_CMD_STOP_USERS, .count = 1,
+                           .plan = p >= 0 ? &r->plans[plan] : NULL};
+        batch_add(&b[wi], &c);
+    }
+    r->type_counts[plan]--;
+    r->spawned--;
+    r->targets_changed = true;
+}
+
+/* The plan to change next under per-type targets: *stop = true for a type
+ * with too many users (stopped first, so a rebalance frees capacity before
+ * using it), else the type furthest below its target; -1 when all match. */
+static int next_type_step(const struct hn_runner *r, bool *stop)
+{
+    int best = -1;
+    uint32_t best_gap = 0;
+    for (size_t i = 0; i < r->n_plans; i++) {
+        if (r->type_counts[i] > r->type_targets[i]) {
+            *stop = true;
+            return (int)i;
+        }
+        uint32_t gap = r->type_targets[i] - r->type_counts[i];
+        if (gap > best_gap) {
+            best_gap = gap;
+            best = (int)i;
+        }
+    }
+    *stop = false;
+    return best;
+}
+
 /* Moves the user count toward the target; returns true when reached. */
 static bool adjust_users(struct hn_runner *r, uint64_t now_us, struct batch *b)
 {
     uint32_t target = r->target_users;
-    uint32_t ceiling = user_ceiling(r);
+    uint32_t ceiling = r->use_type_targets ? UINT32_MAX : user_ceiling(r);
     if (target > ceiling)
         target = ceiling;
-    if (r->spawned == target) {
+    bool stop;
+    if (r->use_type_targets ? next_type_step(r, &stop) < 0 : r->spawned == target) {
         r->spawn_credit = 0;
         return true;
     }
@@ -291,35 +368,42 @@ static bool adjust_users(struct hn_runner *r, uint64_t now_us, struct batch *b)
     uint32_t steps = (uint32_t)fmin(r->spawn_credit, 1e9);
     r->spawn_credit -= steps;
 
-    while (steps-- > 0 && r->spawned != target) {
-        if (r->spawned < target) {
+    while (steps-- > 0) {
+        if (r->use_type_targets) {
+            int p = next_type_step(r, &stop);
+            if (p < 0)
+                break;
+            if (stop)
+                stop_one(r, p, b);
+            else
+                spawn_one(r, p, b);
+        } else if (r->spawned < target) {
             int p = choose_plan(r);
             if (p < 0)
                 break;
-            int wi = (int)(r->next_user_id % (uint64_t)r->n_workers);
-            struct hn_cmd c = {.kind = HN_CMD_SPAWN, .plan = &r->plans[p],
-                               .user_id = r->next_user_id++};
-            batch_add(&b[wi], &c);
-            if (r->stack_n == r->stack_cap) {
-                r->stack_cap = r->stack_cap ? r->stack_cap * 2 : 1024;
-                r->stack = realloc(r->stack, r->stack_cap * sizeof *r->stack);
-                if (r->stack == NULL)
-                    abort();
-            }
-            r->stack[r->stack_n++] = ((uint32_t)wi << 16) | (uint32_t)p;
-            r->type_counts[p]++;
-            r->spawned++;
+            spawn_one(r, p, b);
+        } else if (r->spawned > target) {
+            stop_one(r, -1, b);
         } else {
-            uint32_t top = r->stack[--r->stack_n];
-            int wi = (int)(top >> 16);
-            int p = (int)(top & 0xffff);
-            struct hn_cmd c = {.kind = HN_CMD_STOP_USERS, .count = 1};
-            batch_add(&b[wi], &c);
-            r->type_counts[p]--;
-            r->spawned--;
+            break;
         }
     }
-    return r->spawned == target;
+    return r->use_type_targets ? next_type_step(r, &stop) < 0 : r->spawned == target;
+}
+
+/* Tells the fleet the cluster-wide users per user type. */
+static void send_fleet_targets(struct hn_runner *r)
+{
+    size_t n = 0;
+    while (r->cfg.plugin->user_types[n].name != NULL)
+        n++;
+    uint32_t *counts = calloc(n ? n : 1, sizeof *counts);
+    if (counts == NULL)
+        abort();
+    for (size_t i = 0; i < r->n_plans; i++)
+        counts[r->plans[i].index] = r->type_counts[i];
+    r->fleet->set_targets(r->fleet->ud, counts, n, r->spawn_rate);
+    free(counts);
 }
 
 /* ---------------------------------------------------------------- */
@@ -340,10 +424,17 @@ static void ring_clear(struct hn_runner *r)
 
 static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bool keep)
 {
-    for (int i = 0; i < r->n_workers; i++) {
-        hn_worker_swap_shard(r->workers[i], &r->spares[i]);
-        struct hn_stats *delta = r->spares[i];
+    int sources = r->fleet ? 1 : r->n_workers;
+    for (int i = 0; i < sources; i++) {
+        struct hn_stats **spare = r->fleet ? &r->fleet_spare : &r->spares[i];
+        if (r->fleet)
+            r->fleet->swap_stats(r->fleet->ud, spare);
+        else
+            hn_worker_swap_shard(r->workers[i], spare);
+        struct hn_stats *delta = *spare;
         if (keep && !hn_stats_empty(delta)) {
+            if (r->delta_cb)
+                r->delta_cb(r->delta_ud, delta);
             hn_stats_merge(&r->cum, delta);
             if (second_total) {
                 for (size_t k = 0; k < delta->n_entries; k++)
@@ -459,6 +550,8 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
 
     size_t n_ratios = 0;
     struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
+    size_t n_views = 0;
+    struct hn_worker_view *views = r->fleet ? r->fleet->workers(r->fleet->ud, &n_views) : NULL;
 
     pthread_mutex_lock(&r->lock);
     struct hn_snapshot_input in = {
@@ -481,6 +574,9 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
         .stop_reason = r->stop_reason,
         .ratios = ratios,
         .n_ratios = n_ratios,
+        .distributed = r->fleet != NULL,
+        .workers = views,
+        .n_workers = n_views,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     pthread_mutex_unlock(&r->lock);
@@ -488,6 +584,7 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
     for (size_t i = 0; i < n_ratios; i++)
         free(ratios[i].tasks);
     free(ratios);
+    hn_worker_views_free(views, n_views);
     free(win_req);
     free(win_fail);
     hn_hist_cleanup(&win_total);
@@ -509,8 +606,12 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
     pthread_mutex_unlock(&r->subs_lock);
 }
 
-static void reset_stats_locked_out(struct hn_runner *r)
+/* Clears the statistics; tell_fleet drops what workers gathered before
+ * (not for a new run: the fleet's start_run already did). */
+static void reset_stats_locked_out(struct hn_runner *r, bool tell_fleet)
 {
+    if (r->fleet && tell_fleet)
+        r->fleet->reset(r->fleet->ud);
     collect_shards(r, NULL, false);
     hn_stats_reset(&r->cum);
     ring_clear(r);
@@ -539,7 +640,7 @@ static void begin_stop_locked(struct hn_runner *r, const char *reason)
 static void *control_main(void *arg)
 {
     struct hn_runner *r = arg;
-    struct batch *b = calloc((size_t)r->n_workers, sizeof *b);
+    struct batch *b = calloc(r->n_workers > 0 ? (size_t)r->n_workers : 1, sizeof *b);
     if (b == NULL)
         abort();
     r->last_tick_us = hn_mono_us();
@@ -549,17 +650,20 @@ static void *control_main(void *arg)
     for (;;) {
         uint64_t now = hn_mono_us();
         uint64_t dt = now - r->last_tick_us;
-        bool reset = false;
+        bool reset = false, reset_fleet = false;
 
         if (r->quit)
             break;
         if (r->reset_requested) {
             r->reset_requested = false;
-            reset = true;
+            reset = reset_fleet = true;
         }
         if (r->new_run) {
             r->new_run = false;
             reset = true;
+            reset_fleet = false;
+            if (r->fleet)
+                r->fleet->start_run(r->fleet->ud, r->host);
             r->start_wall = hn_wall_s();
             r->end_wall = 0;
             r->active_us = 0;
@@ -569,6 +673,8 @@ static void *control_main(void *arg)
         }
         if (r->host_changed) {
             r->host_changed = false;
+            if (r->fleet)
+                r->fleet->set_host(r->fleet->ud, r->host);
             for (int i = 0; i < r->n_workers; i++) {
                 struct hn_cmd c = {.kind = HN_CMD_SET_HOST,
                                    .text = r->host ? strdup(r->host) : NULL};
@@ -578,6 +684,8 @@ static void *control_main(void *arg)
         if (r->pause_changed) {
             r->pause_changed = false;
             broadcast(r, r->state == HN_STATE_PAUSED ? HN_CMD_PAUSE : HN_CMD_RESUME);
+            if (r->fleet)
+                r->fleet->pause(r->fleet->ud, r->state == HN_STATE_PAUSED);
         }
 
         if (r->spawn_now) {
@@ -597,6 +705,9 @@ static void *control_main(void *arg)
 
         if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
             bool reached = adjust_users(r, now, b);
+            if (r->fleet && r->targets_changed)
+                send_fleet_targets(r);
+            r->targets_changed = false;
             enum hn_state want = reached ? HN_STATE_RUNNING : HN_STATE_SPAWNING;
             if (want != r->state) {
                 r->state = want;
@@ -607,6 +718,8 @@ static void *control_main(void *arg)
                 r->stop_sent = true;
                 broadcast(r, HN_CMD_RESUME); /* paused users must wake to stop */
                 broadcast(r, HN_CMD_STOP_ALL);
+                if (r->fleet)
+                    r->fleet->stop(r->fleet->ud);
                 r->spawned = 0;
                 r->stack_n = 0;
                 memset(r->type_counts, 0, r->n_plans * sizeof *r->type_counts);
@@ -620,7 +733,15 @@ static void *control_main(void *arg)
                     settled = settled && hn_worker_settled(r->workers[i]);
                     alive += hn_worker_alive(r->workers[i]);
                 }
-                if (alive == 0 && settled && now > r->last_tick_us) {
+                /* A fleet gets the workers' stop timeout plus time to
+                 * report; a worker that never does is not waited for. */
+                bool fleet_done = r->fleet == NULL || r->fleet->stopped(r->fleet->ud);
+                if (!fleet_done && now >= r->stop_deadline_us + 10000000u) {
+                    hn_logf(HN_WARNING, "workers did not confirm the stop in time; "
+                                        "their last statistics may be missing");
+                    fleet_done = true;
+                }
+                if (alive == 0 && settled && fleet_done && now > r->last_tick_us) {
                     r->state = HN_STATE_STOPPED;
                     r->state_changed = true;
                     r->end_wall = hn_wall_s();
@@ -644,7 +765,7 @@ static void *control_main(void *arg)
         /* Reset before the new run's users exist, so none of their first
          * requests is discarded with the old statistics. */
         if (reset)
-            reset_stats_locked_out(r);
+            reset_stats_locked_out(r, reset_fleet);
         flush_batches(r, b);
         if (changed || forced || now >= r->next_agg_us || reset) {
             /* No points while idle: the chart shows the run, then stops. */
@@ -734,16 +855,29 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     if (rc != 0)
         goto fail;
     r->type_counts = calloc(r->n_plans, sizeof *r->type_counts);
+    r->type_targets = calloc(r->n_plans, sizeof *r->type_targets);
     r->swrr = calloc(r->n_plans, sizeof *r->swrr);
+    r->fleet = cfg->fleet;
+    if (r->fleet) {
+        r->fleet_spare = calloc(1, sizeof *r->fleet_spare);
+        if (r->fleet_spare == NULL) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        hn_stats_init(r->fleet_spare);
+    }
     int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
+    if (r->fleet)
+        threads = 0; /* the workers run the users */
+    if (threads < 1 && r->fleet == NULL)
         threads = 1;
     if (threads > 1024)
         threads = 1024;
-    r->workers = calloc((size_t)threads, sizeof *r->workers);
-    r->spares = calloc((size_t)threads, sizeof *r->spares);
+    r->workers = calloc(threads > 0 ? (size_t)threads : 1, sizeof *r->workers);
+    r->spares = calloc(threads > 0 ? (size_t)threads : 1, sizeof *r->spares);
     r->n_spares = r->spares ? threads : 0;
-    if (r->type_counts == NULL || r->swrr == NULL || r->workers == NULL || r->spares == NULL) {
+    if (r->type_counts == NULL || r->type_targets == NULL || r->swrr == NULL ||
+        (threads > 0 && (r->workers == NULL || r->spares == NULL))) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -795,7 +929,7 @@ void hn_runner_destroy(struct hn_runner *r)
 {
     if (r == NULL)
         return;
-    if (r->n_workers > 0 || r->control) {
+    if (r->n_workers > 0 || r->control || r->fleet) {
         pthread_mutex_lock(&r->lock);
         r->quit = true;
         pthread_cond_broadcast(&r->cond);
@@ -819,7 +953,12 @@ void hn_runner_destroy(struct hn_runner *r)
     }
     free(r->plans);
     free(r->type_counts);
+    free(r->type_targets);
     free(r->swrr);
+    if (r->fleet_spare) {
+        hn_stats_cleanup(r->fleet_spare);
+        free(r->fleet_spare);
+    }
     free(r->stack);
     hn_stats_cleanup(&r->cum);
     ring_clear(r);
@@ -878,8 +1017,11 @@ static int check_users(struct hn_runner *r, uint32_t users, double rate, char *e
     return 0;
 }
 
-int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
-                    double run_time_s, char *err, size_t err_len)
+/* Start or resize; counts (per user type, n of them) switches to per-type
+ * targets, NULL to choosing types by weight. */
+static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts, size_t n,
+                     double spawn_rate, const char *host, double run_time_s, char *err,
+                     size_t err_len)
 {
     int rc = check_users(r, users, spawn_rate, err, err_len);
     if (rc)
@@ -903,6 +1045,11 @@ int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, cons
     r->target_users = users;
     r->spawn_rate = spawn_rate;
     r->spawn_now = true;
+    r->use_type_targets = counts != NULL;
+    for (size_t i = 0; counts && i < r->n_plans; i++) {
+        size_t t = (size_t)r->plans[i].index;
+        r->type_targets[i] = t < n ? counts[t] : 0;
+    }
     if (fresh) {
         r->run_time_s = run_time_s;
         r->new_run = true;
@@ -918,9 +1065,39 @@ int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, cons
     }
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
-    hn_logf(HN_INFO, "%s: %u users at %g users/s", fresh ? "starting" : "resizing", users,
-            spawn_rate);
+    /* Per-type targets come from a master, many times a second: quiet. */
+    hn_logf(counts ? HN_DEBUG : HN_INFO, "%s: %u users at %g users/s",
+            fresh ? "starting" : "resizing", users, spawn_rate);
     return 0;
+}
+
+int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
+                    double run_time_s, char *err, size_t err_len)
+{
+    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, err, err_len);
+}
+
+int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
+                          double spawn_rate, const char *host, char *err, size_t err_len)
+{
+    uint64_t users = 0;
+    for (size_t i = 0; i < r->n_plans; i++) {
+        size_t t = (size_t)r->plans[i].index;
+        users += t < n ? counts[t] : 0;
+    }
+    if (users > r->cfg.max_users) {
+        snprintf(err, err_len, "users must be at most %u", r->cfg.max_users);
+        return -EINVAL;
+    }
+    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, err, err_len);
+}
+
+void hn_runner_set_delta_sink(struct hn_runner *r, hn_runner_delta_cb cb, void *ud)
+{
+    pthread_mutex_lock(&r->lock);
+    r->delta_cb = cb;
+    r->delta_ud = ud;
+    pthread_mutex_unlock(&r->lock);
 }
 
 int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, char *err,
@@ -941,6 +1118,7 @@ int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, cha
     r->target_users = users;
     r->spawn_rate = rate;
     r->spawn_now = true;
+    r->use_type_targets = false;
     if (r->state == HN_STATE_RUNNING) {
         r->state = HN_STATE_SPAWNING;
         r->state_changed = true;

@@ -12,6 +12,7 @@
 #ifndef HN_RUNNER_H
 #define HN_RUNNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,35 @@
 
 struct hn_plugin;
 struct hn_runner;
+struct hn_stats;
+
+/* Distributed master: a runner with a fleet runs no users itself. Its
+ * spawner still ramps the swarm and picks user types, and tells the fleet
+ * how many users of each type the cluster must run; the fleet spreads them
+ * over its worker processes and hands back the statistics they send.
+ * Every callback runs on the runner's control thread and must not block. */
+struct hn_fleet_ops {
+    void *ud;
+    /* A new run begins (statistics were just reset). */
+    void (*start_run)(void *ud, const char *host);
+    /* Users per user type for the whole cluster (index = position in the
+     * plugin's user_types, n = their number), ramped at spawn_rate. */
+    void (*set_targets)(void *ud, const uint32_t *counts, size_t n, double spawn_rate);
+    void (*set_host)(void *ud, const char *host);
+    void (*pause)(void *ud, bool paused);
+    /* Stop every user; workers apply their own stop timeout. */
+    void (*stop)(void *ud);
+    /* True once every worker has stopped and sent its last statistics. */
+    bool (*stopped)(void *ud);
+    /* Statistics were reset: statistics gathered before must be dropped. */
+    void (*reset)(void *ud);
+    /* Swaps the statistics received since the last call with *spare (an
+     * empty table), as hn_worker_swap_shard does for a worker thread. */
+    void (*swap_stats)(void *ud, struct hn_stats **spare);
+    /* The worker rows for a snapshot (malloc'ed, freed with
+     * hn_worker_views_free). */
+    struct hn_worker_view *(*workers)(void *ud, size_t *n);
+};
 
 struct hn_runner_config {
     const struct hn_plugin *plugin;  /* validated descriptor; must outlive the runner */
@@ -31,6 +61,7 @@ struct hn_runner_config {
     uint32_t max_users;              /* upper bound for users; 0 = 1,000,000 */
     uint32_t in_flight_cap;          /* per worker; 0 = 1024 (waits count in the latency) */
     size_t history_max;              /* history points kept; 0 = 7200 */
+    const struct hn_fleet_ops *fleet; /* distributed master; NULL = run users here */
 };
 
 /* Called after every snapshot (1 Hz and on state changes) on the
@@ -57,6 +88,17 @@ void hn_runner_unsubscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud);
  * run_time_s 0 = unlimited. */
 int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
                     double run_time_s, char *err, size_t err_len);
+/* Distributed worker: as hn_runner_start, but the number of users of each
+ * user type is given (index = position in the plugin's user_types, n =
+ * their number; types without tasks after tag filtering are ignored)
+ * instead of chosen by weight. Surplus users of a type stop newest first. */
+int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
+                          double spawn_rate, const char *host, char *err, size_t err_len);
+/* Called with each second's statistics delta (the merged shards) on the
+ * control thread, before it enters the cumulative table; for a worker
+ * process to ship. Set once, before the first start. */
+typedef void (*hn_runner_delta_cb)(void *ud, const struct hn_stats *delta);
+void hn_runner_set_delta_sink(struct hn_runner *r, hn_runner_delta_cb cb, void *ud);
 /* Changes the target user count (and spawn rate if > 0) of a running swarm. */
 int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, char *err,
                      size_t err_len);

@@ -237,7 +237,26 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
     build_entries(snap, in, in->cum);
     build_errors(snap, in->cum);
     build_ratios(snap, in);
+    snap->distributed = in->distributed;
+    snap->n_workers = in->workers ? in->n_workers : 0;
+    snap->workers = xcalloc(snap->n_workers ? snap->n_workers : 1, sizeof(*snap->workers));
+    for (size_t i = 0; i < snap->n_workers; i++) {
+        snap->workers[i] = in->workers[i];
+        snap->workers[i].id = dup_str(in->workers[i].id);
+        snap->workers[i].host = dup_str(in->workers[i].host);
+        snap->workers[i].state = dup_str(in->workers[i].state);
+    }
     return snap;
+}
+
+void hn_worker_views_free(struct hn_worker_view *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].id);
+        free(v[i].host);
+        free(v[i].state);
+    }
+    free(v);
 }
 
 struct hn_snapshot *hn_snapshot_ref(struct hn_snapshot *s)
@@ -282,6 +301,7 @@ void hn_snapshot_release(struct hn_snapshot *s)
         free(s->ratios[i].tasks);
     }
     free(s->ratios);
+    hn_worker_views_free(s->workers, s->n_workers);
     free(s->host);
     free(s->stop_reason);
     free(s);

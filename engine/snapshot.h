@@ -66,6 +66,21 @@ struct hn_ratio_view {
     struct hn_task_ratio *tasks;
 };
 
+/* A worker process in distributed mode (not a worker thread). */
+struct hn_worker_view {
+    char *id;                           /* unique per process: host_pid_random */
+    char *host;                         /* its hostname */
+    char *state;                        /* ready, spawning, running, paused, stopping,
+                                         * stopped, missing */
+    uint32_t users;                     /* running now, as it last reported */
+    int threads;                        /* its worker threads */
+    double cpu_percent;                 /* of one core, over the last report */
+    uint64_t rss_bytes;
+    double last_heartbeat;              /* wall seconds */
+};
+/* Frees an array of n views. */
+void hn_worker_views_free(struct hn_worker_view *v, size_t n);
+
 struct hn_snapshot {
     int refs;                           /* atomic; use acquire/release */
     uint64_t seq;                       /* increases with every snapshot */
@@ -89,6 +104,9 @@ struct hn_snapshot {
     size_t n_ratios;
     struct hn_ratio_view *ratios;
     char *stop_reason;                  /* why the run stopped (run time, stop_test, …) or NULL */
+    int distributed;                    /* 1 on a master: the workers below run the users */
+    size_t n_workers;
+    struct hn_worker_view *workers;     /* by id */
 };
 
 /* Takes one more reference. [any] */
@@ -124,6 +142,9 @@ struct hn_snapshot_input {
     const char *stop_reason;             /* may be NULL */
     const struct hn_ratio_view *ratios;  /* copied */
     size_t n_ratios;
+    int distributed;
+    const struct hn_worker_view *workers; /* copied */
+    size_t n_workers;
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

@@ -149,7 +149,7 @@ static void *grow_array(void *items, size_t count, size_t *cap, size_t item_size
     return xalloc(items, *cap * item_size);
 }
 
-static struct hn_stats_entry *get_entry(struct hn_stats *s, const char *type, const char *name)
+struct hn_stats_entry *hn_stats_entry_get(struct hn_stats *s, const char *type, const char *name)
 {
     const char *keys[2] = {nz(type), nz(name)};
     uint64_t hash = hash_keys(keys, 2);
@@ -170,8 +170,8 @@ static struct hn_stats_entry *get_entry(struct hn_stats *s, const char *type, co
     return e;
 }
 
-static struct hn_stats_error *get_error(struct hn_stats *s, const char *type, const char *name,
-                                        const char *message)
+struct hn_stats_error *hn_stats_error_get(struct hn_stats *s, const char *type, const char *name,
+                                          const char *message)
 {
     const char *keys[3] = {nz(type), nz(name), nz(message)};
     uint64_t hash = hash_keys(keys, 3);
@@ -192,8 +192,8 @@ static struct hn_stats_error *get_error(struct hn_stats *s, const char *type, co
     return e;
 }
 
-static struct hn_stats_exception *get_exception(struct hn_stats *s, const char *user_type,
-                                                const char *task, const char *message)
+struct hn_stats_exception *hn_stats_exception_get(struct hn_stats *s, const char *user_type,
+                                                  const char *task, const char *message)
 {
     const char *keys[3] = {nz(user_type), nz(task), nz(message)};
     uint64_t hash = hash_keys(keys, 3);
@@ -289,7 +289,7 @@ int hn_stats_empty(const struct hn_stats *s)
 void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uint64_t elapsed_us,
                      uint64_t bytes, const char *error, double ts)
 {
-    struct hn_stats_entry *e = get_entry(s, type, name);
+    struct hn_stats_entry *e = hn_stats_entry_get(s, type, name);
     widen(&e->first_ts, &e->last_ts, e->requests == 0, ts, ts);
     e->requests++;
     e->bytes += bytes;
@@ -297,7 +297,7 @@ void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uin
     if (!error)
         return;
     e->failures++;
-    struct hn_stats_error *er = get_error(s, type, name, error);
+    struct hn_stats_error *er = hn_stats_error_get(s, type, name, error);
     widen(&er->first_seen, &er->last_seen, er->count == 0, ts, ts);
     er->count++;
 }
@@ -305,7 +305,7 @@ void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uin
 void hn_stats_exception(struct hn_stats *s, const char *user_type, const char *task,
                         const char *message, double ts)
 {
-    struct hn_stats_exception *x = get_exception(s, user_type, task, message);
+    struct hn_stats_exception *x = hn_stats_exception_get(s, user_type, task, message);
     widen(&x->first_seen, &x->last_seen, x->count == 0, ts, ts);
     x->count++;
 }
@@ -316,7 +316,7 @@ void hn_stats_merge(struct hn_stats *dst, const struct hn_stats *src)
         return;
     for (size_t i = 0; i < src->n_entries; i++) {
         const struct hn_stats_entry *se = src->entries[i];
-        struct hn_stats_entry *de = get_entry(dst, se->type, se->name);
+        struct hn_stats_entry *de = hn_stats_entry_get(dst, se->type, se->name);
         if (se->requests)
             widen(&de->first_ts, &de->last_ts, de->requests == 0, se->first_ts, se->last_ts);
         de->requests += se->requests;
@@ -326,14 +326,14 @@ void hn_stats_merge(struct hn_stats *dst, const struct hn_stats *src)
     }
     for (size_t i = 0; i < src->n_errors; i++) {
         const struct hn_stats_error *se = src->errors[i];
-        struct hn_stats_error *de = get_error(dst, se->type, se->name, se->message);
+        struct hn_stats_error *de = hn_stats_error_get(dst, se->type, se->name, se->message);
         if (se->count)
             widen(&de->first_seen, &de->last_seen, de->count == 0, se->first_seen, se->last_seen);
         de->count += se->count;
     }
     for (size_t i = 0; i < src->n_exceptions; i++) {
         const struct hn_stats_exception *se = src->exceptions[i];
-        struct hn_stats_exception *de = get_exception(dst, se->user_type, se->task, se->message);
+        struct hn_stats_exception *de = hn_stats_exception_get(dst, se->user_type, se->task, se->message);
         if (se->count)
             widen(&de->first_seen, &de->last_seen, de->count == 0, se->first_seen, se->last_seen);
         de->count += se->count;

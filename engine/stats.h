@@ -84,6 +84,13 @@ void hn_stats_exception(struct hn_stats *s, const char *user_type, const char *t
 /* Adds everything in src into dst (counts summed, histograms merged,
  * first/last seen widened). */
 void hn_stats_merge(struct hn_stats *dst, const struct hn_stats *src);
+/* Get-or-create by key (new rows are zeroed, histogram empty); used to
+ * rebuild tables received from distributed workers. */
+struct hn_stats_entry *hn_stats_entry_get(struct hn_stats *s, const char *type, const char *name);
+struct hn_stats_error *hn_stats_error_get(struct hn_stats *s, const char *type, const char *name,
+                                          const char *message);
+struct hn_stats_exception *hn_stats_exception_get(struct hn_stats *s, const char *user_type,
+                                                  const char *task, const char *message);
 /* Lookup; NULL when absent. */
 struct hn_stats_entry *hn_stats_find(const struct hn_stats *s, const char *type, const char *name);
 /* Aggregate of every entry into out (an initialised, empty entry whose

@@ -37,7 +37,7 @@ enum argkind { A_VALUE, A_BOOL, A_NONE };
 /* Which sources may set an option. */
 enum { W_ARGV = 1, W_CONF = 2, W_ENV = 4, W_ALL = 7 };
 
-enum group { G_COMMON, G_WEB, G_STATS, G_RUN, G_LOG, G_OTHER, G_COUNT };
+enum group { G_COMMON, G_WEB, G_STATS, G_RUN, G_DIST, G_LOG, G_OTHER, G_COUNT };
 
 struct pstate;
 
@@ -625,6 +625,82 @@ static int set_loglevel(struct pstate *ps, const char *v)
     return 0;
 }
 
+static int set_master(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->master, v);
+}
+
+static int set_worker(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->worker, v);
+}
+
+/* A host name or address (IPv6 without brackets): no spaces, no URL parts. */
+static int set_address(struct pstate *ps, char **dst, const char *v, const char *what)
+{
+    if (!*v || strlen(v) > 253)
+        return bad(ps, what, v);
+    for (const char *c = v; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f || strchr("/[]@?#", *c))
+            return bad(ps, what, v);
+    return set_str(ps, dst, v, what);
+}
+
+static int set_master_host(struct pstate *ps, const char *v)
+{
+    return set_address(ps, &ps->o->master_host, v, "a host name or address like 127.0.0.1");
+}
+
+static int set_master_bind_host(struct pstate *ps, const char *v)
+{
+    return set_address(ps, &ps->o->master_bind_host, v,
+                       "an address to listen on like 127.0.0.1 or 0.0.0.0");
+}
+
+static int set_port(struct pstate *ps, uint16_t *dst, const char *v, uint64_t min)
+{
+    uint64_t n;
+    if (parse_uint(v, min, 65535, &n) < 0)
+        return bad(ps, min ? "a port from 1 to 65535" : "a port from 0 to 65535 (0 = any free port)",
+                   v);
+    *dst = (uint16_t)n;
+    return 0;
+}
+
+static int set_master_port(struct pstate *ps, const char *v)
+{
+    return set_port(ps, &ps->o->master_port, v, 1);
+}
+
+static int set_master_bind_port(struct pstate *ps, const char *v)
+{
+    ps->o->master_bind_port_set = true;
+    return set_port(ps, &ps->o->master_bind_port, v, 0);
+}
+
+static int set_expect_workers(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 1, 10000, &n) < 0)
+        return bad(ps, "a whole number from 1 to 10000", v);
+    ps->o->expect_workers = (int)n;
+    return 0;
+}
+
+static int set_expect_workers_max_wait(struct pstate *ps, const char *v)
+{
+    return set_timespan(ps, &ps->o->expect_workers_max_wait, v);
+}
+
+static int set_processes(struct pstate *ps, const char *v)
+{
+    uint64_t n;
+    if (parse_uint(v, 1, 256, &n) < 0)
+        return bad(ps, "a whole number from 1 to 256", v);
+    ps->o->processes = (int)n;
+    return 0;
+}
+
 static int set_config(struct pstate *ps, const char *v)
 {
     return set_str(ps, &ps->o->config_path, v, "a config file");
@@ -696,6 +772,24 @@ static const struct opt opts[] = {
      "run only tasks with one of these tags (repeatable)"},
     {"exclude-tags", 'E', A_VALUE, W_ALL, G_RUN, set_exclude_tags, "A,B",
      "skip tasks with any of these tags (repeatable)"},
+    {"master", 0, A_BOOL, W_ALL, G_DIST, set_master, NULL,
+     "run as the master: web UI and statistics; workers run the users"},
+    {"master-bind-host", 0, A_VALUE, W_ALL, G_DIST, set_master_bind_host, "ADDR",
+     "address the master listens on for workers (default 127.0.0.1)"},
+    {"master-bind-port", 0, A_VALUE, W_ALL, G_DIST, set_master_bind_port, "PORT",
+     "port the master listens on for workers (default 5557)"},
+    {"expect-workers", 0, A_VALUE, W_ALL, G_DIST, set_expect_workers, "N",
+     "headless master: wait for N workers before starting (default 1)"},
+    {"expect-workers-max-wait", 0, A_VALUE, W_ALL, G_DIST, set_expect_workers_max_wait, "SPAN",
+     "give up waiting for workers after this long (default: wait forever)"},
+    {"worker", 0, A_BOOL, W_ALL, G_DIST, set_worker, NULL,
+     "run as a worker: run users for the master at --master-host"},
+    {"master-host", 0, A_VALUE, W_ALL, G_DIST, set_master_host, "HOST",
+     "worker: the master's host name or address (default 127.0.0.1)"},
+    {"master-port", 0, A_VALUE, W_ALL, G_DIST, set_master_port, "PORT",
+     "worker: the master's port (default 5557)"},
+    {"processes", 0, A_VALUE, W_ALL, G_DIST, set_processes, "N",
+     "start N local worker processes (implies --master unless --worker)"},
     {"loglevel", 'L', A_VALUE, W_ALL, G_LOG, set_loglevel, "LEVEL",
      "debug, info, warning, error or critical (default info)"},
     {"version", 'V', A_NONE, W_ARGV, G_OTHER, set_version, NULL, "print the version and exit"},
@@ -1071,7 +1165,35 @@ static int check_combinations(struct pstate *ps)
              origin_note(ps, find_opt("csv-full-history", 16), n1, sizeof n1));
         return -1;
     }
+    if (o->master && o->worker) {
+        fail(ps, "--master%s and --worker%s cannot be combined (a process is one or the other)",
+             origin_note(ps, find_opt("master", 6), n1, sizeof n1),
+             origin_note(ps, find_opt("worker", 6), n2, sizeof n2));
+        return -1;
+    }
+    if (o->processes > 0 && !o->worker)
+        o->master = true;
+    if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
+                      o->json_path)) {
+        fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
+                 "--autostart, --csv, --html and --json belong on the master");
+        return -1;
+    }
+    if (o->expect_workers > 0 && !o->master) {
+        fail(ps, "--expect-workers%s needs --master (or --processes)",
+             origin_note(ps, find_opt("expect-workers", 14), n1, sizeof n1));
+        return -1;
+    }
+    if (o->demo && (o->master || o->worker)) {
+        fail(ps, "--demo runs on one machine; with --master/--worker start the demo target "
+                 "with 'hornet demo-target' and pass -H");
+        return -1;
+    }
     if (!o->web_host && !(o->web_host = strdup("127.0.0.1")))
+        return oom(ps);
+    if (!o->master_host && !(o->master_host = strdup("127.0.0.1")))
+        return oom(ps);
+    if (!o->master_bind_host && !(o->master_bind_host = strdup("127.0.0.1")))
         return oom(ps);
     return 0;
 }
@@ -1149,6 +1271,9 @@ void hn_options_init(struct hn_options *o)
     o->stop_timeout = 10;
     o->exit_code_on_error = 1;
     o->loglevel = HN_INFO;
+    o->master_port = 5557;
+    o->master_bind_port = 5557;
+    o->expect_workers_max_wait = -1;
 }
 
 void hn_options_cleanup(struct hn_options *o)
@@ -1161,6 +1286,8 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->html_path);
     free(o->json_path);
     free(o->config_path);
+    free(o->master_host);
+    free(o->master_bind_host);
     free_list(o->tags);
     free_list(o->exclude_tags);
     memset(o, 0, sizeof *o);
@@ -1169,7 +1296,8 @@ void hn_options_cleanup(struct hn_options *o)
 void hn_options_usage(FILE *f)
 {
     static const char *const group_names[G_COUNT] = {
-        "Common options", "Web UI", "Statistics and output", "Run control", "Logging", "Other",
+        "Common options", "Web UI",  "Statistics and output", "Run control",
+        "Distributed",    "Logging", "Other",
     };
     fputs("Usage: hornet [options]\n"
           "       hornet demo-target [--port N]\n"

@@ -59,6 +59,15 @@ struct hn_options {
     int loglevel;                 /* -L/--loglevel (enum hn_loglevel; default HN_INFO) */
     char *config_path;            /* --config FILE, or "hornet.conf" when that was read */
     bool demo;                    /* --demo (without -f: the built-in plugin) */
+    bool master, worker;          /* --master, --worker (not both) */
+    char *master_bind_host;       /* --master-bind-host (default 127.0.0.1) */
+    uint16_t master_bind_port;    /* --master-bind-port 0..65535 (default 5557; 0 = any) */
+    bool master_bind_port_set;    /* given by some source */
+    char *master_host;            /* --master-host (default 127.0.0.1) */
+    uint16_t master_port;         /* --master-port 1..65535 (default 5557) */
+    int expect_workers;           /* --expect-workers N (0 = not given: 1 when headless) */
+    double expect_workers_max_wait; /* --expect-workers-max-wait SPAN (-1 = forever) */
+    int processes;                /* --processes N local workers (0 = none); implies --master */
     bool show_help, show_version; /* -h/--help, -V/--version */
 };
 

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 
 #include "acceptor.h"
 #include "cli.h"
+#include "cluster.h"
 #include "demo_target.h"
 #include "fsutil.h"
 #include "hornet/hornet.h"
@@ -116,6 +119,110 @@ static void warn_limits(const struct hn_plugin *p, uint32_t users, rlim_t nofile
                             "ports of one source address", users);
 }
 
+extern char **environ;
+
+/* Starts n local worker processes for --processes: this executable with
+ * --worker and only the options a worker needs (no config file, no
+ * HORNET_* variables, which could make it a master again). They die with
+ * this process (PDEATHSIG). Returns how many started. */
+static int start_local_workers(const struct hn_options *o, int n, const char *master_host,
+                               uint16_t port, pid_t *pids)
+{
+    char port_s[8], threads_s[16];
+    snprintf(port_s, sizeof port_s, "%u", port);
+    snprintf(threads_s, sizeof threads_s, "%d", o->threads);
+    static const char *const levels[] = {"debug", "info", "warning", "error", "critical"};
+    const char *args[32];
+    int k = 0;
+    args[k++] = "hornet";
+    args[k++] = "--config";
+    args[k++] = "/dev/null";
+    args[k++] = "--worker";
+    args[k++] = "--master-host";
+    args[k++] = master_host;
+    args[k++] = "--master-port";
+    args[k++] = port_s;
+    args[k++] = "-f";
+    args[k++] = o->plugin;
+    args[k++] = "-L";
+    args[k++] = levels[o->loglevel];
+    if (o->threads > 0) {
+        args[k++] = "--threads";
+        args[k++] = threads_s;
+    }
+    if (o->host) {
+        args[k++] = "-H";
+        args[k++] = o->host;
+    }
+    args[k] = NULL;
+    pid_t parent = getpid();
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(1);
+            sigset_t none;
+            sigemptyset(&none);
+            pthread_sigmask(SIG_SETMASK, &none, NULL);
+            for (char **e = environ; *e;) {
+                if (strncmp(*e, "HORNET_", 7) == 0 && strncmp(*e, "HORNET_CACHE_DIR=", 17) != 0) {
+                    char name[256];
+                    snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
+                    unsetenv(name);
+                } else {
+                    e++;
+                }
+            }
+            execv("/proc/self/exe", (char *const *)args);
+            fprintf(stderr, "hornet: cannot start a worker process: %s\n", strerror(errno));
+            _exit(127);
+        }
+        if (pid < 0) {
+            hn_logf(HN_ERROR, "cannot start worker process %d: %s", i + 1, strerror(errno));
+            break;
+        }
+        pids[started++] = pid;
+    }
+    return started;
+}
+
+/* Waits up to 5 s for the local workers (told to quit by the master), then
+ * kills what is left. */
+static void reap_local_workers(pid_t *pids, int n)
+{
+    for (int waited = 0; waited < 50; waited++) {
+        int left = 0;
+        for (int i = 0; i < n; i++) {
+            if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i])
+                pids[i] = 0;
+            left += pids[i] > 0;
+        }
+        if (left == 0)
+            return;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+    }
+}
+
+static void stop_test_from_worker(void *ud, const char *reason)
+{
+    char err[128];
+    hn_runner_stop(ud, reason, err, sizeof err);
+}
+
+static int ready_workers(void *ud)
+{
+    return hn_fleet_ready(ud);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "demo-target") == 0)
@@ -176,8 +283,12 @@ int main(int argc, char **argv)
     struct hn_http *http = NULL;
     struct hn_live *live = NULL;
     struct hn_acceptor *acceptor = NULL;
+    struct hn_fleet *fleet = NULL;
+    pid_t local_pids[256];
+    int n_local = 0;
     char *types_json = NULL;
     char demo_host[64] = "";
+    char sha[65] = "";
 
     if (opt.demo) {
         if (hn_demo_target_start(&demo, "127.0.0.1", 0, 0, err, sizeof err) != 0) {
@@ -204,6 +315,58 @@ int main(int argc, char **argv)
     }
 
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
+    const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
+    if ((opt.master || opt.worker) &&
+        hn_cluster_plugin_sha256(plugin_label, opt.plugin == NULL, sha, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
+    if (opt.worker) {
+        if (opt.processes > 0) {
+            /* --worker --processes N: N worker processes; this one waits. */
+            n_local = start_local_workers(&opt, opt.processes, opt.master_host, opt.master_port,
+                                          local_pids);
+            code = n_local == opt.processes ? 0 : 2;
+            for (int i = 0; i < n_local; i++) {
+                int status = 0;
+                while (waitpid(local_pids[i], &status, 0) < 0 && errno == EINTR)
+                    ;
+                local_pids[i] = 0;
+                if (WIFEXITED(status) && WEXITSTATUS(status) > code)
+                    code = WEXITSTATUS(status);
+            }
+            n_local = 0;
+            goto out;
+        }
+        struct hn_agent_config ac = {
+            .master_host = opt.master_host,
+            .master_port = opt.master_port,
+            .plugin = plugin,
+            .plugin_sha256 = sha,
+            .threads = opt.threads,
+            .seed = opt.seed_set ? opt.seed : (uint64_t)time(NULL) ^ (uint64_t)getpid(),
+            .host = host,
+            .signals = &sigs,
+        };
+        code = hn_agent_run(&ac, err, sizeof err);
+        if (code != 0)
+            fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
+    struct hn_fleet_config fc = {
+        .bind_host = opt.master_bind_host,
+        /* Local workers only: any free port unless one was asked for. */
+        .bind_port = opt.processes > 0 && !opt.master_bind_port_set ? 0 : opt.master_bind_port,
+        .plugin = plugin,
+        .plugin_sha256 = sha,
+        .tags = (const char *const *)opt.tags,
+        .exclude_tags = (const char *const *)opt.exclude_tags,
+        .stop_timeout = opt.stop_timeout,
+    };
+    if (opt.master && hn_fleet_start(&fleet, &fc, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
     struct hn_runner_config rc = {
         .plugin = plugin,
         .threads = opt.threads,
@@ -212,12 +375,24 @@ int main(int argc, char **argv)
         .host = host,
         .tags = (const char *const *)opt.tags,
         .exclude_tags = (const char *const *)opt.exclude_tags,
+        .fleet = fleet ? hn_fleet_runner_ops(fleet) : NULL,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
     }
-    warn_limits(plugin, opt.users, nofile);
+    if (fleet) {
+        hn_fleet_on_stop_test(fleet, stop_test_from_worker, runner);
+        hn_logf(HN_INFO, "master: waiting for workers on %s:%u", opt.master_bind_host,
+                hn_fleet_port(fleet));
+        if (opt.processes > 0) {
+            const char *to = strchr(opt.master_bind_host, ':') ? "::1" : "127.0.0.1";
+            n_local = start_local_workers(&opt, opt.processes, to, hn_fleet_port(fleet),
+                                          local_pids);
+        }
+    } else {
+        warn_limits(plugin, opt.users, nofile);
+    }
 
     struct hn_webctx web = {
         .runner = runner,
@@ -266,6 +441,13 @@ int main(int argc, char **argv)
         .exit_when_stopped = opt.headless,
         .print_table = opt.headless && !opt.only_summary,
         .autoquit = opt.autoquit,
+        .expect_workers = !fleet ? 0
+                          : opt.expect_workers > 0 ? opt.expect_workers
+                          : opt.processes > 0       ? opt.processes
+                                                    : 1,
+        .expect_workers_max_wait = opt.expect_workers_max_wait,
+        .ready_workers = fleet ? ready_workers : NULL,
+        .ready_ud = fleet,
     };
     code = hn_session_run(&hc);
 
@@ -276,6 +458,8 @@ out:
     hn_live_stop(live);
     hn_http_stop(http);
     hn_runner_destroy(runner);
+    hn_fleet_stop(fleet);
+    reap_local_workers(local_pids, n_local);
     free(types_json);
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);

@@ -78,6 +78,39 @@ static int write_json(const char *path, const struct hn_snapshot *s,
     return rc;
 }
 
+static double mono_s(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* Distributed master: waits for --expect-workers before starting. Returns
+ * 0, 1 on a signal, or 2 when the wait timed out. */
+static int wait_for_workers(const struct hn_session_config *cfg)
+{
+    double start = mono_s(), last_log = 0;
+    for (;;) {
+        int ready = cfg->ready_workers(cfg->ready_ud);
+        if (ready >= cfg->expect_workers)
+            return 0;
+        double now = mono_s();
+        if (cfg->expect_workers_max_wait >= 0 && now - start >= cfg->expect_workers_max_wait) {
+            fprintf(stderr, "hornet: only %d of %d workers connected within %g s "
+                            "(--expect-workers-max-wait)\n",
+                    ready, cfg->expect_workers, cfg->expect_workers_max_wait);
+            return 2;
+        }
+        if (now - last_log >= 5) {
+            hn_logf(HN_INFO, "waiting for workers: %d of %d ready", ready, cfg->expect_workers);
+            last_log = now;
+        }
+        struct timespec wait = {0, 100 * 1000 * 1000};
+        if (sigtimedwait(cfg->signals, NULL, &wait) > 0)
+            return 1;
+    }
+}
+
 int hn_session_run(const struct hn_session_config *cfg)
 {
     char err[512] = "";
@@ -91,6 +124,15 @@ int hn_session_run(const struct hn_session_config *cfg)
     }
     hn_runner_subscribe(cfg->runner, on_tick, &t);
 
+    int waited = cfg->start_now && cfg->expect_workers > 0 && cfg->ready_workers
+                     ? wait_for_workers(cfg)
+                     : 0;
+    if (waited != 0) {
+        hn_runner_unsubscribe(cfg->runner, on_tick, &t);
+        if (t.history)
+            fclose(t.history);
+        return waited == 1 ? 0 : 2;
+    }
     if (cfg->start_now &&
         hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
                         sizeof err) != 0) {

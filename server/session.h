@@ -37,6 +37,10 @@ struct hn_session_config {
     bool exit_when_stopped;   /* --headless */
     bool print_table;         /* periodic console table (headless unless --only-summary) */
     double autoquit;          /* seconds after the run stopped; < 0 = never */
+    int expect_workers;       /* master: workers to wait for before start_now (0 = none) */
+    double expect_workers_max_wait; /* seconds; < 0 = forever */
+    int (*ready_workers)(void *ud); /* master: workers connected now */
+    void *ready_ud;
 };
 
 /* Returns the process exit code: 0, exit_code_on_error when any request

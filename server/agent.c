@@ -1,0 +1,623 @@
+/*
+ * agent.c: the worker's side of distributed mode (see cluster.h).
+ *
+ * The agent runs on the main thread, which never runs user code, so its
+ * heartbeat (the report) goes out every second however busy the worker
+ * threads are. It reconciles the local runner with the master's latest
+ * desired state instead of replaying commands: a lost or repeated message
+ * changes nothing, and a worker that reconnects simply converges.
+ *
+ * Statistics: the runner hands each second's delta to a sink (its control
+ * thread) that merges it into the outbox; each report ships and empties
+ * the outbox. Log lines go the same way.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "cluster.h"
+#include "hornet/hornet.h"
+#include "log.h"
+#include "runner.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "stats_wire.h"
+#include "textutil.h"
+
+#define MAX_LOG_LINES 200 /* per report; more are counted, not sent */
+
+struct outbox {
+    pthread_mutex_t lock;
+    struct hn_stats stats;
+    json_t *logs;
+    unsigned dropped_logs;
+};
+
+struct desired {
+    bool known;               /* a state message arrived since the welcome */
+    uint64_t run, epoch;
+    char phase[8];
+    uint32_t *counts;
+    double spawn_rate;
+    char *host;
+    bool paused;
+};
+
+struct agent {
+    const struct hn_agent_config *cfg;
+    char id[128];
+    char hostname[64];
+    void *zctx, *sock;
+    size_t n_types;
+    struct hn_runner *runner;
+    char **tags, **exclude_tags;  /* from the welcome */
+    double stop_timeout;
+    struct outbox out;
+
+    bool welcomed;
+    uint64_t last_master_us, last_hello_us, last_report_us, waiting_logged_us;
+    struct desired want;
+    uint64_t epoch;               /* statistics belong to this epoch */
+    uint64_t local_run;           /* the master's run the runner is running */
+    uint64_t confirmed_run;       /* last run reported stopped */
+    uint32_t *applied;            /* counts last given to the runner */
+    double applied_rate;
+    char *applied_host;
+    bool stop_test_sent;
+
+    struct rusage last_ru;
+    uint64_t last_ru_us;
+};
+
+/* ---------------------------------------------------------------- */
+/* Outbox                                                            */
+/* ---------------------------------------------------------------- */
+
+static void on_delta(void *ud, const struct hn_stats *delta)
+{
+    struct outbox *o = ud;
+    pthread_mutex_lock(&o->lock);
+    hn_stats_merge(&o->stats, delta);
+    pthread_mutex_unlock(&o->lock);
+}
+
+static void on_log(void *ud, int level, const char *line)
+{
+    struct outbox *o = ud;
+    /* "[stamp] LEVEL: text": the master adds its own stamp and level. */
+    const char *text = strstr(line, "] ");
+    text = text ? strchr(text, ':') : NULL;
+    text = text ? text + 2 : line;
+    pthread_mutex_lock(&o->lock);
+    if (json_array_size(o->logs) < MAX_LOG_LINES)
+        json_array_append_new(o->logs, json_pack("[i, o]", level, hn_json_text(text)));
+    else
+        o->dropped_logs++;
+    pthread_mutex_unlock(&o->lock);
+}
+
+static void outbox_clear(struct outbox *o)
+{
+    pthread_mutex_lock(&o->lock);
+    hn_stats_reset(&o->stats);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* ---------------------------------------------------------------- */
+/* Messages                                                          */
+/* ---------------------------------------------------------------- */
+
+static void send_hello(struct agent *a, uint64_t now)
+{
+    json_t *types = json_array();
+    for (size_t i = 0; i < a->n_types; i++)
+        json_array_append_new(types, hn_json_text(a->cfg->plugin->user_types[i].name));
+    json_t *msg = hn_cluster_msg("hello");
+    json_object_set_new(msg, "id", json_string(a->id));
+    json_object_set_new(msg, "version", json_string(HN_VERSION));
+    json_object_set_new(msg, "host", hn_json_text(a->hostname));
+    json_object_set_new(msg, "pid", json_integer(getpid()));
+    json_object_set_new(msg, "threads", json_integer(a->cfg->threads));
+    json_object_set_new(msg, "plugin", json_pack("{s:s, s:o}", "sha256", a->cfg->plugin_sha256,
+                                                 "types", types));
+    hn_cluster_send(a->sock, NULL, msg); /* EAGAIN while not connected: retried */
+    a->last_hello_us = now;
+}
+
+static double cpu_percent(struct agent *a, uint64_t now)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double used = (double)(ru.ru_utime.tv_sec - a->last_ru.ru_utime.tv_sec) +
+                  (double)(ru.ru_stime.tv_sec - a->last_ru.ru_stime.tv_sec) +
+                  (double)(ru.ru_utime.tv_usec - a->last_ru.ru_utime.tv_usec) / 1e6 +
+                  (double)(ru.ru_stime.tv_usec - a->last_ru.ru_stime.tv_usec) / 1e6;
+    double wall = (double)(now - a->last_ru_us) / 1e6;
+    a->last_ru = ru;
+    a->last_ru_us = now;
+    return wall > 0 ? 100.0 * used / wall : 0;
+}
+
+static uint64_t rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The heartbeat: state, load, and the statistics gathered since the last. */
+static void send_report(struct agent *a, uint64_t now)
+{
+    struct hn_stats *stats = calloc(1, sizeof *stats);
+    if (stats == NULL)
+        abort();
+    hn_stats_init(stats);
+    pthread_mutex_lock(&a->out.lock);
+    hn_stats_merge(stats, &a->out.stats);
+    hn_stats_reset(&a->out.stats);
+    json_t *logs = a->out.logs;
+    a->out.logs = json_array();
+    unsigned dropped = a->out.dropped_logs;
+    a->out.dropped_logs = 0;
+    pthread_mutex_unlock(&a->out.lock);
+    if (dropped)
+        json_array_append_new(logs, json_pack("[i, s+]", HN_WARNING, "", "(log lines dropped)"));
+
+    uint32_t users = 0;
+    enum hn_state st = HN_STATE_READY;
+    if (a->runner) {
+        struct hn_snapshot *s = hn_runner_snapshot(a->runner);
+        users = s->users;
+        hn_snapshot_release(s);
+        st = hn_runner_state(a->runner);
+    }
+    json_t *msg = hn_cluster_msg("report");
+    json_object_set_new(msg, "epoch", json_integer((json_int_t)a->epoch));
+    json_object_set_new(msg, "run", json_integer((json_int_t)a->local_run));
+    json_object_set_new(msg, "state", json_string(hn_state_name(st)));
+    json_object_set_new(msg, "users", json_integer(users));
+    json_object_set_new(msg, "threads",
+                        json_integer(a->cfg->threads > 0 ? a->cfg->threads
+                                                         : sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(msg, "cpu", json_real(round(cpu_percent(a, now) * 10) / 10));
+    json_object_set_new(msg, "rss", json_integer((json_int_t)rss_bytes()));
+    if (!hn_stats_empty(stats))
+        json_object_set_new(msg, "stats", hn_stats_wire_encode(stats));
+    json_object_set_new(msg, "logs", logs);
+    hn_cluster_send(a->sock, NULL, msg);
+    hn_stats_cleanup(stats);
+    free(stats);
+    a->last_report_us = now;
+}
+
+static void send_simple(struct agent *a, const char *type, uint64_t run, const char *reason)
+{
+    json_t *msg = hn_cluster_msg(type);
+    json_object_set_new(msg, "run", json_integer((json_int_t)run));
+    if (reason)
+        json_object_set_new(msg, "reason", hn_json_text(reason));
+    hn_cluster_send(a->sock, NULL, msg);
+}
+
+/* ---------------------------------------------------------------- */
+/* The local runner                                                  */
+/* ---------------------------------------------------------------- */
+
+static void free_list(char **l)
+{
+    for (size_t i = 0; l && l[i]; i++)
+        free(l[i]);
+    free(l);
+}
+
+static char **json_list(const json_t *a)
+{
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return NULL;
+    char **l = calloc(json_array_size(a) + 1, sizeof *l);
+    size_t n = 0, i;
+    const json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_string(v))
+            l[n++] = strdup(json_string_value(v));
+    }
+    return l;
+}
+
+static bool same_list(char **a, char **b)
+{
+    size_t i = 0;
+    for (; a && b && a[i] && b[i]; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return (a == NULL || a[i] == NULL) && (b == NULL || b[i] == NULL);
+}
+
+static void destroy_runner(struct agent *a)
+{
+    if (a->runner == NULL)
+        return;
+    hn_runner_destroy(a->runner);
+    a->runner = NULL;
+    a->local_run = 0;
+}
+
+/* (Re)creates the runner with the master's tags and stop timeout. Returns
+ * 0, or -1 with err (e.g. the tags leave no task). */
+static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t err_len)
+{
+    char **tags = json_list(json_object_get(welcome, "tags"));
+    char **xtags = json_list(json_object_get(welcome, "exclude_tags"));
+    double stop_timeout = json_number_value(json_object_get(welcome, "stop_timeout"));
+    if (!(stop_timeout >= 0) || !isfinite(stop_timeout))
+        stop_timeout = 10;
+    if (a->runner && same_list(tags, a->tags) && same_list(xtags, a->exclude_tags) &&
+        stop_timeout == a->stop_timeout) {
+        free_list(tags);
+        free_list(xtags);
+        return 0;
+    }
+    destroy_runner(a);
+    free_list(a->tags);
+    free_list(a->exclude_tags);
+    a->tags = tags;
+    a->exclude_tags = xtags;
+    a->stop_timeout = stop_timeout;
+    struct hn_runner_config rc = {
+        .plugin = a->cfg->plugin,
+        .threads = a->cfg->threads,
+        .seed = a->cfg->seed,
+        .stop_timeout = stop_timeout,
+        .host = a->cfg->host,
+        .tags = (const char *const *)tags,
+        .exclude_tags = (const char *const *)xtags,
+    };
+    if (hn_runner_create(&a->runner, &rc, err, err_len) != 0)
+        return -1;
+    hn_runner_set_delta_sink(a->runner, on_delta, &a->out);
+    return 0;
+}
+
+static bool counts_differ(const struct agent *a)
+{
+    for (size_t i = 0; i < a->n_types; i++)
+        if (a->applied[i] != a->want.counts[i])
+            return true;
+    return a->applied_rate != a->want.spawn_rate ||
+           (a->want.host && (!a->applied_host || strcmp(a->want.host, a->applied_host) != 0));
+}
+
+static void apply_counts(struct agent *a)
+{
+    char err[256];
+    double rate = a->want.spawn_rate > 0 ? a->want.spawn_rate : 1;
+    if (hn_runner_start_types(a->runner, a->want.counts, a->n_types, rate, a->want.host, err,
+                              sizeof err) != 0) {
+        hn_logf(HN_WARNING, "cannot apply the master's user counts: %s", err);
+        return;
+    }
+    memcpy(a->applied, a->want.counts, a->n_types * sizeof *a->applied);
+    a->applied_rate = a->want.spawn_rate;
+    free(a->applied_host);
+    a->applied_host = a->want.host ? strdup(a->want.host) : NULL;
+}
+
+static void stop_local(struct agent *a, const char *reason)
+{
+    enum hn_state st = a->runner ? hn_runner_state(a->runner) : HN_STATE_READY;
+    if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED) {
+        char err[128];
+        hn_runner_stop(a->runner, reason, err, sizeof err);
+    }
+}
+
+/* Moves the runner toward the master's desired state. */
+static void reconcile(struct agent *a, uint64_t now)
+{
+    if (a->runner == NULL || !a->want.known)
+        return;
+    enum hn_state st = hn_runner_state(a->runner);
+    bool active = st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED;
+    if (strcmp(a->want.phase, "run") == 0) {
+        if (a->local_run != a->want.run) {
+            if (active) {
+                stop_local(a, "a new run began");
+            } else if (st == HN_STATE_READY || st == HN_STATE_STOPPED) {
+                hn_logf(HN_INFO, "the master started run %llu", (unsigned long long)a->want.run);
+                a->local_run = a->want.run;
+                a->stop_test_sent = false;
+                apply_counts(a);
+            }
+            return;
+        }
+        if (st == HN_STATE_STOPPED && !a->stop_test_sent) {
+            /* A user called hn_stop_test: the whole cluster stops. */
+            struct hn_snapshot *s = hn_runner_snapshot(a->runner);
+            send_simple(a, "stop_test", a->local_run, s->stop_reason);
+            hn_snapshot_release(s);
+            a->stop_test_sent = true;
+            return;
+        }
+        if (!active)
+            return;
+        if (counts_differ(a))
+            apply_counts(a);
+        char err[128];
+        if (a->want.paused && (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING))
+            hn_runner_pause(a->runner, err, sizeof err);
+        else if (!a->want.paused && st == HN_STATE_PAUSED)
+            hn_runner_resume(a->runner, err, sizeof err);
+        return;
+    }
+    /* idle or stop */
+    if (active) {
+        stop_local(a, "stopped by the master");
+        return;
+    }
+    bool done = st == HN_STATE_READY ||
+                (st == HN_STATE_STOPPED && hn_runner_wait_stopped(a->runner, 0) == 1);
+    if (strcmp(a->want.phase, "stop") == 0 && done && a->confirmed_run != a->want.run) {
+        /* The final statistics first, then the confirmation, in order. */
+        send_report(a, now);
+        send_simple(a, "stopped", a->want.run, NULL);
+        a->confirmed_run = a->want.run;
+    }
+}
+
+static void on_state(struct agent *a, const json_t *msg)
+{
+    struct desired *w = &a->want;
+    const char *phase = json_string_value(json_object_get(msg, "phase"));
+    const json_t *counts = json_object_get(msg, "counts");
+    if (phase == NULL || !json_is_array(counts) || json_array_size(counts) != a->n_types) {
+        hn_logf(HN_WARNING, "ignored a malformed state message from the master");
+        return;
+    }
+    uint64_t epoch = (uint64_t)json_integer_value(json_object_get(msg, "epoch"));
+    if (epoch != a->epoch) {
+        /* Statistics were reset (or a run began): drop what was gathered. */
+        outbox_clear(&a->out);
+        a->epoch = epoch;
+    }
+    w->known = true;
+    w->run = (uint64_t)json_integer_value(json_object_get(msg, "run"));
+    w->epoch = epoch;
+    snprintf(w->phase, sizeof w->phase, "%s", phase);
+    for (size_t i = 0; i < a->n_types; i++) {
+        json_int_t c = json_integer_value(json_array_get(counts, i));
+        w->counts[i] = c > 0 && c <= 1000000 ? (uint32_t)c : 0;
+    }
+    w->spawn_rate = json_number_value(json_object_get(msg, "spawn_rate"));
+    if (!(w->spawn_rate > 0) || !isfinite(w->spawn_rate))
+        w->spawn_rate = 1;
+    const char *host = json_string_value(json_object_get(msg, "host"));
+    free(w->host);
+    w->host = host ? strdup(host) : NULL;
+    w->paused = json_is_true(json_object_get(msg, "paused"));
+}
+
+/* Handles one message; returns 1 to quit, 2 when refused, else 0. */
+static int on_message(struct agent *a, const char *text, size_t len, uint64_t now, char *err,
+                      size_t err_len)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb(text, len, 0, &jerr);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    int rc = 0;
+    if (type == NULL) {
+        hn_logf(HN_WARNING, "ignored a malformed message from the master");
+    } else if (strcmp(type, "refuse") == 0) {
+        const char *reason = json_string_value(json_object_get(msg, "reason"));
+        snprintf(err, err_len, "the master refused this worker: %s",
+                 reason ? reason : "no reason given");
+        rc = 2;
+    } else if (strcmp(type, "welcome") == 0) {
+        a->last_master_us = now;
+        if (make_runner(a, msg, err, err_len) != 0) {
+            rc = 2;
+        } else {
+            if (!a->welcomed)
+                hn_logf(HN_INFO, "connected to the master at %s:%u as %s",
+                        a->cfg->master_host, a->cfg->master_port, a->id);
+            a->welcomed = true;
+            a->want.known = false;
+            send_report(a, now);
+        }
+    } else if (!a->welcomed) {
+        /* Anything else before a welcome is stale (a previous master's). */
+    } else if (strcmp(type, "state") == 0) {
+        a->last_master_us = now;
+        on_state(a, msg);
+    } else if (strcmp(type, "rehello") == 0) {
+        a->welcomed = false;
+        send_hello(a, now);
+    } else if (strcmp(type, "quit") == 0) {
+        hn_logf(HN_INFO, "the master quit; stopping");
+        rc = 1;
+    }
+    json_decref(msg);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* The loop                                                          */
+/* ---------------------------------------------------------------- */
+
+static int setup(struct agent *a, char *err, size_t err_len)
+{
+    const struct hn_agent_config *cfg = a->cfg;
+    while (cfg->plugin->user_types[a->n_types].name != NULL)
+        a->n_types++;
+    a->want.counts = calloc(a->n_types ? a->n_types : 1, sizeof *a->want.counts);
+    a->applied = calloc(a->n_types ? a->n_types : 1, sizeof *a->applied);
+    a->out.logs = json_array();
+    if (a->want.counts == NULL || a->applied == NULL || a->out.logs == NULL)
+        return -1;
+    pthread_mutex_init(&a->out.lock, NULL);
+    hn_stats_init(&a->out.stats);
+    if (gethostname(a->hostname, sizeof a->hostname) != 0)
+        snprintf(a->hostname, sizeof a->hostname, "unknown");
+    a->hostname[sizeof a->hostname - 1] = '\0';
+    for (char *p = a->hostname; *p; p++)
+        if (*p <= 32 || *p >= 127)
+            *p = '_';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(a->id, sizeof a->id, "%.60s_%ld_%04lx", a->hostname, (long)getpid(),
+             (unsigned long)((ts.tv_nsec ^ (long)getpid() * 2654435761u) & 0xffff));
+
+    a->zctx = zmq_ctx_new();
+    a->sock = a->zctx ? zmq_socket(a->zctx, ZMQ_DEALER) : NULL;
+    if (a->sock == NULL) {
+        snprintf(err, err_len, "cannot create the worker's socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int one = 1, linger = 1000, ivl = 200, ivl_max = 2000;
+    int64_t max_msg = 64 << 20;
+    zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->id, strlen(a->id));
+    /* Queue nothing while disconnected: no stale hellos or reports. */
+    zmq_setsockopt(a->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    bool v6 = strchr(cfg->master_host, ':') != NULL;
+    if (v6)
+        zmq_setsockopt(a->sock, ZMQ_IPV6, &one, sizeof one);
+    char endpoint[300];
+    snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:%u", v6 ? "[" : "", cfg->master_host,
+             v6 ? "]" : "", cfg->master_port);
+    if (zmq_connect(a->sock, endpoint) != 0) {
+        snprintf(err, err_len, "--master-host/--master-port: cannot connect to %s: %s",
+                 endpoint + 6, zmq_strerror(errno));
+        return -1;
+    }
+    getrusage(RUSAGE_SELF, &a->last_ru);
+    a->last_ru_us = hn_mono_us();
+    hn_log_set_sink(on_log, &a->out);
+    return 0;
+}
+
+static void teardown(struct agent *a)
+{
+    hn_log_set_sink(NULL, NULL);
+    destroy_runner(a);
+    if (a->sock)
+        zmq_close(a->sock);
+    if (a->zctx)
+        zmq_ctx_term(a->zctx);
+    if (a->out.logs) {
+        json_decref(a->out.logs);
+        hn_stats_cleanup(&a->out.stats);
+        pthread_mutex_destroy(&a->out.lock);
+    }
+    free_list(a->tags);
+    free_list(a->exclude_tags);
+    free(a->want.counts);
+    free(a->want.host);
+    free(a->applied);
+    free(a->applied_host);
+}
+
+int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
+{
+    struct agent a = {.cfg = cfg};
+    if (setup(&a, err, err_len) != 0) {
+        teardown(&a);
+        return 2;
+    }
+    hn_logf(HN_INFO, "worker %s: connecting to the master at %s:%u", a.id, cfg->master_host,
+            cfg->master_port);
+    int code = 0;
+    bool quitting = false;      /* stop users, then leave */
+    bool say_bye = true;
+    uint64_t quit_deadline = 0;
+    for (;;) {
+        zmq_pollitem_t item = {.socket = a.sock, .events = ZMQ_POLLIN};
+        zmq_poll(&item, 1, 100);
+        uint64_t now = hn_mono_us();
+
+        for (int k = 0; k < 1000; k++) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, a.sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            int rc = on_message(&a, zmq_msg_data(&m), zmq_msg_size(&m), now, err, err_len);
+            zmq_msg_close(&m);
+            if (rc == 2) {
+                code = 2;
+                say_bye = false;
+                goto out;
+            }
+            if (rc == 1 && !quitting) {
+                quitting = true;
+                say_bye = false;
+                quit_deadline = now + (uint64_t)((a.stop_timeout + 2) * 1e6);
+            }
+        }
+
+        struct timespec zero = {0, 0};
+        int sig = sigtimedwait(cfg->signals, NULL, &zero);
+        if (sig > 0) {
+            if (quitting)
+                break; /* a second signal: leave at once */
+            hn_logf(HN_INFO, "%s received: stopping users, then quitting (again to quit at once)",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            quitting = true;
+            quit_deadline = now + (uint64_t)((a.stop_timeout + 2) * 1e6);
+        }
+
+        if (quitting) {
+            stop_local(&a, "the worker is quitting");
+            enum hn_state st = a.runner ? hn_runner_state(a.runner) : HN_STATE_READY;
+            bool done = st == HN_STATE_READY ||
+                        (st == HN_STATE_STOPPED && hn_runner_wait_stopped(a.runner, 0) == 1);
+            if (done || now >= quit_deadline)
+                break;
+        } else if (a.welcomed && now - a.last_master_us > HN_CLUSTER_MASTER_LOST_MS * 1000u) {
+            hn_logf(HN_WARNING, "lost the master (nothing for %d s): stopping users and waiting "
+                                "for it to come back",
+                    HN_CLUSTER_MASTER_LOST_MS / 1000);
+            a.welcomed = false;
+            a.want.known = false;
+            stop_local(&a, "lost the master");
+        } else if (a.welcomed) {
+            reconcile(&a, now);
+        }
+
+        if (!a.welcomed && !quitting && now - a.last_hello_us >= HN_CLUSTER_HEARTBEAT_MS * 1000u) {
+            send_hello(&a, now);
+            if (now - a.waiting_logged_us >= 10000000u) {
+                if (a.waiting_logged_us)
+                    hn_logf(HN_INFO, "still waiting for the master at %s:%u", cfg->master_host,
+                            cfg->master_port);
+                a.waiting_logged_us = now;
+            }
+        }
+        if (a.welcomed && now - a.last_report_us >= HN_CLUSTER_HEARTBEAT_MS * 1000u)
+            send_report(&a, now);
+    }
+out:
+    if (say_bye && a.welcomed) {
+        send_report(&a, hn_mono_us());
+        send_simple(&a, "bye", a.local_run, NULL);
+    }
+    teardown(&a);
+    return code;
+}

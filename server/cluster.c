@@ -1,0 +1,72 @@
+/* cluster.c: helpers shared by the master's fleet and the worker's agent. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zmq.h>
+
+int hn_cluster_send(void *sock, const char *id, json_t *msg)
+{
+    char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    json_decref(msg);
+    if (text == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    if (id != NULL && zmq_send(sock, id, strlen(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    if (rc == 0 && zmq_send(sock, text, strlen(text), ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    free(text);
+    return rc;
+}
+
+json_t *hn_cluster_msg(const char *type)
+{
+    return json_pack("{s:s, s:i}", "type", type, "v", HN_CLUSTER_PROTOCOL);
+}
+
+int hn_cluster_plugin_sha256(const char *path, bool builtin, char out[65], char *err,
+                             size_t err_len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        snprintf(err, err_len, "cannot hash the plugin: no SHA-256");
+        return -1;
+    }
+    FILE *f = builtin ? NULL : fopen(path, "rb");
+    if (builtin) {
+        EVP_DigestUpdate(ctx, "builtin:", 8);
+        EVP_DigestUpdate(ctx, path, strlen(path));
+    } else if (f == NULL) {
+        EVP_MD_CTX_free(ctx);
+        snprintf(err, err_len, "cannot read the plugin '%s': %s", path, strerror(errno));
+        return -1;
+    } else {
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            EVP_DigestUpdate(ctx, buf, n);
+        bool bad = ferror(f);
+        fclose(f);
+        if (bad) {
+            EVP_MD_CTX_free(ctx);
+            snprintf(err, err_len, "cannot read the plugin '%s'", path);
+            return -1;
+        }
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned i = 0; i < len && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+    return 0;
+}

@@ -1,0 +1,792 @@
+/*
+ * fleet.c: the master's side of distributed mode (see cluster.h).
+ *
+ * One thread owns the ROUTER socket: it welcomes or refuses workers, merges
+ * the statistics they report into a pending table the runner swaps each
+ * second, marks silent workers missing, and sends every worker its desired
+ * state on each change and once a second. The runner's control thread
+ * only sets the cluster-wide desired state (through hn_fleet_ops) and
+ * wakes the thread with an eventfd.
+ *
+ * Spreading users: each worker holds a count per user type. Changes are
+ * incremental so a ramp or a resize never restarts users elsewhere: new
+ * users go to the worker with the fewest, surplus ones leave the worker
+ * with the most of that type, a missing worker's users are re-spread over
+ * the others, and a worker that joins takes users one at a time from the
+ * busiest until totals differ by at most one.
+ *
+ * Locks: f->lock guards everything below it in struct hn_fleet; it is
+ * never held while calling into the runner.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "cluster.h"
+#include "hornet/hornet.h"
+#include "log.h"
+#include "runner.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "stats_wire.h"
+#include "textutil.h"
+
+#define MAX_ID 128
+
+enum phase { PHASE_IDLE, PHASE_RUN, PHASE_STOP };
+static const char *const phase_names[] = {"idle", "run", "stop"};
+
+struct member {
+    char id[MAX_ID + 1];
+    char *host;
+    long pid;
+    int threads;
+    char state[16];            /* as it last reported */
+    uint32_t users;            /* as it last reported */
+    double cpu;
+    uint64_t rss;
+    uint64_t last_seen_us;     /* monotonic */
+    double last_seen_wall;
+    uint64_t last_sent_us;
+    bool missing;
+    bool dirty;                /* its desired state changed: send now */
+    uint64_t stopped_run;      /* last run it confirmed stopped */
+    uint32_t *counts;          /* its users per user type */
+};
+
+struct hn_fleet {
+    struct hn_fleet_config cfg;
+    struct hn_fleet_ops ops;
+    size_t n_types;
+    const char **type_names;
+    void *zctx, *sock;
+    int wakefd;
+    uint16_t port;
+    pthread_t thread;
+
+    pthread_mutex_t lock;
+    bool quit;
+    void (*stop_test)(void *ud, const char *reason);
+    void *stop_test_ud;
+    struct member **members;
+    size_t n_members, cap_members;
+    uint64_t run, epoch;
+    enum phase phase;
+    char *host;
+    bool paused;
+    uint32_t *totals;          /* cluster-wide users per type */
+    double spawn_rate;
+    bool respread;             /* membership or totals changed */
+    struct hn_stats *pending;  /* received since the runner's last swap */
+};
+
+static void wake(struct hn_fleet *f)
+{
+    uint64_t one = 1;
+    ssize_t rc = write(f->wakefd, &one, sizeof one);
+    (void)rc; /* EAGAIN: a wake-up is pending already */
+}
+
+static uint32_t member_total(const struct hn_fleet *f, const struct member *m)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < f->n_types; i++)
+        t += m->counts[i];
+    return (uint32_t)t;
+}
+
+static struct member *find_member(struct hn_fleet *f, const char *id)
+{
+    for (size_t i = 0; i < f->n_members; i++)
+        if (strcmp(f->members[i]->id, id) == 0)
+            return f->members[i];
+    return NULL;
+}
+
+static void remove_member(struct hn_fleet *f, struct member *m)
+{
+    for (size_t i = 0; i < f->n_members; i++) {
+        if (f->members[i] == m) {
+            memmove(&f->members[i], &f->members[i + 1],
+                    (f->n_members - i - 1) * sizeof *f->members);
+            f->n_members--;
+            break;
+        }
+    }
+    free(m->host);
+    free(m->counts);
+    free(m);
+}
+
+/* ---------------------------------------------------------------- */
+/* Spreading users over workers                                      */
+/* ---------------------------------------------------------------- */
+
+/* The live worker with the fewest (most = false) or most users in total,
+ * or of type t when t >= 0 and picking the most. */
+static struct member *pick(struct hn_fleet *f, bool most, long t)
+{
+    struct member *best = NULL;
+    uint32_t best_v = 0;
+    for (size_t i = 0; i < f->n_members; i++) {
+        struct member *m = f->members[i];
+        if (m->missing)
+            continue;
+        uint32_t v = t >= 0 ? m->counts[t] : member_total(f, m);
+        if (best == NULL || (most ? v > best_v : v < best_v)) {
+            best = m;
+            best_v = v;
+        }
+    }
+    return best;
+}
+
+static void respread(struct hn_fleet *f)
+{
+    /* A missing worker's users are counted nowhere, so they get re-spread. */
+    for (size_t i = 0; i < f->n_members; i++) {
+        struct member *m = f->members[i];
+        if (m->missing && member_total(f, m) > 0) {
+            memset(m->counts, 0, f->n_types * sizeof *m->counts);
+            m->dirty = true;
+        }
+    }
+    if (pick(f, false, -1) == NULL)
+        return; /* nobody to run users */
+    for (size_t t = 0; t < f->n_types; t++) {
+        uint64_t have = 0;
+        for (size_t i = 0; i < f->n_members; i++)
+            have += f->members[i]->counts[t];
+        for (; have < f->totals[t]; have++) {
+            struct member *m = pick(f, false, -1);
+            m->counts[t]++;
+            m->dirty = true;
+        }
+        for (; have > f->totals[t]; have--) {
+            struct member *m = pick(f, true, (long)t);
+            m->counts[t]--;
+            m->dirty = true;
+        }
+    }
+    /* Level totals (a worker joined or came back): move one user at a time
+     * from the busiest to the idlest, of the busiest's most common type. */
+    for (;;) {
+        struct member *hi = pick(f, true, -1), *lo = pick(f, false, -1);
+        if (hi == lo || member_total(f, hi) <= member_total(f, lo) + 1)
+            break;
+        size_t t = 0;
+        for (size_t k = 1; k < f->n_types; k++)
+            if (hi->counts[k] > hi->counts[t])
+                t = k;
+        hi->counts[t]--;
+        lo->counts[t]++;
+        hi->dirty = lo->dirty = true;
+    }
+}
+
+static int live_count(const struct hn_fleet *f)
+{
+    int n = 0;
+    for (size_t i = 0; i < f->n_members; i++)
+        n += !f->members[i]->missing;
+    return n;
+}
+
+/* ---------------------------------------------------------------- */
+/* Messages                                                          */
+/* ---------------------------------------------------------------- */
+
+static json_t *string_list(const char *const *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; l && l[i]; i++)
+        json_array_append_new(a, hn_json_text(l[i]));
+    return a;
+}
+
+static void send_state(struct hn_fleet *f, struct member *m, uint64_t now)
+{
+    json_t *msg = hn_cluster_msg("state");
+    json_t *counts = json_array();
+    for (size_t t = 0; t < f->n_types; t++)
+        json_array_append_new(counts, json_integer(m->counts[t]));
+    int live = live_count(f);
+    json_object_set_new(msg, "run", json_integer((json_int_t)f->run));
+    json_object_set_new(msg, "epoch", json_integer((json_int_t)f->epoch));
+    json_object_set_new(msg, "phase", json_string(phase_names[f->phase]));
+    json_object_set_new(msg, "counts", counts);
+    json_object_set_new(msg, "spawn_rate", json_real(f->spawn_rate / (live > 0 ? live : 1)));
+    json_object_set_new(msg, "host", hn_json_text_or_null(f->host));
+    json_object_set_new(msg, "paused", json_boolean(f->paused));
+    hn_cluster_send(f->sock, m->id, msg);
+    m->dirty = false;
+    m->last_sent_us = now;
+}
+
+static void refuse(struct hn_fleet *f, const char *id, const char *who, const char *reason)
+{
+    json_t *msg = hn_cluster_msg("refuse");
+    json_object_set_new(msg, "reason", json_string(reason));
+    hn_cluster_send(f->sock, id, msg);
+    hn_logf(HN_WARNING, "refused worker %s: %s", who, reason);
+}
+
+static bool same_types(struct hn_fleet *f, const json_t *types)
+{
+    if (!json_is_array(types) || json_array_size(types) != f->n_types)
+        return false;
+    for (size_t i = 0; i < f->n_types; i++) {
+        const json_t *v = json_array_get(types, i);
+        if (!json_is_string(v) || strcmp(json_string_value(v), f->type_names[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint64_t now)
+{
+    const json_t *v = json_object_get(msg, "v");
+    const char *version = json_string_value(json_object_get(msg, "version"));
+    const char *host = json_string_value(json_object_get(msg, "host"));
+    const json_t *plugin = json_object_get(msg, "plugin");
+    const char *sha = json_string_value(json_object_get(plugin, "sha256"));
+    char who[MAX_ID + 64], reason[512];
+    snprintf(who, sizeof who, "%s", id);
+    if (!json_is_integer(v) || json_integer_value(v) != HN_CLUSTER_PROTOCOL) {
+        snprintf(reason, sizeof reason,
+                 "protocol version %lld is not this master's (%d; hornet %s): run the same "
+                 "hornet version on the master and every worker",
+                 json_is_integer(v) ? (long long)json_integer_value(v) : -1LL,
+                 HN_CLUSTER_PROTOCOL, HN_VERSION);
+        refuse(f, id, who, reason);
+        return;
+    }
+    if (sha == NULL || strcmp(sha, f->cfg.plugin_sha256) != 0) {
+        snprintf(reason, sizeof reason,
+                 "its plugin differs from the master's (sha256 %.12s... vs %.12s...): give "
+                 "every worker the same plugin file",
+                 sha ? sha : "none", f->cfg.plugin_sha256);
+        refuse(f, id, who, reason);
+        return;
+    }
+    if (!same_types(f, json_object_get(plugin, "types"))) {
+        refuse(f, id, who, "its plugin declares other user types than the master's");
+        return;
+    }
+    struct member *m = find_member(f, id);
+    bool back = m != NULL;
+    if (m == NULL) {
+        if (f->n_members == f->cap_members) {
+            f->cap_members = f->cap_members ? f->cap_members * 2 : 8;
+            f->members = realloc(f->members, f->cap_members * sizeof *f->members);
+            if (f->members == NULL)
+                abort();
+        }
+        m = calloc(1, sizeof *m);
+        if (m == NULL || (m->counts = calloc(f->n_types ? f->n_types : 1, sizeof *m->counts)) ==
+                             NULL)
+            abort();
+        snprintf(m->id, sizeof m->id, "%s", id);
+        f->members[f->n_members++] = m;
+    }
+    free(m->host);
+    m->host = strdup(host ? host : "?");
+    m->pid = (long)json_integer_value(json_object_get(msg, "pid"));
+    m->threads = (int)json_integer_value(json_object_get(msg, "threads"));
+    snprintf(m->state, sizeof m->state, "ready");
+    m->missing = false;
+    m->last_seen_us = now;
+    m->last_seen_wall = hn_wall_s();
+    /* It starts from nothing: whatever it ran before was re-spread. */
+    memset(m->counts, 0, f->n_types * sizeof *m->counts);
+    m->dirty = true;
+    f->respread = true;
+
+    json_t *w = hn_cluster_msg("welcome");
+    json_object_set_new(w, "tags", string_list(f->cfg.tags));
+    json_object_set_new(w, "exclude_tags", string_list(f->cfg.exclude_tags));
+    json_object_set_new(w, "stop_timeout", json_real(f->cfg.stop_timeout));
+    json_object_set_new(w, "version", json_string(HN_VERSION));
+    hn_cluster_send(f->sock, id, w);
+    hn_logf(HN_INFO, "worker %s (%s, hornet %s) %s; %d worker%s ready", id, m->host,
+            version ? version : "?", back ? "connected again" : "connected", live_count(f),
+            live_count(f) == 1 ? "" : "s");
+}
+
+static void on_report(struct hn_fleet *f, struct member *m, const json_t *msg, uint64_t now)
+{
+    const char *state = json_string_value(json_object_get(msg, "state"));
+    if (state != NULL)
+        snprintf(m->state, sizeof m->state, "%s", state);
+    json_int_t users = json_integer_value(json_object_get(msg, "users"));
+    m->users = users > 0 && users <= UINT32_MAX ? (uint32_t)users : 0;
+    m->cpu = json_number_value(json_object_get(msg, "cpu"));
+    json_int_t rss = json_integer_value(json_object_get(msg, "rss"));
+    m->rss = rss > 0 ? (uint64_t)rss : 0;
+    json_int_t threads = json_integer_value(json_object_get(msg, "threads"));
+    if (threads > 0)
+        m->threads = (int)threads;
+
+    const json_t *stats = json_object_get(msg, "stats");
+    const json_t *epoch = json_object_get(msg, "epoch");
+    if (stats != NULL && json_is_integer(epoch) &&
+        (uint64_t)json_integer_value(epoch) == f->epoch) {
+        char err[256];
+        if (hn_stats_wire_merge(f->pending, stats, err, sizeof err) != 0)
+            hn_logf(HN_WARNING, "worker %s sent unreadable statistics (%s); dropped", m->id, err);
+    }
+    size_t i;
+    const json_t *line;
+    json_array_foreach(json_object_get(msg, "logs"), i, line) {
+        if (json_is_string(line))
+            hn_logf(HN_INFO, "[%s] %s", m->id, json_string_value(line));
+    }
+    (void)now;
+}
+
+static void handle(struct hn_fleet *f, const char *id, const char *text, size_t len,
+                   uint64_t now)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb(text, len, 0, &jerr);
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (type == NULL) {
+        hn_logf(HN_WARNING, "ignored a malformed message from %s", id);
+        json_decref(msg);
+        return;
+    }
+    char stop_reason[256] = "";
+    pthread_mutex_lock(&f->lock);
+    if (strcmp(type, "hello") == 0) {
+        on_hello(f, id, msg, now);
+        pthread_mutex_unlock(&f->lock);
+        json_decref(msg);
+        return;
+    }
+    struct member *m = find_member(f, id);
+    if (m == NULL) {
+        /* Not known here (this master restarted): ask it to say hello. */
+        if (strcmp(type, "bye") != 0)
+            hn_cluster_send(f->sock, id, hn_cluster_msg("rehello"));
+        pthread_mutex_unlock(&f->lock);
+        json_decref(msg);
+        return;
+    }
+    m->last_seen_us = now;
+    m->last_seen_wall = hn_wall_s();
+    if (m->missing) {
+        m->missing = false;
+        f->respread = true;
+        hn_logf(HN_INFO, "worker %s is back; %d workers ready", m->id, live_count(f));
+    }
+    if (strcmp(type, "report") == 0) {
+        on_report(f, m, msg, now);
+    } else if (strcmp(type, "stopped") == 0) {
+        json_int_t run = json_integer_value(json_object_get(msg, "run"));
+        if (run > 0 && (uint64_t)run > m->stopped_run)
+            m->stopped_run = (uint64_t)run;
+    } else if (strcmp(type, "stop_test") == 0) {
+        json_int_t run = json_integer_value(json_object_get(msg, "run"));
+        const char *why = json_string_value(json_object_get(msg, "reason"));
+        if (run > 0 && (uint64_t)run == f->run && f->phase == PHASE_RUN)
+            snprintf(stop_reason, sizeof stop_reason, "%s (on worker %s)",
+                     why && *why ? why : "stop_test", m->id);
+    } else if (strcmp(type, "bye") == 0) {
+        hn_logf(HN_INFO, "worker %s quit; %d workers left", m->id, live_count(f) - 1);
+        remove_member(f, m);
+        f->respread = true;
+    } else {
+        hn_logf(HN_WARNING, "ignored a '%.40s' message from worker %s", type, m->id);
+    }
+    void (*stop_test)(void *, const char *) = f->stop_test;
+    void *stop_test_ud = f->stop_test_ud;
+    pthread_mutex_unlock(&f->lock);
+    json_decref(msg);
+    if (stop_reason[0] && stop_test)
+        stop_test(stop_test_ud, stop_reason);
+}
+
+/* Reads one message if any; returns false when there was none. */
+static bool receive(struct hn_fleet *f, uint64_t now)
+{
+    zmq_msg_t idm, body;
+    zmq_msg_init(&idm);
+    if (zmq_msg_recv(&idm, f->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&idm);
+        return false;
+    }
+    char id[MAX_ID + 1];
+    size_t idlen = zmq_msg_size(&idm);
+    bool ok = idlen > 0 && idlen <= MAX_ID;
+    for (size_t i = 0; ok && i < idlen; i++) {
+        unsigned char c = ((unsigned char *)zmq_msg_data(&idm))[i];
+        ok = c > 32 && c < 127;
+    }
+    if (ok)
+        memcpy(id, zmq_msg_data(&idm), idlen);
+    id[ok ? idlen : 0] = '\0';
+    zmq_msg_close(&idm);
+    /* The payload, and any further frames (a stray client's), are read. */
+    bool first = true;
+    for (;;) {
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, f->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&body);
+            break;
+        }
+        if (first && ok)
+            handle(f, id, zmq_msg_data(&body), zmq_msg_size(&body), now);
+        first = false;
+        bool more = zmq_msg_more(&body);
+        zmq_msg_close(&body);
+        if (!more)
+            break;
+    }
+    return true;
+}
+
+/* Missing workers, re-spreading, and the state messages due. [fleet thread] */
+static void maintain(struct hn_fleet *f, uint64_t now)
+{
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n_members; i++) {
+        struct member *m = f->members[i];
+        if (!m->missing && now - m->last_seen_us > HN_CLUSTER_WORKER_LOST_MS * 1000u) {
+            m->missing = true;
+            snprintf(m->state, sizeof m->state, "missing");
+            f->respread = true;
+            hn_logf(HN_WARNING,
+                    "worker %s is missing (no heartbeat for %d s); its %u users are re-spread "
+                    "over %d workers",
+                    m->id, HN_CLUSTER_WORKER_LOST_MS / 1000, member_total(f, m), live_count(f));
+        }
+    }
+    if (f->respread) {
+        f->respread = false;
+        respread(f);
+    }
+    for (size_t i = 0; i < f->n_members; i++) {
+        struct member *m = f->members[i];
+        if (!m->missing && (m->dirty || now - m->last_sent_us >= HN_CLUSTER_HEARTBEAT_MS * 1000u))
+            send_state(f, m, now);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void *fleet_main(void *arg)
+{
+    struct hn_fleet *f = arg;
+    for (;;) {
+        zmq_pollitem_t items[2] = {{.socket = f->sock, .events = ZMQ_POLLIN},
+                                   {.fd = f->wakefd, .events = ZMQ_POLLIN}};
+        zmq_poll(items, 2, 200);
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            ssize_t rc = read(f->wakefd, &v, sizeof v);
+            (void)rc;
+        }
+        uint64_t now = hn_mono_us();
+        for (int k = 0; k < 1000 && receive(f, now); k++)
+            ;
+        pthread_mutex_lock(&f->lock);
+        bool quit = f->quit;
+        pthread_mutex_unlock(&f->lock);
+        if (quit)
+            break;
+        maintain(f, now);
+    }
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n_members; i++)
+        hn_cluster_send(f->sock, f->members[i]->id, hn_cluster_msg("quit"));
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* The runner's callbacks [runner control thread]                    */
+/* ---------------------------------------------------------------- */
+
+static void ops_start_run(void *ud, const char *host)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    f->run++;
+    f->epoch++;
+    f->phase = PHASE_RUN;
+    f->paused = false;
+    free(f->host);
+    f->host = host ? strdup(host) : NULL;
+    hn_stats_reset(f->pending);
+    for (size_t i = 0; i < f->n_members; i++)
+        f->members[i]->dirty = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_set_targets(void *ud, const uint32_t *counts, size_t n, double spawn_rate)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    for (size_t t = 0; t < f->n_types; t++)
+        f->totals[t] = t < n ? counts[t] : 0;
+    if (spawn_rate != f->spawn_rate) {
+        f->spawn_rate = spawn_rate;
+        for (size_t i = 0; i < f->n_members; i++)
+            f->members[i]->dirty = true;
+    }
+    f->respread = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_set_host(void *ud, const char *host)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    free(f->host);
+    f->host = host ? strdup(host) : NULL;
+    for (size_t i = 0; i < f->n_members; i++)
+        f->members[i]->dirty = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_pause(void *ud, bool paused)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    f->paused = paused;
+    for (size_t i = 0; i < f->n_members; i++)
+        f->members[i]->dirty = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_stop(void *ud)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    f->phase = PHASE_STOP;
+    f->paused = false;
+    memset(f->totals, 0, f->n_types * sizeof *f->totals);
+    for (size_t i = 0; i < f->n_members; i++) {
+        memset(f->members[i]->counts, 0, f->n_types * sizeof *f->members[i]->counts);
+        f->members[i]->dirty = true;
+    }
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static bool ops_stopped(void *ud)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    bool done = true;
+    for (size_t i = 0; i < f->n_members; i++)
+        if (!f->members[i]->missing && f->members[i]->stopped_run < f->run)
+            done = false;
+    pthread_mutex_unlock(&f->lock);
+    return done;
+}
+
+static void ops_reset(void *ud)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    f->epoch++;
+    hn_stats_reset(f->pending);
+    for (size_t i = 0; i < f->n_members; i++)
+        f->members[i]->dirty = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_swap_stats(void *ud, struct hn_stats **spare)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    struct hn_stats *full = f->pending;
+    f->pending = *spare;
+    *spare = full;
+    pthread_mutex_unlock(&f->lock);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct hn_worker_view *)a)->id, ((const struct hn_worker_view *)b)->id);
+}
+
+static struct hn_worker_view *ops_workers(void *ud, size_t *n)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    struct hn_worker_view *v = calloc(f->n_members ? f->n_members : 1, sizeof *v);
+    *n = v ? f->n_members : 0;
+    for (size_t i = 0; v && i < f->n_members; i++) {
+        const struct member *m = f->members[i];
+        v[i] = (struct hn_worker_view){
+            .id = strdup(m->id),
+            .host = strdup(m->host ? m->host : "?"),
+            .state = strdup(m->missing ? "missing" : m->state),
+            .users = m->missing ? 0 : m->users,
+            .threads = m->threads,
+            .cpu_percent = m->cpu,
+            .rss_bytes = m->rss,
+            .last_heartbeat = m->last_seen_wall,
+        };
+    }
+    pthread_mutex_unlock(&f->lock);
+    if (v && *n > 1)
+        qsort(v, *n, sizeof *v, by_id);
+    return v;
+}
+
+/* ---------------------------------------------------------------- */
+/* Public                                                            */
+/* ---------------------------------------------------------------- */
+
+int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, char *err,
+                   size_t err_len)
+{
+    *out = NULL;
+    struct hn_fleet *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->cfg = *cfg;
+    f->wakefd = -1;
+    pthread_mutex_init(&f->lock, NULL);
+    while (cfg->plugin->user_types[f->n_types].name != NULL)
+        f->n_types++;
+    f->type_names = calloc(f->n_types ? f->n_types : 1, sizeof *f->type_names);
+    f->totals = calloc(f->n_types ? f->n_types : 1, sizeof *f->totals);
+    f->pending = calloc(1, sizeof *f->pending);
+    if (f->type_names == NULL || f->totals == NULL || f->pending == NULL)
+        abort();
+    for (size_t i = 0; i < f->n_types; i++)
+        f->type_names[i] = cfg->plugin->user_types[i].name;
+    hn_stats_init(f->pending);
+    f->ops = (struct hn_fleet_ops){
+        .ud = f,
+        .start_run = ops_start_run,
+        .set_targets = ops_set_targets,
+        .set_host = ops_set_host,
+        .pause = ops_pause,
+        .stop = ops_stop,
+        .stopped = ops_stopped,
+        .reset = ops_reset,
+        .swap_stats = ops_swap_stats,
+        .workers = ops_workers,
+    };
+
+    f->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    f->zctx = zmq_ctx_new();
+    f->sock = f->zctx ? zmq_socket(f->zctx, ZMQ_ROUTER) : NULL;
+    if (f->wakefd < 0 || f->sock == NULL) {
+        snprintf(err, err_len, "cannot create the master's socket: %s", zmq_strerror(errno));
+        hn_fleet_stop(f);
+        return -1;
+    }
+    int one = 1, zero = 0;
+    int64_t max_msg = 64 << 20; /* a statistics delta is far smaller */
+    zmq_setsockopt(f->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    zmq_setsockopt(f->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(f->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(f->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    bool v6 = strchr(cfg->bind_host, ':') != NULL;
+    if (v6)
+        zmq_setsockopt(f->sock, ZMQ_IPV6, &one, sizeof one);
+    const char *host = strcmp(cfg->bind_host, "0.0.0.0") == 0 ? "*" : cfg->bind_host;
+    char endpoint[300];
+    if (cfg->bind_port)
+        snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:%u", v6 ? "[" : "", host,
+                 v6 ? "]" : "", cfg->bind_port);
+    else
+        snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:*", v6 ? "[" : "", host,
+                 v6 ? "]" : "");
+    if (zmq_bind(f->sock, endpoint) != 0) {
+        snprintf(err, err_len, "--master-bind-host/--master-bind-port: cannot listen on %s: %s",
+                 endpoint + 6, zmq_strerror(errno));
+        hn_fleet_stop(f);
+        return -1;
+    }
+    char last[300] = "";
+    size_t last_len = sizeof last;
+    zmq_getsockopt(f->sock, ZMQ_LAST_ENDPOINT, last, &last_len);
+    const char *colon = strrchr(last, ':');
+    f->port = colon ? (uint16_t)atoi(colon + 1) : cfg->bind_port;
+
+    if (pthread_create(&f->thread, NULL, fleet_main, f) != 0) {
+        snprintf(err, err_len, "cannot start the master's thread");
+        hn_fleet_stop(f);
+        return -1;
+    }
+    *out = f;
+    return 0;
+}
+
+uint16_t hn_fleet_port(const struct hn_fleet *f)
+{
+    return f->port;
+}
+
+const struct hn_fleet_ops *hn_fleet_runner_ops(struct hn_fleet *f)
+{
+    return &f->ops;
+}
+
+void hn_fleet_on_stop_test(struct hn_fleet *f, void (*cb)(void *ud, const char *reason), void *ud)
+{
+    pthread_mutex_lock(&f->lock);
+    f->stop_test = cb;
+    f->stop_test_ud = ud;
+    pthread_mutex_unlock(&f->lock);
+}
+
+int hn_fleet_ready(struct hn_fleet *f)
+{
+    pthread_mutex_lock(&f->lock);
+    int n = live_count(f);
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+void hn_fleet_stop(struct hn_fleet *f)
+{
+    if (f == NULL)
+        return;
+    if (f->thread) {
+        pthread_mutex_lock(&f->lock);
+        f->quit = true;
+        pthread_mutex_unlock(&f->lock);
+        wake(f);
+        pthread_join(f->thread, NULL);
+    }
+    if (f->sock) {
+        int linger = 1000; /* let the quit messages out */
+        zmq_setsockopt(f->sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(f->sock);
+    }
+    if (f->zctx)
+        zmq_ctx_term(f->zctx);
+    if (f->wakefd >= 0)
+        close(f->wakefd);
+    while (f->n_members > 0)
+        remove_member(f, f->members[f->n_members - 1]);
+    free(f->members);
+    if (f->pending) {
+        hn_stats_cleanup(f->pending);
+        free(f->pending);
+    }
+    free(f->type_names);
+    free(f->totals);
+    free(f->host);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
