@@ -916,6 +916,35 @@ static json_t *ratios_json(const struct hn_snapshot *s)
     return a;
 }
 
+static json_t *workers_json(const struct hn_snapshot *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < s->n_workers; i++) {
+        const struct hn_worker_view *w = &s->workers[i];
+        json_t *o = json_object();
+        if (o == NULL)
+            break;
+        put(o, "id", hn_json_text(w->id));
+        put(o, "host", hn_json_text(w->host));
+        put(o, "state", hn_json_text(w->state));
+        put(o, "users", json_integer(w->users));
+        put(o, "threads", json_integer(w->threads));
+        put(o, "cpu_percent", jreal(w->cpu_percent));
+        put(o, "rss_bytes", jcount(w->rss_bytes));
+        put(o, "last_heartbeat", jreal(w->last_heartbeat));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static size_t workers_ready(const struct hn_snapshot *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_workers; i++)
+        n += strcmp(s->workers[i].state, "missing") != 0;
+    return n;
+}
+
 json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
 {
     if (s == NULL)
@@ -941,6 +970,9 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "exceptions", exceptions_json(s));
     put(o, "ratios", ratios_json(s));
     put(o, "fail_ratio", jreal(fail_ratio(s->total.requests, s->total.failures)));
+    put(o, "distributed", json_boolean(s->distributed));
+    put(o, "worker_count", json_integer((json_int_t)workers_ready(s)));
+    put(o, "workers", workers_json(s));
     return o;
 }
 
@@ -997,6 +1029,8 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(o, "fail_ratio", jreal(fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));
     put(o, "entries", entries_json(s));
+    if (s->distributed)
+        put(o, "workers", workers_json(s));
     put(o, "errors", errors_json(s));
     put(o, "exceptions", exceptions_json(s));
     put(o, "ratios", ratios_json(s));
