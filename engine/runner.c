@@ -552,6 +552,10 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
     struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
     size_t n_views = 0;
     struct hn_worker_view *views = r->fleet ? r->fleet->workers(r->fleet->ud, &n_views) : NULL;
+    /* A master shows the users its workers actually run, as they report. */
+    uint64_t fleet_users = 0;
+    for (size_t i = 0; i < n_views; i++)
+        fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
 
     pthread_mutex_lock(&r->lock);
     struct hn_snapshot_input in = {
@@ -563,7 +567,7 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
         .seq = ++r->seq,
         .state = state,
         .host = r->host,
-        .users = r->spawned,
+        .users = r->fleet ? (uint32_t)fleet_users : r->spawned,
         .target_users = r->target_users,
         .spawn_rate = r->spawn_rate,
         .start_time = r->start_wall,

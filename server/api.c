@@ -502,6 +502,20 @@ static void api_stats(const struct hn_api_request *rq, struct hn_api_reply *rp)
     reply_json(rp, 200, o);
 }
 
+/* Distributed mode: the workers, as in the snapshot. */
+static void api_workers(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    struct hn_snapshot *s = hn_runner_snapshot(runner_of(rq));
+    json_t *o = hn_snapshot_to_json(s);
+    hn_snapshot_release(s);
+    json_t *w = o ? json_pack("{s:O, s:O, s:O}", "distributed", json_object_get(o, "distributed"),
+                              "worker_count", json_object_get(o, "worker_count"), "workers",
+                              json_object_get(o, "workers"))
+                  : NULL;
+    json_decref(o);
+    reply_json(rp, 200, w);
+}
+
 static void api_history(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
     size_t n = 0;
@@ -1003,6 +1017,7 @@ static const struct route routes[] = {
     {"/api/exceptions", false, api_exceptions},
     {"/api/ratio", false, api_ratio},
     {"/api/logs", false, api_logs},
+    {"/api/workers", false, api_workers},
     {"/api/swarm", true, api_swarm},
     {"/api/resize", true, api_resize},
     {"/api/pause", true, api_pause},

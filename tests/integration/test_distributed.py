@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Distributed mode through real processes on 127.0.0.1: a master
+(`hornet --master`, dashboard and API, no users) and worker processes
+(`hornet --worker`) against the demo target.
+
+Checks: users spread over 3 workers as asked, resize, pause and stop act
+cluster-wide, and the master's request count equals the target's own count;
+percentiles of a distributed run equal a single process's and a direct
+computation (a plugin that records a known set of timings); --processes;
+a worker killed with SIGKILL is marked missing and its users re-spread, and
+a new worker joins and gets its share; a killed master makes workers stop
+their users and wait, and they rejoin a new master on the same port; a
+worker with another plugin is refused with one clear line; bad distributed
+options exit 2.
+
+Every process is bounded in time and killed at the end. Prints one line per
+check and a final "N passed, N failed" line."""
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hnlib  # noqa: E402
+
+DASH_RE = re.compile(r"hornet dashboard: http://127\.0\.0\.1:(\d+)/")
+ZMQ_RE = re.compile(r"master: waiting for workers on [^ ]*:(\d+)")
+CACHE = tempfile.mkdtemp(prefix="hn-dist-cache-")
+
+
+def hello_plugin():
+    return os.path.join(hnlib.source_dir(), "plugins", "hello.c")
+
+
+class Proc:
+    """A hornet process whose stdout/stderr are collected in the background."""
+
+    def __init__(self, args, env=None):
+        self.args = [hnlib.hornet_path()] + list(args)
+        self.p = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env or hnlib.clean_env(CACHE))
+        self.out, self.err = [], []
+        self._threads = [threading.Thread(target=self._pump, args=(s, b), daemon=True)
+                         for s, b in ((self.p.stdout, self.out), (self.p.stderr, self.err))]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream, buf):
+        for line in stream:
+            buf.append(line)
+
+    def text(self):
+        return "".join(self.err)
+
+    def wait_for(self, regex, where="err", timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = regex.search("".join(self.out if where == "out" else self.err))
+            if m:
+                return m
+            if self.p.poll() is not None:
+                time.sleep(0.2)
+                m = regex.search("".join(self.out if where == "out" else self.err))
+                if m:
+                    return m
+                break
+            time.sleep(0.05)
+        raise AssertionError("%s: no line matching %r (exit %s); stderr:\n%s"
+                             % (" ".join(self.args[1:4]), regex.pattern, self.p.poll(),
+                                self.text()[-3000:]))
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def wait(self, timeout=20):
+        try:
+            return self.p.wait(timeout)
+        finally:
+            for t in self._threads:
+                t.join(2)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.wait(10)
+
+    def check(self, what):
+        self.wait(10)
+        proc = subprocess.CompletedProcess(self.args, self.p.returncode, "".join(self.out),
+                                           self.text())
+        hnlib.check_no_crash(proc, what)
+
+
+class Master(Proc):
+    def __init__(self, plugin, host, extra=(), bind_port=0):
+        super().__init__(["--master", "--master-bind-port", str(bind_port), "--web-port", "0",
+                          "-f", plugin, "-H", host] + list(extra))
+        self.web = int(self.wait_for(DASH_RE, "out").group(1))
+        self.zmq = int(self.wait_for(ZMQ_RE).group(1))
+
+    def api(self, method, path, body=None):
+        status, _, data = hnlib.http_request(self.web, method, path,
+                                             json.dumps(body) if body is not None else None,
+                                             {"Content-Type": "application/json"}
+                                             if body is not None else None)
+        return status, json.loads(data) if data else None
+
+    def stats(self):
+        return self.api("GET", "/api/stats")[1]
+
+    def until(self, what, pred, timeout=20):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = self.stats()
+            if pred(last):
+                return last
+            time.sleep(0.2)
+        raise AssertionError("timed out waiting for %s; last snapshot: users=%s state=%s "
+                             "workers=%s" % (what, last.get("users"), last.get("state"),
+                                             [(w["id"], w["state"], w["users"])
+                                              for w in last.get("workers", [])]))
+
+
+def worker(port, plugin=None, extra=()):
+    return Proc(["--worker", "--master-port", str(port), "-f", plugin or hello_plugin()]
+                + list(extra))
+
+
+def live(s):
+    return [w for w in s["workers"] if w["state"] != "missing"]
+
+
+def users_are(n, per_worker=None, workers=None):
+    def pred(s):
+        ws = live(s)
+        if workers is not None and len(ws) != workers:
+            return False
+        if sum(w["users"] for w in ws) != n or s["users"] != n:
+            return False
+        return per_worker is None or sorted(w["users"] for w in ws) == sorted(per_worker)
+    return pred
+
+
+class Cluster:
+    """A demo target, a master and n workers; everything killed on exit."""
+
+    def __init__(self, n, plugin=None):
+        self.plugin = plugin or hello_plugin()
+        self.target = hnlib.DemoTarget()
+        self.procs = []
+        self.n = n
+
+    def __enter__(self):
+        self.target.start()
+        self.master = Master(self.plugin, "http://127.0.0.1:%d" % self.target.port)
+        self.procs.append(self.master)
+        self.workers = [self.add_worker() for _ in range(self.n)]
+        self.master.until("%d workers" % self.n, lambda s: s["worker_count"] == self.n, 30)
+        return self
+
+    def add_worker(self, port=None, plugin=None):
+        w = worker(port or self.master.zmq, plugin or self.plugin)
+        self.procs.append(w)
+        return w
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                # A master that quits tells its workers to quit: all exit 0.
+                self.master.signal(signal.SIGTERM)
+                for p in self.procs:
+                    if p.p.poll() is None or p.p.returncode >= 0:
+                        p.wait(20)
+        finally:
+            for p in self.procs:
+                p.kill()
+            self.target.stop()
+
+
+class DistributedTest(unittest.TestCase):
+    def test_spread_resize_pause_stop_and_counts(self):
+        """3 workers: 30 users as 10/10/10, resize to 12 (4 each), pause and resume act
+        everywhere, stop; the master's total equals the target's count"""
+        with Cluster(3) as c:
+            m = c.master
+            status, body = m.api("POST", "/api/swarm", {"users": 30, "spawn_rate": 60})
+            self.assertEqual(status, 200, body)
+            m.until("30 users as 10/10/10", users_are(30, [10, 10, 10], 3))
+            self.assertEqual(m.api("POST", "/api/resize", {"users": 12})[0], 200)
+            m.until("12 users as 4/4/4", users_are(12, [4, 4, 4], 3))
+            time.sleep(1)
+            self.assertEqual(m.api("POST", "/api/pause")[0], 200)
+            m.until("all workers paused",
+                    lambda s: all(w["state"] == "paused" for w in live(s)), 10)
+            before = c.target.counts()["total"]
+            time.sleep(1.5)
+            self.assertEqual(c.target.counts()["total"], before, "requests while paused")
+            self.assertEqual(m.api("POST", "/api/resume")[0], 200)
+            m.until("requests again", lambda s: c.target.counts()["total"] > before, 10)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
+            counts = c.target.counts()
+            self.assertGreater(counts["total"], 50)
+            self.assertEqual(s["total"]["requests"], counts["total"],
+                             "the master counted %d requests, the target served %d"
+                             % (s["total"]["requests"], counts["total"]))
+            self.assertEqual(s["total"]["failures"], 0)
+            for w in s["workers"]:
+                self.assertEqual(w["state"], "stopped", w)
+                self.assertEqual(w["users"], 0, w)
+            # A second run on the same cluster counts from zero again.
+            c.target.reset()
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 6, "spawn_rate": 100})[0], 200)
+            m.until("6 users as 2/2/2", users_are(6, [2, 2, 2], 3))
+            time.sleep(1)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
+            self.assertEqual(s["total"]["requests"], c.target.counts()["total"])
+        for p in c.procs:
+            p.check(" ".join(p.args[1:3]))
+            self.assertEqual(p.p.returncode, 0, p.text()[-2000:])
+
+    def test_percentiles_equal_single_process(self):
+        """--processes 3: every timing merges exactly; the master's percentiles equal a
+        single process's and the nearest-rank computation over the known timings"""
+        plugin = hnlib.plugin_so("fixed_timings")
+        tmp = tempfile.mkdtemp(prefix="hn-dist-")
+        common = ["-f", plugin, "--headless", "-u", "30", "-r", "300", "-t", "3s",
+                  "-H", "tcp://127.0.0.1:9", "--exit-code-on-error", "0"]
+        dist = subprocess.run([hnlib.hornet_path(), "--processes", "3", "--json",
+                               os.path.join(tmp, "dist.json")] + common,
+                              capture_output=True, text=True, timeout=90,
+                              env=hnlib.clean_env(CACHE))
+        hnlib.check_no_crash(dist, "hornet --processes 3")
+        self.assertEqual(dist.returncode, 0, dist.stderr[-2000:])
+        single = subprocess.run([hnlib.hornet_path(), "--json", os.path.join(tmp, "one.json")]
+                                + common, capture_output=True, text=True, timeout=90,
+                                env=hnlib.clean_env(CACHE))
+        self.assertEqual(single.returncode, 0, single.stderr[-2000:])
+        with open(os.path.join(tmp, "dist.json")) as f:
+            d = json.load(f)
+        with open(os.path.join(tmp, "one.json")) as f:
+            o = json.load(f)
+        self.assertEqual(len(d.get("workers", [])), 3, d.get("workers"))
+
+        values = sorted(((i * 37) % 128) for i in range(200)) * 30
+        values.sort()
+        expect = {}
+        for q in (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0):
+            rank = max(1, math.ceil(q * len(values) - 1e-9))
+            expect[q] = values[rank - 1] / 1000.0
+        de, oe = d["entries"][0], o["entries"][0]
+        self.assertEqual(de["requests"], 30 * 200)
+        self.assertEqual(de["failures"], 30 * 4)
+        self.assertEqual((de["requests"], de["failures"]), (oe["requests"], oe["failures"]))
+        for key in ("min_ms", "max_ms", "median_ms", "avg_ms", "avg_bytes"):
+            self.assertAlmostEqual(de[key], oe[key], places=9, msg=key)
+        dp, op = de["percentiles"], oe["percentiles"]
+        self.assertEqual(dp, op)
+        for q, v in expect.items():
+            key = next(k for k in dp if abs(float(k) / 100 - q) < 1e-9)
+            self.assertAlmostEqual(dp[key], v, places=9, msg="percentile %s" % key)
+        self.assertEqual(d["errors"][0]["count"], 30 * 4)
+        # The local workers are gone with their master.
+        time.sleep(0.5)
+        left = subprocess.run(["pgrep", "-f", "--", "--worker --master-host 127.0.0.1"],
+                              capture_output=True, text=True)
+        self.assertEqual(left.stdout.strip(), "", "worker processes left behind")
+
+    def test_worker_killed_respread_and_rejoin(self):
+        """SIGKILL one of 3 workers: it is marked missing within a few seconds, its users
+        go to the other two, the run continues; a new worker joins and gets its share"""
+        with Cluster(3) as c:
+            m = c.master
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 30, "spawn_rate": 100})[0],
+                             200)
+            m.until("10/10/10", users_are(30, [10, 10, 10], 3))
+            killed_at = time.time()
+            c.workers[0].p.kill()
+            s = m.until("the killed worker missing",
+                        lambda s: any(w["state"] == "missing" for w in s["workers"]), 10)
+            self.assertLess(time.time() - killed_at, 8)
+            m.until("15/15 on the other two", users_are(30, [15, 15], 2), 15)
+            before = c.target.counts()["total"]
+            time.sleep(1.5)
+            self.assertGreater(c.target.counts()["total"], before, "the run stopped")
+            c.add_worker()
+            m.until("10/10/10 with the new worker", users_are(30, [10, 10, 10], 3), 20)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
+            served = c.target.counts()["total"]
+            # The killed worker's last unreported second is lost with it.
+            self.assertLessEqual(s["total"]["requests"], served)
+            self.assertGreater(s["total"]["requests"], served * 0.8)
+            self.assertIn("missing", [w["state"] for w in s["workers"]])
+
+    def test_master_killed_workers_stop_and_rejoin(self):
+        """SIGKILL the master: workers stop their users and wait; a new master on the
+        same port gets them back; a master that quits makes them exit 0"""
+        with Cluster(2) as c:
+            m = c.master
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 10, "spawn_rate": 100})[0],
+                             200)
+            m.until("5/5", users_are(10, [5, 5], 2))
+            port = m.zmq
+            m.p.kill()
+            # Users stop within the master timeout (5 s) plus the stop.
+            deadline = time.time() + 15
+            quiet = False
+            while time.time() < deadline and not quiet:
+                a = c.target.counts()["total"]
+                time.sleep(1.0)
+                quiet = c.target.counts()["total"] == a
+            self.assertTrue(quiet, "workers kept sending requests without a master")
+            for w in c.workers:
+                self.assertIsNone(w.p.poll(), "a worker exited instead of waiting")
+                self.assertIn("lost the master", w.text())
+            m2 = Master(c.plugin, "http://127.0.0.1:%d" % c.target.port, bind_port=port)
+            c.procs.append(m2)
+            m2.until("the workers back", lambda s: s["worker_count"] == 2, 20)
+            m2.signal(signal.SIGTERM)
+            self.assertEqual(m2.wait(20), 0)
+            for w in c.workers:
+                self.assertEqual(w.wait(15), 0, w.text()[-2000:])
+                self.assertIn("the master quit", w.text())
+
+    def test_refused_worker(self):
+        """A worker with a different plugin is refused: exit 2, one clear line"""
+        with Cluster(1) as c:
+            other = c.add_worker(plugin=hnlib.plugin_so("fixed_timings"))
+            rc = other.wait(20)
+            self.assertEqual(rc, 2, other.text())
+            lines = hnlib.stderr_lines(other.text())
+            self.assertRegex(lines[-1], r"^hornet: the master refused this worker: its plugin "
+                                        r"differs from the master's")
+            self.assertEqual(c.master.stats()["worker_count"], 1)
+
+    def test_option_errors(self):
+        """Bad distributed options exit 2 with a line naming the option"""
+        cases = [
+            (["--master", "--worker"], r"--master.* and --worker.* cannot be combined"),
+            (["--worker", "--master-port", "0"], r"--master-port expects a port from 1"),
+            (["--worker", "--master-host", "http://x"], r"--master-host expects a host name"),
+            (["--expect-workers", "2"], r"--expect-workers.* needs --master"),
+            (["--worker", "--headless"], r"--worker runs what the master says"),
+            (["--processes", "0"], r"--processes expects a whole number from 1"),
+            (["--master", "--demo"], r"--demo runs on one machine"),
+        ]
+        for args, pattern in cases:
+            with self.subTest(args=args):
+                r = subprocess.run([hnlib.hornet_path(), "-f", hello_plugin()] + args,
+                                   capture_output=True, text=True, timeout=30,
+                                   env=hnlib.clean_env(CACHE))
+                hnlib.check_no_crash(r)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                lines = hnlib.stderr_lines(r.stderr)
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertRegex(lines[0], "^hornet: " + pattern)
+
+    def test_bind_port_in_use(self):
+        """A master whose port is taken says so and exits 2"""
+        with hnlib.DemoTarget() as t:
+            first = Master(hello_plugin(), "http://127.0.0.1:%d" % t.port)
+            try:
+                r = subprocess.run([hnlib.hornet_path(), "--master", "--master-bind-port",
+                                    str(first.zmq), "--web-port", "0", "-f", hello_plugin()],
+                                   capture_output=True, text=True, timeout=30,
+                                   env=hnlib.clean_env(CACHE))
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertRegex(hnlib.stderr_lines(r.stderr)[-1],
+                                 r"^hornet: --master-bind-host/--master-bind-port: cannot "
+                                 r"listen on 127\.0\.0\.1:%d: Address already in use"
+                                 % first.zmq)
+            finally:
+                first.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(hnlib.run_checks())
