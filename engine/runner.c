@@ -1041,6 +1041,12 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         return -EBUSY;
     }
     bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
+    if (fresh && r->fleet && r->fleet->ready(r->fleet->ud) == 0) {
+        pthread_mutex_unlock(&r->lock);
+        set_err(err, err_len, "no worker is connected: start workers with --worker "
+                              "--master-host pointing at this master");
+        return -EBUSY;
+    }
     if (host != NULL && *host && (r->host == NULL || strcmp(host, r->host) != 0)) {
         free(r->host);
         r->host = strdup(host);

@@ -45,6 +45,8 @@ struct hn_fleet_ops {
     /* Swaps the statistics received since the last call with *spare (an
      * empty table), as hn_worker_swap_shard does for a worker thread. */
     void (*swap_stats)(void *ud, struct hn_stats **spare);
+    /* Workers connected and not missing (a run needs one). */
+    int (*ready)(void *ud);
     /* The worker rows for a snapshot (malloc'ed, freed with
      * hn_worker_views_free). */
     struct hn_worker_view *(*workers)(void *ud, size_t *n);

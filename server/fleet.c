@@ -618,6 +618,11 @@ static void ops_swap_stats(void *ud, struct hn_stats **spare)
     pthread_mutex_unlock(&f->lock);
 }
 
+static int ops_ready(void *ud)
+{
+    return hn_fleet_ready(ud);
+}
+
 static int by_id(const void *a, const void *b)
 {
     return strcmp(((const struct hn_worker_view *)a)->id, ((const struct hn_worker_view *)b)->id);
@@ -683,6 +688,7 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         .reset = ops_reset,
         .swap_stats = ops_swap_stats,
         .workers = ops_workers,
+        .ready = ops_ready,
     };
 
     f->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
