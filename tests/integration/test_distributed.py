@@ -44,8 +44,8 @@ def hello_plugin():
 class Proc:
     """A hornet process whose stdout/stderr are collected in the background."""
 
-    def __init__(self, args, env=None):
-        self.args = [hnlib.hornet_path()] + list(args)
+    def __init__(self, args, env=None, prefix=()):
+        self.args = list(prefix) + [hnlib.hornet_path()] + list(args)
         self.p = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env or hnlib.clean_env(CACHE))
         self.out, self.err = [], []
