@@ -337,7 +337,7 @@ static void reconcile(struct agent *a, uint64_t now)
             if (active) {
                 stop_local(a, "a new run began");
             } else if (st == HN_STATE_READY || st == HN_STATE_STOPPED) {
-                hn_logf(HN_INFO, "the master started run %llu", (unsigned long long)a->want.run);
+                hn_logf(HN_DEBUG, "the master started run %llu", (unsigned long long)a->want.run);
                 a->local_run = a->want.run;
                 a->stop_test_sent = false;
                 apply_counts(a);

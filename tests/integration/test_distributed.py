@@ -306,6 +306,26 @@ class DistributedTest(unittest.TestCase):
             self.assertGreater(s["total"]["requests"], served * 0.8)
             self.assertIn("missing", [w["state"] for w in s["workers"]])
 
+    def test_stalled_worker_is_welcomed_back(self):
+        """A worker that stops answering (SIGSTOP) is marked missing and its users go
+        to the others; when it returns (SIGCONT) it is welcomed back and rebalanced"""
+        with Cluster(2) as c:
+            m = c.master
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 10, "spawn_rate": 100})[0],
+                             200)
+            m.until("5/5", users_are(10, [5, 5], 2))
+            c.workers[0].signal(signal.SIGSTOP)
+            try:
+                m.until("one missing", lambda s: any(w["state"] == "missing"
+                                                     for w in s["workers"]), 10)
+                m.until("10 on the other", users_are(10, [10], 1), 15)
+            finally:
+                c.workers[0].signal(signal.SIGCONT)
+            m.until("5/5 again", users_are(10, [5, 5], 2), 20)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
+            self.assertEqual(s["total"]["requests"], c.target.counts()["total"])
+
     def test_master_killed_workers_stop_and_rejoin(self):
         """SIGKILL the master: workers stop their users and wait; a new master on the
         same port gets them back; a master that quits makes them exit 0"""
