@@ -384,7 +384,8 @@ static void handle(struct hn_fleet *f, const char *id, const char *text, size_t 
     if (m->missing) {
         m->missing = false;
         f->respread = true;
-        hn_logf(HN_INFO, "worker %s is back; %d workers ready", m->id, live_count(f));
+        hn_logf(HN_INFO, "worker %s is back; %d worker%s ready", m->id, live_count(f),
+                live_count(f) == 1 ? "" : "s");
     }
     if (strcmp(type, "report") == 0) {
         on_report(f, m, msg, now);
@@ -399,7 +400,8 @@ static void handle(struct hn_fleet *f, const char *id, const char *text, size_t 
             snprintf(stop_reason, sizeof stop_reason, "%s (on worker %s)",
                      why && *why ? why : "stop_test", m->id);
     } else if (strcmp(type, "bye") == 0) {
-        hn_logf(HN_INFO, "worker %s quit; %d workers left", m->id, live_count(f) - 1);
+        int left = live_count(f) - (m->missing ? 0 : 1);
+        hn_logf(HN_INFO, "worker %s quit; %d worker%s left", m->id, left, left == 1 ? "" : "s");
         remove_member(f, m);
         f->respread = true;
     } else {
@@ -464,7 +466,7 @@ static void maintain(struct hn_fleet *f, uint64_t now)
             f->respread = true;
             hn_logf(HN_WARNING,
                     "worker %s is missing (no heartbeat for %d s); its %u users are re-spread "
-                    "over %d workers",
+                    "over %d worker(s)",
                     m->id, HN_CLUSTER_WORKER_LOST_MS / 1000, member_total(f, m), live_count(f));
         }
     }

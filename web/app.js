@@ -12,7 +12,11 @@
     var MAX_POINTS = 3600;          /* per chart series; halved when exceeded */
     var WS_SILENCE_MS = 5000;       /* the server pushes at 1 Hz: longer means a dead link */
     var LOG_POLL_MS = 2000;
-    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'downloads', 'logs'];
+    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'workers', 'downloads', 'logs'];
+    /* A worker above this share of the CPU its threads can use is the
+     * bottleneck (Locust warns at 90% of its one core): its users wait for
+     * the CPU, so the load falls short and response times read high. */
+    var CPU_HOT = 90;
     var RUNNING = { spawning: true, running: true, paused: true };
 
     var snap = null;                /* latest snapshot (hn_snapshot_to_json) */
@@ -21,7 +25,7 @@
     var sortKey = null;             /* null = server order (name, type) */
     var sortDesc = false;
     var filterText = '';
-    var dirty = { stats: true, failures: true, exceptions: true, ratio: true };
+    var dirty = { stats: true, failures: true, exceptions: true, ratio: true, workers: true };
     var charts = null;
     var lastPointTime = 0;          /* wall seconds of the newest chart point */
     var historyLoading = null;      /* points that arrived while /api/history was loading */
@@ -60,6 +64,22 @@
         return (p < 10 ? p.toFixed(2) : p.toFixed(1)) + '%';
     }
     function pad2(n) { return n < 10 ? '0' + n : '' + n; }
+    var BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    function fmtBytes(v) {
+        v = num(v);
+        var i = 0;
+        while (v >= 1024 && i < BYTE_UNITS.length - 1) { v /= 1024; i++; }
+        return (i === 0 ? intFmt.format(v) : v < 100 ? dec1Fmt.format(v) : intFmt.format(v)) + ' ' + BYTE_UNITS[i];
+    }
+    /* Seconds between two wall times, as "just now", "4 s ago", "3 min ago". */
+    function fmtAgo(then, now) {
+        if (!(num(then) > 0)) return 'never';
+        var d = Math.max(0, Math.floor(num(now) - then));
+        if (d < 1) return 'just now';
+        if (d < 120) return d + ' s ago';
+        if (d < 7200) return Math.floor(d / 60) + ' min ago';
+        return Math.floor(d / 3600) + ' h ago';
+    }
     function fmtDuration(s) {
         s = Math.max(0, Math.floor(num(s)));
         var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
@@ -157,6 +177,7 @@
         var el = s.start_time ? fmtDuration(s.active_s) : '\u2013';
         if (s.start_time && s.run_time_s > 0) el += ' / ' + fmtDuration(s.run_time_s);
         $('elapsed').textContent = el;
+        renderWorkerCount(s);
         document.title = 'hornet \u00b7 ' + s.state + (RUNNING[s.state] ? ' \u00b7 ' + fmtInt(s.users) + ' users' : '');
     }
 
@@ -406,6 +427,90 @@
         dirty.ratio = false;
     }
 
+    /* ---- Workers (distributed mode) ---------------------------------------- */
+
+    function workerList(s) {
+        return s && s.distributed && Array.isArray(s.workers) ? s.workers : [];
+    }
+    function plural(n, one) { return fmtInt(n) + ' ' + one + (n === 1 ? '' : 's'); }
+    function cpuHot(w) { return num(w.cpu_percent) > CPU_HOT * Math.max(1, num(w.threads)); }
+
+    /* The header's worker count and the Workers tab exist only on a master. */
+    function renderWorkerCount(s) {
+        var dist = !!s.distributed;
+        $('metric-workers').hidden = !dist;
+        $('tab-btn-workers').hidden = !dist;
+        if (!dist) {
+            if (tab === 'workers') selectTab('stats');
+            return;
+        }
+        var ws = workerList(s);
+        var missing = ws.filter(function (w) { return w.state === 'missing'; }).length;
+        var ready = typeof s.worker_count === 'number' ? s.worker_count : ws.length - missing;
+        var el = $('workers');
+        el.textContent = plural(ready, 'worker');
+        el.setAttribute('data-warn', ready === 0 || missing > 0 ? 'true' : 'false');
+        el.title = ready === 0 ? 'No worker is connected: start one with hornet --worker'
+            : plural(ready, 'worker') + ' connected' + (missing ? ', ' + fmtInt(missing) + ' missing' : '');
+        $('workers-missing').textContent = missing ? fmtInt(missing) + ' missing' : '';
+        $('badge-workers').textContent = missing ? String(missing) : '';
+    }
+
+    function workerRow(w, now) {
+        var hot = cpuHot(w);
+        var missing = w.state === 'missing';
+        return '<tr' + (missing ? ' class="missing"' : '') + '><td class="col-name mono" title="' + esc(w.id) + '">' +
+            esc(w.id) + '</td><td class="col-name" title="' + esc(w.host) + '">' + esc(w.host) +
+            '</td><td><span class="state-pill small" data-state="' + esc(w.state) + '">' + esc(w.state) +
+            '</span></td><td class="num">' + fmtInt(w.users) +
+            '</td><td class="num">' + fmtInt(w.threads) +
+            '</td><td class="num' + (hot ? ' hot' : '') + '" title="' + esc(fmtRate(w.cpu_percent)) +
+            '% of one core' + (num(w.threads) > 1 ? ' (' + esc(fmtInt(w.threads)) + ' threads: up to ' +
+            esc(fmtInt(100 * w.threads)) + '%)' : '') + '">' + fmtRate(w.cpu_percent) + '%' +
+            '</td><td class="num">' + esc(fmtBytes(w.rss_bytes)) +
+            '</td><td class="num' + (missing ? ' fail' : '') + '" title="' + esc(fmtWall(w.last_heartbeat)) + '">' +
+            esc(fmtAgo(w.last_heartbeat, now)) + '</td></tr>';
+    }
+
+    function renderWorkers() {
+        var ws = workerList(snap);
+        var now = snap && snap.now ? snap.now : Date.now() / 1000;
+        var html = ws.map(function (w) { return workerRow(w, now); });
+        if (!html.length) {
+            html.push('<tr><td class="empty" colspan="8">No worker is connected. Start workers with ' +
+                '<code>hornet --worker --master-host HOST -f PLUGIN</code>.</td></tr>');
+        } else {
+            var users = 0, threads = 0, cpu = 0, rss = 0, live = 0;
+            ws.forEach(function (w) {
+                if (w.state === 'missing') return;
+                live++;
+                users += num(w.users);
+                threads += num(w.threads);
+                cpu += num(w.cpu_percent);
+                rss += num(w.rss_bytes);
+            });
+            html.push('<tr class="total"><td>Total</td><td>' + esc(plural(live, 'worker')) +
+                '</td><td></td><td class="num">' + fmtInt(users) + '</td><td class="num">' + fmtInt(threads) +
+                '</td><td class="num">' + fmtRate(cpu) + '%</td><td class="num">' + esc(fmtBytes(rss)) +
+                '</td><td></td></tr>');
+        }
+        document.querySelector('#workers-table tbody').innerHTML = html.join('');
+
+        var missing = ws.filter(function (w) { return w.state === 'missing'; }).length;
+        $('workers-summary').textContent = ws.length
+            ? plural(ws.length - missing, 'worker') + ' connected' + (missing ? ', ' + fmtInt(missing) + ' missing' : '')
+            : '';
+        var hot = ws.filter(function (w) { return w.state !== 'missing' && cpuHot(w); });
+        var warn = $('workers-cpu-warning');
+        warn.hidden = hot.length === 0;
+        warn.textContent = hot.length
+            ? (hot.length === 1 ? 'Worker ' + hot[0].id + ' is' : plural(hot.length, 'worker') + ' are') +
+              ' above ' + CPU_HOT + '% of the CPU their threads can use: they may not generate the load asked ' +
+              'for, and response times may read higher than the target\'s. Add workers or threads.'
+            : '';
+        dirty.workers = false;
+    }
+
     /* ---- Charts -------------------------------------------------------------- */
 
     function cssVar(name) {
@@ -641,7 +746,7 @@
             }
         }
 
-        dirty.stats = dirty.failures = dirty.exceptions = dirty.ratio = true;
+        dirty.stats = dirty.failures = dirty.exceptions = dirty.ratio = dirty.workers = true;
         renderVisibleTab();
         var ne = (s.errors || []).length, nx = (s.exceptions || []).length;
         $('badge-failures').textContent = ne ? String(ne) : '';
@@ -723,6 +828,7 @@
         else if (tab === 'failures' && dirty.failures) renderFailures();
         else if (tab === 'exceptions' && dirty.exceptions) renderExceptions();
         else if (tab === 'ratio' && dirty.ratio) renderRatio();
+        else if (tab === 'workers' && dirty.workers) renderWorkers();
     }
 
     /* A log line pushed as it happens: refresh the open Logs tab at once,

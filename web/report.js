@@ -28,7 +28,12 @@
     var total = data.total || {};
     var entries = Array.isArray(data.entries) ? data.entries : [];
     var history = Array.isArray(data.history) ? data.history : [];
+    /* Present only in distributed mode (the master's report). */
+    var workers = Array.isArray(data.workers) ? data.workers : null;
     var intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+    /* Locust warns when a worker's CPU passes 90%; a hornet worker has
+     * several threads, so 90% of what its threads can use. */
+    var CPU_HOT = 90;
 
     /* -------------------------------------------------------------------- */
     /* Formatting                                                           */
@@ -66,6 +71,17 @@
         if (p === 0) return '0%';
         if (p < 0.01) return '<0.01%';
         return fixed(p, p >= 10 ? 1 : 2) + '%';
+    }
+
+    function fmtBytes(v) {
+        var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+        v = num(v);
+        var i = 0;
+        while (v >= 1024 && i < units.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return (i === 0 || v >= 100 ? fmtInt(v) : fixed(v, 1)) + ' ' + units[i];
     }
 
     function pad(n, w) {
@@ -208,10 +224,12 @@
             ['Duration', fmtDuration(meta.duration_s) +
                 (num(run.run_time_s) > 0 ? ' (limit ' + fmtDuration(run.run_time_s) + ')' : '')],
             ['Stop reason', meta.stop_reason || (stopped ? '–' : 'still running')],
+            workers ? ['Workers', workerSummary()] : null,
             ['Report made', fmtWallTz(rep.generated_at)]
         ];
         var dl = $('meta');
         rows.forEach(function (r) {
+            if (!r) return;
             var d = el('div');
             d.appendChild(el('dt', null, r[0]));
             d.appendChild(el('dd', null, r[1]));
@@ -271,7 +289,7 @@
 
     function isNumericKey(key) {
         return key !== 'type' && key !== 'name' && key !== 'message' && key !== 'user_type' &&
-            key !== 'task';
+            key !== 'task' && key !== 'id' && key !== 'host' && key !== 'state';
     }
 
     var filterText = '';
@@ -423,6 +441,40 @@
             });
             box.appendChild(d);
         });
+    }
+
+    function isMissing(w) {
+        return w.state === 'missing';
+    }
+
+    function workerSummary() {
+        var missing = workers.filter(isMissing).length;
+        var n = workers.length - missing;
+        return fmtInt(n) + (n === 1 ? ' worker' : ' workers') +
+            (missing ? ' (and ' + fmtInt(missing) + ' missing)' : '');
+    }
+
+    /* Distributed runs only: the worker processes as the master last saw them. */
+    function renderWorkers() {
+        if (!workers) return;
+        show($('workers-section'), true);
+        $('workers-hint').textContent = 'As the master last saw them. CPU is the share of one core ' +
+            'over the last report (highlighted above ' + CPU_HOT + '% of what its threads can use); ' +
+            'memory is the resident set. A missing worker stopped answering; its users were ' +
+            're-spread over the others.';
+        makeListTable('workers-section', workers, function (tr, w) {
+            if (isMissing(w)) tr.className = 'missing';
+            tr.appendChild(td(w.id, 'name mono'));
+            tr.appendChild(td(w.host, 'name'));
+            tr.appendChild(td(w.state, isMissing(w) ? 'fail' : null));
+            tr.appendChild(td(fmtInt(w.users), 'num'));
+            tr.appendChild(td(fmtInt(w.threads), 'num'));
+            var hot = num(w.cpu_percent) > CPU_HOT * Math.max(1, num(w.threads));
+            tr.appendChild(td(fixed(w.cpu_percent, 1) + '%', 'num' + (hot ? ' hot' : ''),
+                hot ? 'above ' + CPU_HOT + '% of its ' + fmtInt(w.threads) + ' threads: CPU-bound' : null));
+            tr.appendChild(td(fmtBytes(w.rss_bytes), 'num'));
+            tr.appendChild(td(fmtWall(w.last_heartbeat), 'time'));
+        }, 'workers-count');
     }
 
     function renderFooter() {
@@ -622,6 +674,7 @@
         renderFailures();
         renderExceptions();
         renderRatios();
+        renderWorkers();
         renderFooter();
         renderCharts();
         root.setAttribute('data-charts', String(charts.length));

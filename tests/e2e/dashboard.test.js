@@ -219,6 +219,9 @@ async function main() {
         assert(hasChart, 'Chart.js did not load from /chart.min.js');
         assert(await page.$('canvas#chart-rps') && await page.$('canvas#chart-rt') && await page.$('canvas#chart-users'),
             'chart canvases missing');
+        /* Not distributed: no worker count, no Workers tab (tests/e2e/distributed.test.js has those). */
+        assert(!(await page.isVisible('#metric-workers')) && !(await page.isVisible('[data-tab="workers"]')),
+            'the worker count or the Workers tab is shown without --master');
     });
 
     await step('bad values show the API error', page, async () => {

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Browser test of the dashboard: Debian's chromium driven by playwright-core
-# (tests/e2e/dashboard.test.js) against `$HORNET --demo --web-port 0`.
-# Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/.
+# Browser tests of the dashboard: Debian's chromium driven by playwright-core,
+#  - tests/e2e/dashboard.test.js against `$HORNET --demo --web-port 0`;
+#  - tests/e2e/distributed.test.js against a master, two workers and the demo
+#    target (the header's worker count, the Workers tab, the report's workers).
+# Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
+# for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
 # installs both, so in `make test` and CI it always runs.
 set -eu
@@ -33,4 +36,8 @@ if [ ! -f "$e2e/node_modules/playwright-core/package.json" ]; then
 fi
 
 export CHROMIUM="$chromium"
-exec node "$e2e/dashboard.test.js"
+export HN_SOURCE_DIR="$src"
+rc=0
+node "$e2e/dashboard.test.js" || rc=1
+node "$e2e/distributed.test.js" || rc=1
+exit $rc

@@ -5,7 +5,8 @@
  * see what a browser's JSON.parse sees: hostile names must come back byte
  * for byte, and the numbers must equal hn_snapshot_to_json's. With
  * HN_BUILD_DIR set, the sample documents the browser test opens are written
- * there (report-sample.html, report-1h.html).
+ * there (report-sample.html, a master's report with hostile worker ids, and
+ * report-1h.html).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,7 +86,22 @@ struct spec {
     bool hostile;              /* add one entry, error and exception per hostile name */
     bool stopped;
     double active_s;
+    bool distributed;          /* a master's snapshot: add the workers below */
 };
+
+/* Worker ids and hosts come from the workers' own hello messages: untrusted. */
+static const char *const worker_ids[] = {
+    "</script><b>x",
+    "node-a_4242_1f2e",
+    "<!-- <script>alert(3)</script>",
+};
+static const char *const worker_hosts[] = {
+    "<img src=x onerror=alert(4)>",
+    "node-a",
+    "h\xC3\xB6st & \"co\"",
+};
+static const char *const worker_states[] = {"running", "running", "missing"};
+#define N_WORKERS (sizeof worker_ids / sizeof worker_ids[0])
 
 static struct hn_snapshot *make_snapshot(const struct spec *sp)
 {
@@ -163,6 +179,26 @@ static struct hn_snapshot *make_snapshot(const struct spec *sp)
     s->ratios[1].tasks = calloc(1, sizeof(struct hn_task_ratio));
     assert_non_null(s->ratios[1].tasks);
     s->ratios[1].tasks[0] = (struct hn_task_ratio){xdup("reports"), 1.0};
+
+    if (sp->distributed) {
+        s->distributed = 1;
+        s->n_workers = N_WORKERS;
+        s->workers = calloc(N_WORKERS, sizeof *s->workers);
+        assert_non_null(s->workers);
+        for (size_t i = 0; i < N_WORKERS; i++) {
+            bool missing = strcmp(worker_states[i], "missing") == 0;
+            s->workers[i] = (struct hn_worker_view){
+                .id = xdup(worker_ids[i]),
+                .host = xdup(worker_hosts[i]),
+                .state = xdup(worker_states[i]),
+                .users = missing ? 0 : 25,
+                .threads = 2,
+                .cpu_percent = i == 1 ? 187.25 : 42.5,
+                .rss_bytes = (uint64_t)(48 + i * 16) << 20,
+                .last_heartbeat = missing ? s->now - 9.5 : s->now - 0.4,
+            };
+        }
+    }
     return s;
 }
 
@@ -322,6 +358,64 @@ static void test_hostile_names_intact_and_inert(void **state)
     assert_string_equal(jget_str(r1, "user_type"), hostile[3]);
     json_t *meta = json_object_get(json_object_get(d, "report"), "meta");
     assert_string_equal(jget_str(meta, "host"), "http://<b>evil</b>/\"x\"");
+    json_decref(d);
+    free(doc);
+    free(h);
+    hn_snapshot_release(s);
+}
+
+/* A master's report names its workers; their ids and hosts are the workers'
+ * own words and must stay text. */
+static void test_distributed_workers_escaped(void **state)
+{
+    (void)state;
+    struct spec sp = {.n_entries = 3, .stopped = true, .active_s = 60, .distributed = true};
+    struct hn_snapshot *s = make_snapshot(&sp);
+    struct hn_history_point *h = make_history(60, s->start_time);
+    char *doc = hn_report_html(s, h, 60, &test_meta, NULL);
+    assert_non_null(doc);
+
+    /* The hostile id ends no element and starts none. */
+    assert_int_equal(count_ci(doc, "</script"), 3);
+    assert_int_equal(count_ci(doc, "<script"), 3);
+    assert_int_equal(count_ci(doc, "<!--"), 0);
+    assert_null(strstr(doc, "<b>"));
+    assert_null(strstr(doc, "<img"));
+    char *block = data_block(doc);
+    assert_non_null(strstr(block, "\\u003c/script\\u003e\\u003cb\\u003ex"));
+    free(block);
+
+    json_t *d = parse_data(doc);
+    json_t *ws = json_object_get(d, "workers");
+    assert_true(json_is_array(ws));
+    assert_int_equal(json_array_size(ws), N_WORKERS);
+    for (size_t i = 0; i < N_WORKERS; i++) {
+        json_t *w = json_array_get(ws, i);
+        assert_string_equal(jget_str(w, "id"), worker_ids[i]);
+        assert_string_equal(jget_str(w, "host"), worker_hosts[i]);
+        assert_string_equal(jget_str(w, "state"), worker_states[i]);
+    }
+    /* The same objects as the live snapshot's. */
+    json_t *snap = hn_snapshot_to_json(s);
+    assert_non_null(snap);
+    assert_same(ws, json_object_get(snap, "workers"), "workers");
+    json_t *w1 = json_array_get(ws, 1);
+    assert_int_equal(json_integer_value(json_object_get(w1, "users")), 25);
+    assert_int_equal(json_integer_value(json_object_get(w1, "threads")), 2);
+    assert_true(json_real_value(json_object_get(w1, "cpu_percent")) == 187.25);
+    assert_int_equal(json_integer_value(json_object_get(w1, "rss_bytes")), 64 << 20);
+    json_decref(snap);
+    json_decref(d);
+    free(doc);
+    hn_snapshot_release(s);
+
+    /* Not distributed: no "workers" key at all. */
+    sp.distributed = false;
+    s = make_snapshot(&sp);
+    doc = hn_report_html(s, h, 60, &test_meta, NULL);
+    assert_non_null(doc);
+    d = parse_data(doc);
+    assert_null(json_object_get(d, "workers"));
     json_decref(d);
     free(doc);
     free(h);
@@ -517,7 +611,8 @@ static void test_write_sample(void **state)
     const char *dir = getenv("HN_BUILD_DIR");
     if (dir == NULL || *dir == '\0')
         skip();
-    struct spec sp = {.n_entries = 8, .hostile = true, .stopped = true, .active_s = 300};
+    struct spec sp = {.n_entries = 8, .hostile = true, .stopped = true, .active_s = 300,
+                      .distributed = true};
     struct hn_snapshot *s = make_snapshot(&sp);
     struct hn_history_point *h = make_history(300, s->start_time);
     char path[4096];
@@ -615,6 +710,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_names_intact_and_inert),
+        cmocka_unit_test(test_distributed_workers_escaped),
         cmocka_unit_test(test_numbers_match_snapshot_json),
         cmocka_unit_test(test_meta_fallbacks),
         cmocka_unit_test(test_long_history_downsampled_with_peaks),
