@@ -21,6 +21,7 @@
 
 #include <hornet/hornet.h>
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -788,4 +790,45 @@ void hn_plugin_unload(struct hn_loaded_plugin *p)
         dlclose(p->handle);
     free(p->path);
     free(p);
+}
+
+int hn_plugin_load_bytes(const char *name, const char *tag, const void *data, size_t len,
+                         struct hn_loaded_plugin **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    size_t nl = strlen(name);
+    bool plain = nl > 0 && nl < 128 && name[0] != '.';
+    for (size_t i = 0; plain && i < nl; i++)
+        plain = isalnum((unsigned char)name[i]) || strchr("._-", name[i]) != NULL;
+    if (!plain || !(ends_with(name, ".c") || ends_with(name, ".so"))) {
+        setmsg(err, err_len, "plugin '%.128s' from the master: not a plain .c or .so file name",
+               name);
+        return -1;
+    }
+    char dir[PATH_MAX], path[PATH_MAX + 256];
+    if (cache_dir_resolve(NULL, dir, sizeof dir - 16, name, err, err_len) != 0)
+        return -1;
+    strcat(dir, "/shipped");
+    if (hn_mkdirs(dir, 0700, NULL, 0) != 0) {
+        setmsg(err, err_len, "plugin '%s': cannot create '%s': %s", name, dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%.16s-%s", dir, tag, name);
+    /* Written under a temporary name and renamed: a concurrent worker
+     * never loads half a file. */
+    char tmp[sizeof path + 32];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd < 0 ? -1 : hn_write_all(fd, data, len);
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        setmsg(err, err_len, "plugin '%s': cannot write '%s': %s", name, tmp, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+        return -1;
+    }
+    return hn_plugin_load(path, NULL, out, err, err_len);
 }

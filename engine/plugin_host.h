@@ -27,6 +27,12 @@ struct hn_loaded_plugin;
  * NUL-terminated; err_len should be a few KiB to hold compiler output). */
 int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plugin **out,
                    char *err, size_t err_len);
+/* Distributed worker: stores a plugin file received from the master under
+ * the cache directory (as "shipped/<tag>-<name>") and loads it as
+ * hn_plugin_load does. name must be a plain file name ending in .c or .so;
+ * tag (e.g. the content hash) keeps different versions apart. */
+int hn_plugin_load_bytes(const char *name, const char *tag, const void *data, size_t len,
+                         struct hn_loaded_plugin **out, char *err, size_t err_len);
 /* Validates and initialises a plugin linked into the executable (the
  * --demo plugin) through its entry function, exactly as hn_plugin_load
  * does after dlsym. label names it in messages. */

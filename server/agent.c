@@ -27,6 +27,7 @@
 #include "cluster.h"
 #include "hornet/hornet.h"
 #include "log.h"
+#include "plugin_host.h"
 #include "runner.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -57,6 +58,9 @@ struct agent {
     char id[128];
     char hostname[64];
     void *zctx, *sock;
+    const struct hn_plugin *plugin;   /* -f's, or the one the master sent */
+    char sha[65];
+    struct hn_loaded_plugin *shipped; /* loaded from the master's bytes */
     size_t n_types;
     struct hn_runner *runner;
     char **tags, **exclude_tags;  /* from the welcome */
@@ -118,17 +122,21 @@ static void outbox_clear(struct outbox *o)
 
 static void send_hello(struct agent *a, uint64_t now)
 {
-    json_t *types = json_array();
-    for (size_t i = 0; i < a->n_types; i++)
-        json_array_append_new(types, hn_json_text(a->cfg->plugin->user_types[i].name));
     json_t *msg = hn_cluster_msg("hello");
     json_object_set_new(msg, "id", json_string(a->id));
     json_object_set_new(msg, "version", json_string(HN_VERSION));
     json_object_set_new(msg, "host", hn_json_text(a->hostname));
     json_object_set_new(msg, "pid", json_integer(getpid()));
     json_object_set_new(msg, "threads", json_integer(a->cfg->threads));
-    json_object_set_new(msg, "plugin", json_pack("{s:s, s:o}", "sha256", a->cfg->plugin_sha256,
-                                                 "types", types));
+    if (a->cfg->plugin != NULL) {
+        json_t *types = json_array();
+        for (size_t i = 0; i < a->n_types; i++)
+            json_array_append_new(types, hn_json_text(a->plugin->user_types[i].name));
+        json_object_set_new(msg, "plugin",
+                            json_pack("{s:s, s:o}", "sha256", a->sha, "types", types));
+    } else {
+        json_object_set_new(msg, "plugin", json_null()); /* send me yours */
+    }
     hn_cluster_send(a->sock, NULL, msg); /* EAGAIN while not connected: retried */
     a->last_hello_us = now;
 }
@@ -256,6 +264,55 @@ static void destroy_runner(struct agent *a)
     a->local_run = 0;
 }
 
+/* A worker started without -f runs the plugin file the master sends with
+ * its welcome, checked against its hash; a new master may send another. */
+static int use_shipped_plugin(struct agent *a, const json_t *welcome, char *err, size_t err_len)
+{
+    const json_t *pf = json_object_get(welcome, "plugin_file");
+    const char *name = json_string_value(json_object_get(pf, "name"));
+    const char *sha = json_string_value(json_object_get(pf, "sha256"));
+    const char *data = json_string_value(json_object_get(pf, "data"));
+    if (name == NULL || sha == NULL || data == NULL) {
+        snprintf(err, err_len, "the master sent no plugin: start the worker with -f");
+        return -1;
+    }
+    if (a->shipped != NULL && strcmp(sha, a->sha) == 0)
+        return 0;
+    size_t len = 0;
+    unsigned char *bytes = hn_cluster_b64_decode(data, &len);
+    char got[65];
+    if (bytes != NULL)
+        hn_cluster_sha256(bytes, len, got);
+    if (bytes == NULL || strcmp(got, sha) != 0) {
+        snprintf(err, err_len, "the plugin received from the master is damaged (bad encoding "
+                               "or hash)");
+        free(bytes);
+        return -1;
+    }
+    destroy_runner(a);
+    hn_plugin_unload(a->shipped);
+    a->shipped = NULL;
+    a->plugin = NULL;
+    int rc = hn_plugin_load_bytes(name, sha, bytes, len, &a->shipped, err, err_len);
+    free(bytes);
+    if (rc != 0)
+        return -1;
+    a->plugin = hn_plugin_descriptor(a->shipped);
+    snprintf(a->sha, sizeof a->sha, "%s", sha);
+    size_t n = 0;
+    while (a->plugin->user_types[n].name != NULL)
+        n++;
+    free(a->want.counts);
+    free(a->applied);
+    a->want.counts = calloc(n ? n : 1, sizeof *a->want.counts);
+    a->applied = calloc(n ? n : 1, sizeof *a->applied);
+    if (a->want.counts == NULL || a->applied == NULL)
+        abort();
+    a->n_types = n;
+    hn_logf(HN_INFO, "running the master's plugin %s (sha256 %.12s...)", name, sha);
+    return 0;
+}
+
 /* (Re)creates the runner with the master's tags and stop timeout. Returns
  * 0, or -1 with err (e.g. the tags leave no task). */
 static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t err_len)
@@ -278,7 +335,7 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     a->exclude_tags = xtags;
     a->stop_timeout = stop_timeout;
     struct hn_runner_config rc = {
-        .plugin = a->cfg->plugin,
+        .plugin = a->plugin,
         .threads = a->cfg->threads,
         .seed = a->cfg->seed,
         .stop_timeout = stop_timeout,
@@ -427,7 +484,8 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
         rc = 2;
     } else if (strcmp(type, "welcome") == 0) {
         a->last_master_us = now;
-        if (make_runner(a, msg, err, err_len) != 0) {
+        if ((a->cfg->plugin == NULL && use_shipped_plugin(a, msg, err, err_len) != 0) ||
+            make_runner(a, msg, err, err_len) != 0) {
             rc = 2;
         } else {
             if (!a->welcomed)
@@ -460,8 +518,12 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
 static int setup(struct agent *a, char *err, size_t err_len)
 {
     const struct hn_agent_config *cfg = a->cfg;
-    while (cfg->plugin->user_types[a->n_types].name != NULL)
-        a->n_types++;
+    a->plugin = cfg->plugin;
+    if (cfg->plugin != NULL) {
+        snprintf(a->sha, sizeof a->sha, "%s", cfg->plugin_sha256);
+        while (cfg->plugin->user_types[a->n_types].name != NULL)
+            a->n_types++;
+    }
     a->want.counts = calloc(a->n_types ? a->n_types : 1, sizeof *a->want.counts);
     a->applied = calloc(a->n_types ? a->n_types : 1, sizeof *a->applied);
     a->out.logs = json_array();
@@ -516,6 +578,7 @@ static void teardown(struct agent *a)
 {
     hn_log_set_sink(NULL, NULL);
     destroy_runner(a);
+    hn_plugin_unload(a->shipped);
     if (a->sock)
         zmq_close(a->sock);
     if (a->zctx)

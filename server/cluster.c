@@ -2,6 +2,7 @@
 #include "cluster.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,45 @@ int hn_cluster_send(void *sock, const char *id, json_t *msg)
 json_t *hn_cluster_msg(const char *type)
 {
     return json_pack("{s:s, s:i}", "type", type, "v", HN_CLUSTER_PROTOCOL);
+}
+
+void hn_cluster_sha256(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < n && i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[64] = '\0';
+}
+
+char *hn_cluster_b64_encode(const void *data, size_t len)
+{
+    if (len > (size_t)INT32_MAX / 2)
+        return NULL;
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out != NULL)
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+unsigned char *hn_cluster_b64_decode(const char *text, size_t *len)
+{
+    size_t n = strlen(text);
+    if (n % 4 != 0 || n > (size_t)INT32_MAX / 2)
+        return NULL;
+    unsigned char *out = malloc(n / 4 * 3 + 1);
+    if (out == NULL)
+        return NULL;
+    int got = n ? EVP_DecodeBlock(out, (const unsigned char *)text, (int)n) : 0;
+    if (got < 0) {
+        free(out);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    size_t pad = n >= 2 && text[n - 1] == '=' ? (text[n - 2] == '=' ? 2 : 1) : 0;
+    *len = (size_t)got - pad;
+    return out;
 }
 
 int hn_cluster_plugin_sha256(const char *path, bool builtin, char out[65], char *err,

@@ -7,7 +7,8 @@
  * with "type" and "v". The worker's ZeroMQ routing id is its id
  * (host_pid_random), so the master knows it across reconnects.
  *   worker -> master
- *     hello    {id, version, host, pid, threads, plugin:{sha256, types:[names]}}
+ *     hello    {id, version, host, pid, threads, plugin:{sha256, types:[names]} or null
+ *              to be sent the master's}
  *     report   {epoch, run, state, users, threads, cpu, rss, stats?, logs?}  every second;
  *              it is also the heartbeat, sent by a thread that never runs user code
  *     stopped  {run}: every user of that run has stopped and its last statistics
@@ -15,7 +16,8 @@
  *     stop_test {run, reason}: a user called hn_stop_test
  *     bye      the worker is quitting
  *   master -> worker
- *     welcome  {tags, exclude_tags, stop_timeout} | refuse {reason}
+ *     welcome  {tags, exclude_tags, stop_timeout, plugin_file?:{name, sha256, data
+ *              (base64)}} | refuse {reason}
  *     state    {run, epoch, phase: idle|run|stop, counts:[per user type], spawn_rate,
  *              host, paused}: the worker's whole desired state, absolute and
  *              idempotent, sent on every change and every second (the
@@ -54,6 +56,12 @@ struct hn_runner;
 int hn_cluster_send(void *sock, const char *id, json_t *msg);
 /* A message with "type" and "v" set. */
 json_t *hn_cluster_msg(const char *type);
+/* SHA-256 (hex) of bytes. */
+void hn_cluster_sha256(const void *data, size_t len, char out[65]);
+/* Base64 (no line breaks) of len bytes, malloc'ed; NULL on OOM. */
+char *hn_cluster_b64_encode(const void *data, size_t len);
+/* Decodes base64 into a malloc'ed buffer (*len bytes); NULL if malformed. */
+unsigned char *hn_cluster_b64_decode(const char *text, size_t *len);
 /* SHA-256 (hex) identifying the plugin: of the file's bytes, or of the
  * label for a built-in. Returns 0 or -1 with err set. [main] */
 int hn_cluster_plugin_sha256(const char *path, bool builtin, char out[65], char *err,
@@ -67,6 +75,8 @@ struct hn_fleet_config {
     uint16_t bind_port;               /* 0 = any free port */
     const struct hn_plugin *plugin;
     const char *plugin_sha256;
+    const char *plugin_path;          /* shipped to workers started without -f; NULL = a
+                                       * built-in plugin, which cannot be shipped */
     const char *const *tags;          /* sent to workers; NULL = none */
     const char *const *exclude_tags;
     double stop_timeout;              /* sent to workers */
@@ -93,7 +103,7 @@ void hn_fleet_stop(struct hn_fleet *f);
 struct hn_agent_config {
     const char *master_host;
     uint16_t master_port;
-    const struct hn_plugin *plugin;
+    const struct hn_plugin *plugin;   /* NULL: run the plugin the master sends */
     const char *plugin_sha256;
     int threads;                      /* 0 = CPUs */
     uint64_t seed;

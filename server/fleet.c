@@ -39,6 +39,7 @@
 #include "textutil.h"
 
 #define MAX_ID 128
+#define PLUGIN_MAX (16u << 20) /* largest plugin file shipped to workers */
 
 enum phase { PHASE_IDLE, PHASE_RUN, PHASE_STOP };
 static const char *const phase_names[] = {"idle", "run", "stop"};
@@ -66,6 +67,7 @@ struct hn_fleet {
     struct hn_fleet_ops ops;
     size_t n_types;
     const char **type_names;
+    json_t *plugin_file;       /* {name, sha256, data} for workers without -f, or NULL */
     void *zctx, *sock;
     int wakefd;
     uint16_t port;
@@ -268,7 +270,13 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
         refuse(f, id, who, reason);
         return;
     }
-    if (sha == NULL || strcmp(sha, f->cfg.plugin_sha256) != 0) {
+    bool wants_plugin = json_is_null(plugin);
+    if (wants_plugin && f->plugin_file == NULL) {
+        refuse(f, id, who, "it has no plugin and the master's is built in: start the worker "
+                           "with -f");
+        return;
+    }
+    if (!wants_plugin && (sha == NULL || strcmp(sha, f->cfg.plugin_sha256) != 0)) {
         snprintf(reason, sizeof reason,
                  "its plugin differs from the master's (sha256 %.12s... vs %.12s...): give "
                  "every worker the same plugin file",
@@ -276,7 +284,7 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
         refuse(f, id, who, reason);
         return;
     }
-    if (!same_types(f, json_object_get(plugin, "types"))) {
+    if (!wants_plugin && !same_types(f, json_object_get(plugin, "types"))) {
         refuse(f, id, who, "its plugin declares other user types than the master's");
         return;
     }
@@ -314,6 +322,8 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
     json_object_set_new(w, "exclude_tags", string_list(f->cfg.exclude_tags));
     json_object_set_new(w, "stop_timeout", json_real(f->cfg.stop_timeout));
     json_object_set_new(w, "version", json_string(HN_VERSION));
+    if (wants_plugin)
+        json_object_set(w, "plugin_file", f->plugin_file);
     hn_cluster_send(f->sock, id, w);
     hn_logf(HN_INFO, "worker %s (%s, hornet %s) %s; %d worker%s ready", id, m->host,
             version ? version : "?", back ? "connected again" : "connected", live_count(f),
@@ -506,7 +516,10 @@ static void *fleet_main(void *arg)
     }
     pthread_mutex_lock(&f->lock);
     for (size_t i = 0; i < f->n_members; i++)
-        hn_cluster_send(f->sock, f->members[i]->id, hn_cluster_msg("quit"));
+        if (hn_cluster_send(f->sock, f->members[i]->id, hn_cluster_msg("quit")) != 0 &&
+            !f->members[i]->missing)
+            hn_logf(HN_WARNING, "could not tell worker %s to quit: %s", f->members[i]->id,
+                    zmq_strerror(errno));
     pthread_mutex_unlock(&f->lock);
     return NULL;
 }
@@ -693,6 +706,21 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         .ready = ops_ready,
     };
 
+    if (cfg->plugin_path != NULL) {
+        /* Kept encoded for workers started without -f. */
+        FILE *pf = fopen(cfg->plugin_path, "rb");
+        unsigned char *bytes = pf ? malloc(PLUGIN_MAX + 1) : NULL;
+        size_t n = bytes ? fread(bytes, 1, PLUGIN_MAX + 1, pf) : 0;
+        if (pf)
+            fclose(pf);
+        char *b64 = bytes && n <= PLUGIN_MAX ? hn_cluster_b64_encode(bytes, n) : NULL;
+        const char *base = strrchr(cfg->plugin_path, '/');
+        if (b64 != NULL)
+            f->plugin_file = json_pack("{s:s, s:s, s:s}", "name", base ? base + 1 : cfg->plugin_path,
+                                       "sha256", cfg->plugin_sha256, "data", b64);
+        free(b64);
+        free(bytes);
+    }
     f->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     f->zctx = zmq_ctx_new();
     f->sock = f->zctx ? zmq_socket(f->zctx, ZMQ_ROUTER) : NULL;
@@ -793,6 +821,7 @@ void hn_fleet_stop(struct hn_fleet *f)
         free(f->pending);
     }
     free(f->type_names);
+    json_decref(f->plugin_file);
     free(f->totals);
     free(f->host);
     pthread_mutex_destroy(&f->lock);

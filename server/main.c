@@ -142,8 +142,10 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
     args[k++] = master_host;
     args[k++] = "--master-port";
     args[k++] = port_s;
-    args[k++] = "-f";
-    args[k++] = o->plugin;
+    if (o->plugin) {
+        args[k++] = "-f";
+        args[k++] = o->plugin;
+    }
     args[k++] = "-L";
     args[k++] = levels[o->loglevel];
     if (o->threads > 0) {
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
         hn_options_cleanup(&opt);
         return 2;
     }
-    if (opt.plugin == NULL && !opt.demo) {
+    if (opt.plugin == NULL && !opt.demo && !opt.worker) {
         fprintf(stderr, "hornet: no plugin: pass -f/--plugin FILE (.c or .so), or --demo\n");
         hn_options_cleanup(&opt);
         return 2;
@@ -299,7 +301,9 @@ int main(int argc, char **argv)
                  hn_demo_target_http_port(demo));
         hn_logf(HN_INFO, "demo target listening on %s", demo_host);
     }
-    if (opt.plugin != NULL) {
+    if (opt.worker && opt.plugin == NULL) {
+        /* The master sends its plugin. */
+    } else if (opt.plugin != NULL) {
         if (hn_plugin_load(opt.plugin, NULL, &loaded, err, sizeof err) != 0) {
             fprintf(stderr, "hornet: %s\n", err);
             goto out;
@@ -316,7 +320,7 @@ int main(int argc, char **argv)
 
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
     const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
-    if ((opt.master || opt.worker) &&
+    if ((opt.master || (opt.worker && plugin != NULL)) &&
         hn_cluster_plugin_sha256(plugin_label, opt.plugin == NULL, sha, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
@@ -359,6 +363,7 @@ int main(int argc, char **argv)
         .bind_port = opt.processes > 0 && !opt.master_bind_port_set ? 0 : opt.master_bind_port,
         .plugin = plugin,
         .plugin_sha256 = sha,
+        .plugin_path = opt.plugin,
         .tags = (const char *const *)opt.tags,
         .exclude_tags = (const char *const *)opt.exclude_tags,
         .stop_timeout = opt.stop_timeout,

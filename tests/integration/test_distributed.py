@@ -134,7 +134,10 @@ class Master(Proc):
 
 
 def worker(port, plugin=None, extra=()):
-    return Proc(["--worker", "--master-port", str(port), "-f", plugin or hello_plugin()]
+    """plugin None: hello.c; "": none (the worker runs the master's)."""
+    if plugin is None:
+        plugin = hello_plugin()
+    return Proc(["--worker", "--master-port", str(port)] + (["-f", plugin] if plugin else [])
                 + list(extra))
 
 
@@ -171,7 +174,7 @@ class Cluster:
         return self
 
     def add_worker(self, port=None, plugin=None):
-        w = worker(port or self.master.zmq, plugin or self.plugin)
+        w = worker(port or self.master.zmq, self.plugin if plugin is None else plugin)
         self.procs.append(w)
         return w
 
@@ -355,6 +358,22 @@ class DistributedTest(unittest.TestCase):
             for w in c.workers:
                 self.assertEqual(w.wait(15), 0, w.text()[-2000:])
                 self.assertIn("the master quit", w.text())
+
+    def test_worker_without_plugin_runs_the_masters(self):
+        """A worker started without -f receives the master's plugin, checks its hash,
+        compiles it and runs its share of the users"""
+        with Cluster(1) as c:
+            bare = c.add_worker(plugin="")
+            c.master.until("2 workers", lambda s: s["worker_count"] == 2, 60)
+            self.assertIn("running the master's plugin hello.c", bare.text())
+            m = c.master
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 4, "spawn_rate": 100})[0],
+                             200)
+            m.until("2/2", users_are(4, [2, 2], 2))
+            time.sleep(1)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
+            self.assertEqual(s["total"]["requests"], c.target.counts()["total"])
 
     def test_refused_worker(self):
         """A worker with a different plugin is refused: exit 2, one clear line"""
