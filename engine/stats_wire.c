@@ -149,6 +149,16 @@ static int decode_hist(const json_t *j, struct hn_hist *h, char *err, size_t n)
     return 0;
 }
 
+/* Adds a failure or exception row's count and widens its time range. */
+static void add_row(uint64_t *count, double *first, double *last, uint64_t c, double f, double l)
+{
+    if (*count == 0 || f < *first)
+        *first = f;
+    if (*count == 0 || l > *last)
+        *last = l;
+    *count += c;
+}
+
 static int decode(struct hn_stats *t, const json_t *j, char *err, size_t n)
 {
     const json_t *entries = json_object_get(j, "entries");
@@ -167,19 +177,25 @@ static int decode(struct hn_stats *t, const json_t *j, char *err, size_t n)
             !get_u64(v, "failures", &failures) || !get_u64(v, "bytes", &bytes) ||
             !get_time(v, "first", &first) || !get_time(v, "last", &last) || failures > req)
             return fail(err, n, "malformed statistics entry %zu", i);
-        if (hn_stats_find(t, type, name) != NULL)
-            return fail(err, n, "duplicate statistics entry '%s %s'", type, name);
-        struct hn_stats_entry *e = hn_stats_entry_get(t, type, name);
-        if (decode_hist(json_object_get(v, "hist"), &e->hist, err, n) != 0)
-            return -1;
-        if (e->hist.count != req)
-            return fail(err, n, "entry '%s %s': %llu requests but %llu timings", type, name,
-                        (unsigned long long)req, (unsigned long long)e->hist.count);
+        /* Rows are added up: two names the encoder cleaned of invalid
+         * UTF-8 may arrive as the same name. */
+        struct hn_stats row;
+        hn_stats_init(&row);
+        struct hn_stats_entry *e = hn_stats_entry_get(&row, type, name);
+        int rc = decode_hist(json_object_get(v, "hist"), &e->hist, err, n);
+        if (rc == 0 && e->hist.count != req)
+            rc = fail(err, n, "entry '%s %s': %llu requests but %llu timings", type, name,
+                      (unsigned long long)req, (unsigned long long)e->hist.count);
         e->requests = req;
         e->failures = failures;
         e->bytes = bytes;
         e->first_ts = first;
         e->last_ts = last;
+        if (rc == 0)
+            hn_stats_merge(t, &row);
+        hn_stats_cleanup(&row);
+        if (rc != 0)
+            return -1;
     }
     json_array_foreach(errors, i, v) {
         const char *type = get_text(v, "type"), *name = get_text(v, "name");
@@ -190,11 +206,7 @@ static int decode(struct hn_stats *t, const json_t *j, char *err, size_t n)
             !get_time(v, "first", &first) || !get_time(v, "last", &last))
             return fail(err, n, "malformed failure %zu", i);
         struct hn_stats_error *e = hn_stats_error_get(t, type, name, msg);
-        if (e->count)
-            return fail(err, n, "duplicate failure row %zu", i);
-        e->count = count;
-        e->first_seen = first;
-        e->last_seen = last;
+        add_row(&e->count, &e->first_seen, &e->last_seen, count, first, last);
     }
     json_array_foreach(exceptions, i, v) {
         const char *ut = get_text(v, "user_type"), *task = get_text(v, "task");
@@ -205,11 +217,7 @@ static int decode(struct hn_stats *t, const json_t *j, char *err, size_t n)
             !get_time(v, "first", &first) || !get_time(v, "last", &last))
             return fail(err, n, "malformed exception %zu", i);
         struct hn_stats_exception *e = hn_stats_exception_get(t, ut, task, msg);
-        if (e->count)
-            return fail(err, n, "duplicate exception row %zu", i);
-        e->count = count;
-        e->first_seen = first;
-        e->last_seen = last;
+        add_row(&e->count, &e->first_seen, &e->last_seen, count, first, last);
     }
     return 0;
 }

@@ -68,6 +68,9 @@ struct agent {
     struct outbox out;
 
     bool welcomed;
+    char master_id[40];           /* the welcoming master's instance: runs and epochs
+                                   * are numbered per master */
+    uint64_t hello_session;       /* same in every hello of one (re)connection */
     uint64_t last_master_us, last_hello_us, last_report_us, waiting_logged_us;
     struct desired want;
     uint64_t epoch;               /* statistics belong to this epoch */
@@ -77,6 +80,7 @@ struct agent {
     double applied_rate;
     char *applied_host;
     bool stop_test_sent;
+    bool self_stopped;            /* the agent stopped the runner (not a user) */
 
     struct rusage last_ru;
     uint64_t last_ru_us;
@@ -127,6 +131,7 @@ static void send_hello(struct agent *a, uint64_t now)
     json_object_set_new(msg, "version", json_string(HN_VERSION));
     json_object_set_new(msg, "host", hn_json_text(a->hostname));
     json_object_set_new(msg, "pid", json_integer(getpid()));
+    json_object_set_new(msg, "session", json_integer((json_int_t)a->hello_session));
     json_object_set_new(msg, "threads", json_integer(a->cfg->threads));
     if (a->cfg->plugin != NULL) {
         json_t *types = json_array();
@@ -167,8 +172,9 @@ static uint64_t rss_bytes(void)
     return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* The heartbeat: state, load, and the statistics gathered since the last. */
-static void send_report(struct agent *a, uint64_t now)
+/* The heartbeat: state, load, and the statistics gathered since the last.
+ * Returns 0 once handed to ZeroMQ. */
+static int send_report(struct agent *a, uint64_t now)
 {
     struct hn_stats *stats = calloc(1, sizeof *stats);
     if (stats == NULL)
@@ -206,19 +212,26 @@ static void send_report(struct agent *a, uint64_t now)
     if (!hn_stats_empty(stats))
         json_object_set_new(msg, "stats", hn_stats_wire_encode(stats));
     json_object_set_new(msg, "logs", logs);
-    hn_cluster_send(a->sock, NULL, msg);
+    int rc = hn_cluster_send(a->sock, NULL, msg);
+    if (rc != 0) {
+        /* Not sent (reconnecting): keep the statistics for the next report. */
+        pthread_mutex_lock(&a->out.lock);
+        hn_stats_merge(&a->out.stats, stats);
+        pthread_mutex_unlock(&a->out.lock);
+    }
     hn_stats_cleanup(stats);
     free(stats);
     a->last_report_us = now;
+    return rc;
 }
 
-static void send_simple(struct agent *a, const char *type, uint64_t run, const char *reason)
+static int send_simple(struct agent *a, const char *type, uint64_t run, const char *reason)
 {
     json_t *msg = hn_cluster_msg(type);
     json_object_set_new(msg, "run", json_integer((json_int_t)run));
     if (reason)
         json_object_set_new(msg, "reason", hn_json_text(reason));
-    hn_cluster_send(a->sock, NULL, msg);
+    return hn_cluster_send(a->sock, NULL, msg);
 }
 
 /* ---------------------------------------------------------------- */
@@ -358,19 +371,20 @@ static bool counts_differ(const struct agent *a)
            (a->want.host && (!a->applied_host || strcmp(a->want.host, a->applied_host) != 0));
 }
 
-static void apply_counts(struct agent *a)
+static bool apply_counts(struct agent *a)
 {
     char err[256];
     double rate = a->want.spawn_rate > 0 ? a->want.spawn_rate : 1;
     if (hn_runner_start_types(a->runner, a->want.counts, a->n_types, rate, a->want.host, err,
                               sizeof err) != 0) {
         hn_logf(HN_WARNING, "cannot apply the master's user counts: %s", err);
-        return;
+        return false;
     }
     memcpy(a->applied, a->want.counts, a->n_types * sizeof *a->applied);
     a->applied_rate = a->want.spawn_rate;
     free(a->applied_host);
     a->applied_host = a->want.host ? strdup(a->want.host) : NULL;
+    return true;
 }
 
 static void stop_local(struct agent *a, const char *reason)
@@ -380,6 +394,7 @@ static void stop_local(struct agent *a, const char *reason)
         char err[128];
         hn_runner_stop(a->runner, reason, err, sizeof err);
     }
+    a->self_stopped = true;
 }
 
 /* Moves the runner toward the master's desired state. */
@@ -395,13 +410,15 @@ static void reconcile(struct agent *a, uint64_t now)
                 stop_local(a, "a new run began");
             } else if (st == HN_STATE_READY || st == HN_STATE_STOPPED) {
                 hn_logf(HN_DEBUG, "the master started run %llu", (unsigned long long)a->want.run);
-                a->local_run = a->want.run;
                 a->stop_test_sent = false;
-                apply_counts(a);
+                a->self_stopped = false;
+                /* Retried on the next turn if the runner refused. */
+                if (apply_counts(a))
+                    a->local_run = a->want.run;
             }
             return;
         }
-        if (st == HN_STATE_STOPPED && !a->stop_test_sent) {
+        if (st == HN_STATE_STOPPED && !a->stop_test_sent && !a->self_stopped) {
             /* A user called hn_stop_test: the whole cluster stops. */
             struct hn_snapshot *s = hn_runner_snapshot(a->runner);
             send_simple(a, "stop_test", a->local_run, s->stop_reason);
@@ -428,10 +445,10 @@ static void reconcile(struct agent *a, uint64_t now)
     bool done = st == HN_STATE_READY ||
                 (st == HN_STATE_STOPPED && hn_runner_wait_stopped(a->runner, 0) == 1);
     if (strcmp(a->want.phase, "stop") == 0 && done && a->confirmed_run != a->want.run) {
-        /* The final statistics first, then the confirmation, in order. */
-        send_report(a, now);
-        send_simple(a, "stopped", a->want.run, NULL);
-        a->confirmed_run = a->want.run;
+        /* The final statistics first, then the confirmation, in order;
+         * both again on the next turn if they could not be sent. */
+        if (send_report(a, now) == 0 && send_simple(a, "stopped", a->want.run, NULL) == 0)
+            a->confirmed_run = a->want.run;
     }
 }
 
@@ -446,7 +463,12 @@ static void on_state(struct agent *a, const json_t *msg)
     }
     uint64_t epoch = (uint64_t)json_integer_value(json_object_get(msg, "epoch"));
     if (epoch != a->epoch) {
-        /* Statistics were reset (or a run began): drop what was gathered. */
+        /* Statistics were reset (or a run began): drop what was gathered,
+         * here and in the runner's shards. */
+        if (a->runner != NULL) {
+            char err[64];
+            hn_runner_reset_stats(a->runner, err, sizeof err);
+        }
         outbox_clear(&a->out);
         a->epoch = epoch;
     }
@@ -488,6 +510,14 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
             make_runner(a, msg, err, err_len) != 0) {
             rc = 2;
         } else {
+            const char *master = json_string_value(json_object_get(msg, "master"));
+            if (master == NULL || strcmp(master, a->master_id) != 0) {
+                /* Another master (or a restarted one): its runs and epochs
+                 * start over, and nothing gathered for the old one counts. */
+                snprintf(a->master_id, sizeof a->master_id, "%s", master ? master : "");
+                a->local_run = a->confirmed_run = a->epoch = 0;
+                outbox_clear(&a->out);
+            }
             if (!a->welcomed)
                 hn_logf(HN_INFO, "connected to the master at %s:%u as %s",
                         a->cfg->master_host, a->cfg->master_port, a->id);
@@ -502,9 +532,11 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
         on_state(a, msg);
     } else if (strcmp(type, "rehello") == 0) {
         a->welcomed = false;
+        a->hello_session++;
         send_hello(a, now);
     } else if (strcmp(type, "quit") == 0) {
         hn_logf(HN_INFO, "the master quit; stopping");
+        send_simple(a, "bye", a->local_run, NULL); /* the master waits for this */
         rc = 1;
     }
     json_decref(msg);
@@ -659,7 +691,10 @@ int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
                     HN_CLUSTER_MASTER_LOST_MS / 1000);
             a.welcomed = false;
             a.want.known = false;
+            a.hello_session++;
             stop_local(&a, "lost the master");
+            /* Whatever it runs next starts afresh. */
+            a.local_run = 0;
         } else if (a.welcomed) {
             reconcile(&a, now);
         }

@@ -695,7 +695,7 @@ static int set_expect_workers_max_wait(struct pstate *ps, const char *v)
 static int set_processes(struct pstate *ps, const char *v)
 {
     uint64_t n;
-    if (parse_uint(v, 1, 256, &n) < 0)
+    if (parse_uint(v, 1, HN_MAX_PROCESSES, &n) < 0)
         return bad(ps, "a whole number from 1 to 256", v);
     ps->o->processes = (int)n;
     return 0;

@@ -34,6 +34,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define HN_MAX_PROCESSES 256      /* --processes upper bound */
+
 struct hn_options {
     char *plugin;                 /* -f/--plugin PATH (.so or .c; must be a readable file) */
     char *host;                   /* -H/--host URL: scheme://host[:port][/path] */

@@ -7,23 +7,24 @@
  * with "type" and "v". The worker's ZeroMQ routing id is its id
  * (host_pid_random), so the master knows it across reconnects.
  *   worker -> master
- *     hello    {id, version, host, pid, threads, plugin:{sha256, types:[names]} or null
- *              to be sent the master's}
+ *     hello    {id, session, version, host, pid, threads, plugin:{sha256, types:[names]}
+ *              or null to be sent the master's}; resent each second until welcomed,
+ *              with the same session number until the worker loses the master again
  *     report   {epoch, run, state, users, threads, cpu, rss, stats?, logs?}  every second;
  *              it is also the heartbeat, sent by a thread that never runs user code
  *     stopped  {run}: every user of that run has stopped and its last statistics
  *              were in the reports before this message
  *     stop_test {run, reason}: a user called hn_stop_test
- *     bye      the worker is quitting
+ *     bye      the worker is quitting (also the answer to quit)
  *   master -> worker
- *     welcome  {tags, exclude_tags, stop_timeout, plugin_file?:{name, sha256, data
- *              (base64)}} | refuse {reason}
+ *     welcome  {master (instance id), version, tags, exclude_tags, stop_timeout,
+ *              plugin_file?:{name, sha256, data (base64)}} | refuse {reason}
  *     state    {run, epoch, phase: idle|run|stop, counts:[per user type], spawn_rate,
  *              host, paused}: the worker's whole desired state, absolute and
  *              idempotent, sent on every change and every second (the
  *              master's heartbeat)
  *     rehello  the master does not know this worker (it restarted)
- *     quit     the master is shutting down: stop and exit
+ *     quit     the master is shutting down: stop and exit (repeated until bye)
  * Statistics are deltas (engine/stats_wire.h) tagged with the epoch they
  * belong to; the master drops deltas of an older epoch (before a reset).
  *
@@ -89,7 +90,8 @@ uint16_t hn_fleet_port(const struct hn_fleet *f);
 /* The callbacks for hn_runner_config.fleet (valid while f lives). [any] */
 const struct hn_fleet_ops *hn_fleet_runner_ops(struct hn_fleet *f);
 /* Sets what to do when a user on a worker calls hn_stop_test (called on
- * the fleet's thread, without its lock; typically hn_runner_stop). [main] */
+ * the fleet's thread; typically hn_runner_stop). Once a call with NULL
+ * returns, the old callback is not running and will not run. [main] */
 void hn_fleet_on_stop_test(struct hn_fleet *f, void (*cb)(void *ud, const char *reason),
                            void *ud);
 /* Workers connected and not missing. [any] */

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -40,6 +41,9 @@
 
 #define MAX_ID 128
 #define PLUGIN_MAX (16u << 20) /* largest plugin file shipped to workers */
+#define MISSING_FORGET_S 600   /* a worker missing this long leaves the table */
+#define MAX_MEMBERS 4096       /* hellos beyond this are refused */
+#define QUIT_WAIT_MS 3000      /* how long a quitting master waits for its workers' byes */
 
 enum phase { PHASE_IDLE, PHASE_RUN, PHASE_STOP };
 static const char *const phase_names[] = {"idle", "run", "stop"};
@@ -59,6 +63,7 @@ struct member {
     bool missing;
     bool dirty;                /* its desired state changed: send now */
     uint64_t stopped_run;      /* last run it confirmed stopped */
+    json_int_t session;        /* of its last hello: repeats are not a new join */
     uint32_t *counts;          /* its users per user type */
 };
 
@@ -68,6 +73,8 @@ struct hn_fleet {
     size_t n_types;
     const char **type_names;
     json_t *plugin_file;       /* {name, sha256, data} for workers without -f, or NULL */
+    char instance[40];         /* random: tells workers a restarted master from this one */
+    bool started;              /* the thread runs */
     void *zctx, *sock;
     int wakefd;
     uint16_t port;
@@ -75,6 +82,8 @@ struct hn_fleet {
 
     pthread_mutex_t lock;
     bool quit;
+
+    pthread_mutex_t cb_lock;   /* guards the callback below and its calls */
     void (*stop_test)(void *ud, const char *reason);
     void *stop_test_ud;
     struct member **members;
@@ -131,17 +140,20 @@ static void remove_member(struct hn_fleet *f, struct member *m)
 /* Spreading users over workers                                      */
 /* ---------------------------------------------------------------- */
 
-/* The live worker with the fewest (most = false) or most users in total,
- * or of type t when t >= 0 and picking the most. */
+/* The live worker with the fewest users (most = false) or the most. With
+ * t >= 0 the count of type t decides: first for the most (whom to take a
+ * user of that type from), as a tie-break for the fewest (so each worker
+ * gets the weighted mix of types, not one type each). */
 static struct member *pick(struct hn_fleet *f, bool most, long t)
 {
     struct member *best = NULL;
-    uint32_t best_v = 0;
+    uint64_t best_v = 0;
     for (size_t i = 0; i < f->n_members; i++) {
         struct member *m = f->members[i];
         if (m->missing)
             continue;
-        uint32_t v = t >= 0 ? m->counts[t] : member_total(f, m);
+        uint64_t total = member_total(f, m), of_t = t >= 0 ? m->counts[t] : 0;
+        uint64_t v = most ? (t >= 0 ? of_t : total) : (total << 32) | of_t;
         if (best == NULL || (most ? v > best_v : v < best_v)) {
             best = m;
             best_v = v;
@@ -167,7 +179,7 @@ static void respread(struct hn_fleet *f)
         for (size_t i = 0; i < f->n_members; i++)
             have += f->members[i]->counts[t];
         for (; have < f->totals[t]; have++) {
-            struct member *m = pick(f, false, -1);
+            struct member *m = pick(f, false, (long)t);
             m->counts[t]++;
             m->dirty = true;
         }
@@ -178,14 +190,14 @@ static void respread(struct hn_fleet *f)
         }
     }
     /* Level totals (a worker joined or came back): move one user at a time
-     * from the busiest to the idlest, of the busiest's most common type. */
+     * from the busiest to the idlest, of the type where they differ most. */
     for (;;) {
         struct member *hi = pick(f, true, -1), *lo = pick(f, false, -1);
         if (hi == lo || member_total(f, hi) <= member_total(f, lo) + 1)
             break;
         size_t t = 0;
         for (size_t k = 1; k < f->n_types; k++)
-            if (hi->counts[k] > hi->counts[t])
+            if ((int64_t)hi->counts[k] - lo->counts[k] > (int64_t)hi->counts[t] - lo->counts[t])
                 t = k;
         hi->counts[t]--;
         lo->counts[t]++;
@@ -252,6 +264,19 @@ static bool same_types(struct hn_fleet *f, const json_t *types)
     return true;
 }
 
+static void send_welcome(struct hn_fleet *f, const char *id, bool with_plugin)
+{
+    json_t *w = hn_cluster_msg("welcome");
+    json_object_set_new(w, "master", json_string(f->instance));
+    json_object_set_new(w, "tags", string_list(f->cfg.tags));
+    json_object_set_new(w, "exclude_tags", string_list(f->cfg.exclude_tags));
+    json_object_set_new(w, "stop_timeout", json_real(f->cfg.stop_timeout));
+    json_object_set_new(w, "version", json_string(HN_VERSION));
+    if (with_plugin)
+        json_object_set(w, "plugin_file", f->plugin_file);
+    hn_cluster_send(f->sock, id, w);
+}
+
 static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint64_t now)
 {
     const json_t *v = json_object_get(msg, "v");
@@ -288,8 +313,19 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
         refuse(f, id, who, "its plugin declares other user types than the master's");
         return;
     }
+    json_int_t session = json_integer_value(json_object_get(msg, "session"));
     struct member *m = find_member(f, id);
     bool back = m != NULL;
+    if (m != NULL && !m->missing && m->session == session) {
+        /* A hello repeated while this one was on its way: welcome again,
+         * nothing else changes. */
+        send_welcome(f, id, wants_plugin);
+        return;
+    }
+    if (m == NULL && f->n_members >= MAX_MEMBERS) {
+        refuse(f, id, who, "this master has too many workers");
+        return;
+    }
     if (m == NULL) {
         if (f->n_members == f->cap_members) {
             f->cap_members = f->cap_members ? f->cap_members * 2 : 8;
@@ -309,6 +345,7 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
     m->pid = (long)json_integer_value(json_object_get(msg, "pid"));
     m->threads = (int)json_integer_value(json_object_get(msg, "threads"));
     snprintf(m->state, sizeof m->state, "ready");
+    m->session = session;
     m->missing = false;
     m->last_seen_us = now;
     m->last_seen_wall = hn_wall_s();
@@ -317,14 +354,7 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
     m->dirty = true;
     f->respread = true;
 
-    json_t *w = hn_cluster_msg("welcome");
-    json_object_set_new(w, "tags", string_list(f->cfg.tags));
-    json_object_set_new(w, "exclude_tags", string_list(f->cfg.exclude_tags));
-    json_object_set_new(w, "stop_timeout", json_real(f->cfg.stop_timeout));
-    json_object_set_new(w, "version", json_string(HN_VERSION));
-    if (wants_plugin)
-        json_object_set(w, "plugin_file", f->plugin_file);
-    hn_cluster_send(f->sock, id, w);
+    send_welcome(f, id, wants_plugin);
     hn_logf(HN_INFO, "worker %s (%s, hornet %s) %s; %d worker%s ready", id, m->host,
             version ? version : "?", back ? "connected again" : "connected", live_count(f),
             live_count(f) == 1 ? "" : "s");
@@ -355,8 +385,11 @@ static void on_report(struct hn_fleet *f, struct member *m, const json_t *msg, u
     size_t i;
     const json_t *line;
     json_array_foreach(json_object_get(msg, "logs"), i, line) {
-        if (json_is_string(line))
-            hn_logf(HN_INFO, "[%s] %s", m->id, json_string_value(line));
+        json_int_t level = json_integer_value(json_array_get(line, 0));
+        const char *text = json_string_value(json_array_get(line, 1));
+        if (text != NULL)
+            hn_logf(level >= HN_DEBUG && level <= HN_CRITICAL ? (int)level : HN_INFO, "[%s] %s",
+                    m->id, text);
     }
     (void)now;
 }
@@ -401,7 +434,7 @@ static void handle(struct hn_fleet *f, const char *id, const char *text, size_t 
         on_report(f, m, msg, now);
     } else if (strcmp(type, "stopped") == 0) {
         json_int_t run = json_integer_value(json_object_get(msg, "run"));
-        if (run > 0 && (uint64_t)run > m->stopped_run)
+        if (run > 0 && (uint64_t)run <= f->run && (uint64_t)run > m->stopped_run)
             m->stopped_run = (uint64_t)run;
     } else if (strcmp(type, "stop_test") == 0) {
         json_int_t run = json_integer_value(json_object_get(msg, "run"));
@@ -417,12 +450,15 @@ static void handle(struct hn_fleet *f, const char *id, const char *text, size_t 
     } else {
         hn_logf(HN_WARNING, "ignored a '%.40s' message from worker %s", type, m->id);
     }
-    void (*stop_test)(void *, const char *) = f->stop_test;
-    void *stop_test_ud = f->stop_test_ud;
     pthread_mutex_unlock(&f->lock);
     json_decref(msg);
-    if (stop_reason[0] && stop_test)
-        stop_test(stop_test_ud, stop_reason);
+    if (stop_reason[0]) {
+        /* Its own lock: clearing the callback waits for a call in progress. */
+        pthread_mutex_lock(&f->cb_lock);
+        if (f->stop_test)
+            f->stop_test(f->stop_test_ud, stop_reason);
+        pthread_mutex_unlock(&f->cb_lock);
+    }
 }
 
 /* Reads one message if any; returns false when there was none. */
@@ -480,6 +516,15 @@ static void maintain(struct hn_fleet *f, uint64_t now)
                     m->id, HN_CLUSTER_WORKER_LOST_MS / 1000, member_total(f, m), live_count(f));
         }
     }
+    for (size_t i = 0; i < f->n_members;) {
+        struct member *m = f->members[i];
+        if (m->missing && now - m->last_seen_us > MISSING_FORGET_S * 1000000ull) {
+            hn_logf(HN_INFO, "forgetting worker %s (missing for %d s)", m->id, MISSING_FORGET_S);
+            remove_member(f, m);
+            continue;
+        }
+        i++;
+    }
     if (f->respread) {
         f->respread = false;
         respread(f);
@@ -490,6 +535,41 @@ static void maintain(struct hn_fleet *f, uint64_t now)
             send_state(f, m, now);
     }
     pthread_mutex_unlock(&f->lock);
+}
+
+/* Tells every worker to quit and waits (a bounded time) until each live
+ * one said bye, repeating the message: a worker must not be left waiting
+ * for a master that is gone for good. */
+static void say_quit(struct hn_fleet *f)
+{
+    uint64_t start = hn_mono_us(), last_sent = 0;
+    for (;;) {
+        uint64_t now = hn_mono_us();
+        pthread_mutex_lock(&f->lock);
+        int waiting = 0;
+        for (size_t i = 0; i < f->n_members; i++) {
+            struct member *m = f->members[i];
+            if (m->missing)
+                continue;
+            waiting++;
+            if (now - last_sent >= 250000u)
+                hn_cluster_send(f->sock, m->id, hn_cluster_msg("quit"));
+        }
+        pthread_mutex_unlock(&f->lock);
+        if (now - last_sent >= 250000u)
+            last_sent = now;
+        if (waiting == 0)
+            return;
+        if (now - start > QUIT_WAIT_MS * 1000u) {
+            hn_logf(HN_WARNING, "%d worker%s did not confirm the quit", waiting,
+                    waiting == 1 ? "" : "s");
+            return;
+        }
+        zmq_pollitem_t item = {.socket = f->sock, .events = ZMQ_POLLIN};
+        zmq_poll(&item, 1, 50);
+        while (receive(f, hn_mono_us()))
+            ;
+    }
 }
 
 static void *fleet_main(void *arg)
@@ -514,13 +594,7 @@ static void *fleet_main(void *arg)
             break;
         maintain(f, now);
     }
-    pthread_mutex_lock(&f->lock);
-    for (size_t i = 0; i < f->n_members; i++)
-        if (hn_cluster_send(f->sock, f->members[i]->id, hn_cluster_msg("quit")) != 0 &&
-            !f->members[i]->missing)
-            hn_logf(HN_WARNING, "could not tell worker %s to quit: %s", f->members[i]->id,
-                    zmq_strerror(errno));
-    pthread_mutex_unlock(&f->lock);
+    say_quit(f);
     return NULL;
 }
 
@@ -682,6 +756,7 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     f->cfg = *cfg;
     f->wakefd = -1;
     pthread_mutex_init(&f->lock, NULL);
+    pthread_mutex_init(&f->cb_lock, NULL);
     while (cfg->plugin->user_types[f->n_types].name != NULL)
         f->n_types++;
     f->type_names = calloc(f->n_types ? f->n_types : 1, sizeof *f->type_names);
@@ -730,11 +805,13 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         return -1;
     }
     int one = 1, zero = 0;
-    int64_t max_msg = 64 << 20; /* a statistics delta is far smaller */
+    int64_t max_msg = 16 << 20; /* a statistics delta is far smaller */
+    int rcvhwm = 100;           /* per worker; it sends about one message a second */
     zmq_setsockopt(f->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(f->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(f->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(f->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    zmq_setsockopt(f->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     bool v6 = strchr(cfg->bind_host, ':') != NULL;
     if (v6)
         zmq_setsockopt(f->sock, ZMQ_IPV6, &one, sizeof one);
@@ -758,11 +835,17 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     const char *colon = strrchr(last, ':');
     f->port = colon ? (uint16_t)atoi(colon + 1) : cfg->bind_port;
 
+    /* Names this master's runs and epochs apart from a restarted one's. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(f->instance, sizeof f->instance, "%lx-%lx-%x", (long)ts.tv_sec, ts.tv_nsec,
+             (unsigned)getpid());
     if (pthread_create(&f->thread, NULL, fleet_main, f) != 0) {
         snprintf(err, err_len, "cannot start the master's thread");
         hn_fleet_stop(f);
         return -1;
     }
+    f->started = true;
     *out = f;
     return 0;
 }
@@ -779,10 +862,10 @@ const struct hn_fleet_ops *hn_fleet_runner_ops(struct hn_fleet *f)
 
 void hn_fleet_on_stop_test(struct hn_fleet *f, void (*cb)(void *ud, const char *reason), void *ud)
 {
-    pthread_mutex_lock(&f->lock);
+    pthread_mutex_lock(&f->cb_lock);
     f->stop_test = cb;
     f->stop_test_ud = ud;
-    pthread_mutex_unlock(&f->lock);
+    pthread_mutex_unlock(&f->cb_lock);
 }
 
 int hn_fleet_ready(struct hn_fleet *f)
@@ -797,7 +880,7 @@ void hn_fleet_stop(struct hn_fleet *f)
 {
     if (f == NULL)
         return;
-    if (f->thread) {
+    if (f->started) {
         pthread_mutex_lock(&f->lock);
         f->quit = true;
         pthread_mutex_unlock(&f->lock);
@@ -825,5 +908,6 @@ void hn_fleet_stop(struct hn_fleet *f)
     free(f->totals);
     free(f->host);
     pthread_mutex_destroy(&f->lock);
+    pthread_mutex_destroy(&f->cb_lock);
     free(f);
 }

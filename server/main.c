@@ -157,6 +157,21 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
         args[k++] = o->host;
     }
     args[k] = NULL;
+    /* The environment is filtered here, before fork: between fork and exec
+     * the child only makes async-signal-safe calls. */
+    size_t n_env = 0;
+    while (environ[n_env] != NULL)
+        n_env++;
+    char **envp = calloc(n_env + 1, sizeof *envp);
+    if (envp == NULL)
+        return 0;
+    for (size_t i = 0, j = 0; i < n_env; i++)
+        if (strncmp(environ[i], "HORNET_", 7) != 0 ||
+            strncmp(environ[i], "HORNET_CACHE_DIR=", 17) == 0)
+            envp[j++] = environ[i];
+    static const char exec_failed[] = "hornet: cannot start a worker process (exec failed)\n";
+    sigset_t none;
+    sigemptyset(&none);
     pid_t parent = getpid();
     int started = 0;
     for (int i = 0; i < n; i++) {
@@ -165,20 +180,10 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent)
                 _exit(1);
-            sigset_t none;
-            sigemptyset(&none);
             pthread_sigmask(SIG_SETMASK, &none, NULL);
-            for (char **e = environ; *e;) {
-                if (strncmp(*e, "HORNET_", 7) == 0 && strncmp(*e, "HORNET_CACHE_DIR=", 17) != 0) {
-                    char name[256];
-                    snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
-                    unsetenv(name);
-                } else {
-                    e++;
-                }
-            }
-            execv("/proc/self/exe", (char *const *)args);
-            fprintf(stderr, "hornet: cannot start a worker process: %s\n", strerror(errno));
+            execve("/proc/self/exe", (char *const *)args, envp);
+            ssize_t w = write(2, exec_failed, sizeof exec_failed - 1);
+            (void)w;
             _exit(127);
         }
         if (pid < 0) {
@@ -187,7 +192,34 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
         }
         pids[started++] = pid;
     }
+    free(envp);
     return started;
+}
+
+/* --worker --processes N: waits for the N workers, passing SIGINT/SIGTERM
+ * on to them. Returns the highest exit code. */
+static int supervise_local_workers(pid_t *pids, int n, const sigset_t *sigs)
+{
+    int code = 0, left = n;
+    while (left > 0) {
+        struct timespec wait = {0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(sigs, NULL, &wait);
+        for (int i = 0; i < n; i++) {
+            if (pids[i] <= 0)
+                continue;
+            if (sig > 0)
+                kill(pids[i], sig);
+            int status = 0;
+            if (waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+                pids[i] = 0;
+                left--;
+                int c = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+                if (c > code)
+                    code = c;
+            }
+        }
+    }
+    return code;
 }
 
 /* Waits up to 5 s for the local workers (told to quit by the master), then
@@ -286,7 +318,7 @@ int main(int argc, char **argv)
     struct hn_live *live = NULL;
     struct hn_acceptor *acceptor = NULL;
     struct hn_fleet *fleet = NULL;
-    pid_t local_pids[256];
+    pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
     char *types_json = NULL;
     char demo_host[64] = "";
@@ -330,15 +362,8 @@ int main(int argc, char **argv)
             /* --worker --processes N: N worker processes; this one waits. */
             n_local = start_local_workers(&opt, opt.processes, opt.master_host, opt.master_port,
                                           local_pids);
-            code = n_local == opt.processes ? 0 : 2;
-            for (int i = 0; i < n_local; i++) {
-                int status = 0;
-                while (waitpid(local_pids[i], &status, 0) < 0 && errno == EINTR)
-                    ;
-                local_pids[i] = 0;
-                if (WIFEXITED(status) && WEXITSTATUS(status) > code)
-                    code = WEXITSTATUS(status);
-            }
+            int worst = supervise_local_workers(local_pids, n_local, &sigs);
+            code = n_local < opt.processes ? 2 : worst;
             n_local = 0;
             goto out;
         }
@@ -391,7 +416,11 @@ int main(int argc, char **argv)
         hn_logf(HN_INFO, "master: waiting for workers on %s:%u", opt.master_bind_host,
                 hn_fleet_port(fleet));
         if (opt.processes > 0) {
-            const char *to = strchr(opt.master_bind_host, ':') ? "::1" : "127.0.0.1";
+            /* Local workers connect to the bound address, or to loopback
+             * when the master listens on every address. */
+            const char *b = opt.master_bind_host;
+            bool any = strcmp(b, "*") == 0 || strcmp(b, "0.0.0.0") == 0 || strcmp(b, "::") == 0;
+            const char *to = !any ? b : strchr(b, ':') ? "::1" : "127.0.0.1";
             n_local = start_local_workers(&opt, opt.processes, to, hn_fleet_port(fleet),
                                           local_pids);
         }
@@ -462,6 +491,8 @@ out:
     hn_acceptor_stop(acceptor);
     hn_live_stop(live);
     hn_http_stop(http);
+    if (fleet)
+        hn_fleet_on_stop_test(fleet, NULL, NULL); /* the runner goes first */
     hn_runner_destroy(runner);
     hn_fleet_stop(fleet);
     reap_local_workers(local_pids, n_local);
