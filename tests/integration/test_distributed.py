@@ -329,6 +329,28 @@ class DistributedTest(unittest.TestCase):
             s = m.until("stopped", lambda s: s["state"] == "stopped", 30)
             self.assertEqual(s["total"]["requests"], c.target.counts()["total"])
 
+    def test_master_stall_does_not_end_the_run(self):
+        """A master frozen for longer than the workers' patience (SIGSTOP 7 s): workers
+        stop their users, then rejoin when it thaws, and the run goes on; worker log
+        lines reach the master's log"""
+        with Cluster(2) as c:
+            m = c.master
+            self.assertEqual(m.api("POST", "/api/swarm", {"users": 6, "spawn_rate": 100})[0],
+                             200)
+            m.until("3/3", users_are(6, [3, 3], 2))
+            m.signal(signal.SIGSTOP)
+            try:
+                time.sleep(7)
+            finally:
+                m.signal(signal.SIGCONT)
+            m.until("3/3 again", users_are(6, [3, 3], 2), 20)
+            time.sleep(1)
+            s = m.stats()
+            self.assertEqual(s["state"], "running", s.get("stop_reason"))
+            self.assertIn("lost the master", c.workers[0].text())
+            wid = s["workers"][0]["id"]
+            self.assertRegex(m.text(), r"\[%s\] " % re.escape(wid))
+
     def test_master_killed_workers_stop_and_rejoin(self):
         """SIGKILL the master: workers stop their users and wait; a new master on the
         same port gets them back; a master that quits makes them exit 0"""
@@ -353,6 +375,17 @@ class DistributedTest(unittest.TestCase):
             m2 = Master(c.plugin, "http://127.0.0.1:%d" % c.target.port, bind_port=port)
             c.procs.append(m2)
             m2.until("the workers back", lambda s: s["worker_count"] == 2, 20)
+            # The new master's first run is a run like any other.
+            c.target.reset()
+            self.assertEqual(m2.api("POST", "/api/swarm", {"users": 4, "spawn_rate": 100})[0],
+                             200)
+            m2.until("2/2", users_are(4, [2, 2], 2))
+            time.sleep(1.5)
+            s = m2.stats()
+            self.assertEqual(s["state"], "running", s.get("stop_reason"))
+            self.assertEqual(m2.api("POST", "/api/stop")[0], 200)
+            s = m2.until("stopped", lambda s: s["state"] == "stopped", 30)
+            self.assertEqual(s["total"]["requests"], c.target.counts()["total"])
             m2.signal(signal.SIGTERM)
             self.assertEqual(m2.wait(20), 0)
             for w in c.workers:

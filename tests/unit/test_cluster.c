@@ -396,6 +396,57 @@ static void test_fleet_welcomes_and_merges(void **state)
     zmq_close(s);
 }
 
+/* Counts in the latest state message for each of two fake workers. */
+static void latest_counts(void *s, json_int_t out[2])
+{
+    json_t *st, *last = NULL;
+    while ((st = recv_type(s, "state", 300)) != NULL) {
+        json_decref(last);
+        last = st;
+    }
+    assert_non_null(last);
+    for (int i = 0; i < 2; i++)
+        out[i] = json_integer_value(json_array_get(json_object_get(last, "counts"), (size_t)i));
+    json_decref(last);
+}
+
+static void test_fleet_spreads_types(void **state)
+{
+    struct rig *g = *state;
+    void *w[2];
+    const char *ids[2] = {"w-1", "w-2"};
+    for (int i = 0; i < 2; i++) {
+        w[i] = connect_fake(g, ids[i]);
+        send_text(w[i], hello(1, SHA, "[\"A\",\"B\"]"));
+        json_t *r = recv_type(w[i], "welcome", 5000);
+        assert_non_null(r);
+        json_decref(r);
+    }
+    const struct hn_fleet_ops *ops = hn_fleet_runner_ops(g->fleet);
+    ops->start_run(ops->ud, NULL);
+    /* A ramp of one user at a time, types alternating (equal weights):
+     * handing each new user to the first of the least loaded workers
+     * would give one worker every A and the other every B. */
+    static const uint32_t ramp[][2] = {{1, 0}, {1, 1}, {2, 1}, {2, 2}, {3, 2}, {3, 3}};
+    for (size_t k = 0; k < sizeof ramp / sizeof ramp[0]; k++) {
+        ops->set_targets(ops->ud, ramp[k], 2, 10);
+        struct timespec ts = {0, 30 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    json_int_t c[2][2];
+    latest_counts(w[0], c[0]);
+    latest_counts(w[1], c[1]);
+    /* Totals exact, and both workers run both types. */
+    assert_int_equal(c[0][0] + c[1][0], 3);
+    assert_int_equal(c[0][1] + c[1][1], 3);
+    for (int i = 0; i < 2; i++) {
+        assert_in_range(c[i][0], 1, 2);
+        assert_in_range(c[i][1], 1, 2);
+    }
+    for (int i = 0; i < 2; i++)
+        zmq_close(w[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_wire_rejects_bad_input),
         cmocka_unit_test_setup_teardown(test_fleet_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_welcomes_and_merges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fleet_spreads_types, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
