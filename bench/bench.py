@@ -17,13 +17,14 @@ Environment (all optional):
   BENCH_REPS             repetitions per generator (default 3)
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
   BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
-  BENCH_SECTIONS         comma list of main,scaling,idle,accuracy (default: all)
+  BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy (default: all)
   BENCH_TOOLS            comma list for the main table (default:
                          hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http)
   BENCH_IDLE_USERS       comma list (default 10000,50000,100000)
   BENCH_SCALE_USERS      comma list (default 50,500,5000)
   BENCH_ACCURACY_DELAY_MS  fixed delay of bench/delay_target.c (default 5)
   BENCH_ACCURACY_USERS   comma list (default 50,100)
+  BENCH_DIST_USERS       users for the distributed section (default 150)
   BENCH_OUT              directory for raw outputs and results.md (default: a temp dir)
 """
 import atexit
@@ -48,7 +49,9 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "3"))
 DUR = int(os.environ.get("BENCH_DURATION", "3" if QUICK else "10"))
 LDUR = int(os.environ.get("BENCH_LOCUST_DURATION", "3" if QUICK else "15"))
-SECTIONS = os.environ.get("BENCH_SECTIONS", "main,scaling,idle,accuracy").split(",")
+SECTIONS = os.environ.get("BENCH_SECTIONS",
+                          "main,scaling,idle,distributed,accuracy").split(",")
+DIST_USERS = int(os.environ.get("BENCH_DIST_USERS", "150"))
 TOOLS = os.environ.get(
     "BENCH_TOOLS", "hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http").split(",")
 IDLE_USERS = [int(x) for x in os.environ.get(
@@ -398,6 +401,79 @@ def section_scaling(url, md):
     md.append("")
 
 
+def run_master(name, cmd, timeout):
+    """Runs a hornet master pinned to the generator CPU (its local workers
+    inherit the pinning). Returns the master's own CPU seconds (sampled from
+    /proc until it exits), the CPU seconds of master and workers together
+    (wait4), the wall time and the output."""
+    wait_quiet()
+    t0 = time.time()
+    p = subprocess.Popen(["taskset", "-c", GEN_CPU] + cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, errors="replace")
+    children.append(p)
+    out = []
+    import threading
+    reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True)
+    reader.start()
+    master_cpu, ru = 0.0, None
+    # Reaped here with wait4 (not Popen.poll) to get the rusage, which
+    # includes the workers the master waited for.
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            p.returncode = status
+            break
+        if time.time() - t0 > timeout:
+            p.kill()
+        master_cpu = max(master_cpu, proc_cpu_s(p.pid))
+        time.sleep(0.1)
+    reader.join(5)
+    total = (ru.ru_utime + ru.ru_stime) if ru else float("nan")
+    with open(os.path.join(OUT, "%s.log" % name), "w") as f:
+        f.write(" ".join(cmd) + "\n\n" + "".join(out))
+    return {"master_cpu": master_cpu, "total_cpu": total, "wall": time.time() - t0,
+            "out": "".join(out)}
+
+
+def section_distributed(url, md):
+    """hornet --processes 3 (a master and three local workers) against one
+    process with the same users: requests/s and where the CPU goes."""
+    log("distributed: 1 process vs a master with 3 local workers, %d users" % DIST_USERS)
+    md.append("## Distributed: a master with 3 local worker processes\n")
+    md.append("%d users, no think time, `--threads 1` per process, %d s, master and workers "
+              "pinned to CPU %s (one core for all: this measures overhead, not a speed-up; "
+              "nginx on CPU %s). Master CPU is the master process alone; total adds the "
+              "workers.\n" % (DIST_USERS, DUR, GEN_CPU, TARGET_CPU))
+    md.append("| setup | req/s | total CPU µs/req | master CPU % of a core | "
+              "master CPU µs/req | failures |")
+    md.append("|---|---|---|---|---|---|")
+    for label, extra in (("1 process", []), ("master + 3 workers", ["--processes", "3"])):
+        rows = []
+        for rep_i in range(REPS):
+            jpath = os.path.join(OUT, "dist.json")
+            if os.path.exists(jpath):
+                os.unlink(jpath)
+            cmd = hornet_cmd(GET_SO, url, DIST_USERS, DIST_USERS, DUR, jpath, extra)
+            r = run_master("dist-%s-%d" % (extra and "3w" or "1p", rep_i), cmd, DUR + 60)
+            try:
+                reqs, _, _, fails = parse_hornet(None, jpath)
+            except (OSError, ValueError, KeyError):
+                log("distributed run failed; see %s" % OUT)
+                continue
+            active = DUR  # -t: users ran this long
+            rows.append({"rps": reqs / active, "tot": 1e6 * r["total_cpu"] / max(1, reqs),
+                         "mpct": 100.0 * r["master_cpu"] / r["wall"] if extra else float("nan"),
+                         "mus": 1e6 * r["master_cpu"] / max(1, reqs) if extra else float("nan"),
+                         "fails": fails})
+        if rows:
+            m = {k: median([x[k] for x in rows]) for k in rows[0]}
+            md.append("| %s | %.0f | **%.2f** | %s | %s | %d |" % (
+                label, m["rps"], m["tot"],
+                "—" if m["mpct"] != m["mpct"] else "%.1f" % m["mpct"],
+                "—" if m["mus"] != m["mus"] else "%.2f" % m["mus"], m["fails"]))
+    md.append("")
+
+
 def api_get(port, path):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
         return json.loads(r.read().decode())
@@ -638,6 +714,8 @@ def main():
             TARGET = None
             section_idle(url, md)
             TARGET = ng
+        if "distributed" in SECTIONS:
+            section_distributed(url, md)
     finally:
         stop(ng)
     TARGET = None
