@@ -17,7 +17,9 @@ Environment (all optional):
   BENCH_REPS             repetitions per generator (default 3)
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
   BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
-  BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy (default: all)
+  BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy (default: all),
+                         and profile (not by default: needs perf): where hornet's CPU per
+                         request goes, by library, at the smallest and largest scaling size
   BENCH_TOOLS            comma list for the main table (default:
                          hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http)
   BENCH_IDLE_USERS       comma list (default 10000,50000,100000)
@@ -474,6 +476,51 @@ def section_distributed(url, md):
     md.append("")
 
 
+def section_profile(url, md):
+    """perf record of hornet at the smallest and largest scaling sizes:
+    CPU per request split by DSO (kernel, libcurl, libc, hornet...)."""
+    if shutil.which("perf") is None:
+        log("profile: perf is not installed; skipped")
+        return
+    freq = 2000
+    sizes = [SCALE_USERS[0], SCALE_USERS[-1]]
+    log("profile: perf record at %s users" % sizes)
+    split = {}
+    for n in sizes:
+        jpath = os.path.join(OUT, "profile.json")
+        data = os.path.join(OUT, "perf-%d.data" % n)
+        cmd = ["perf", "record", "-q", "-F", str(freq), "-o", data, "--", "taskset", "-c",
+               GEN_CPU] + hornet_cmd(GET_SO, url, n, n, DUR, jpath)
+        wait_quiet()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=DUR + 60)
+        reqs = parse_hornet(None, jpath)[0]
+        rep_out = subprocess.run(["perf", "report", "-i", data, "--stdio", "-n", "--sort", "dso"], capture_output=True, text=True,
+                                 timeout=120).stdout
+        rows = {}
+        for line in rep_out.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+(\S+)", line)
+            if m:
+                rows[m.group(3)] = int(m.group(2))
+        split[n] = {dso: 1e6 * samples / freq / max(1, reqs) for dso, samples in rows.items()}
+    if len(split) < 2:
+        return
+    a, b = sizes
+    md.append("## Profile: where hornet's CPU per request goes (perf, per-user connections)\n")
+    md.append("`BENCH_SECTIONS=profile bench/run.sh`: `perf record -F %d` of the whole hornet "
+              "process, samples per shared object divided by the frequency and by the requests "
+              "completed.\n" % freq)
+    md.append("| shared object | µs/req at %d users | µs/req at %d users | ratio |" % (a, b))
+    md.append("|---|---|---|---|")
+    names = sorted(set(split[a]) | set(split[b]), key=lambda k: -split[b].get(k, 0))
+    for k in names[:8]:
+        x, y = split[a].get(k, 0), split[b].get(k, 0)
+        md.append("| %s | %.2f | %.2f | %s |" % (k, x, y, "%.2fx" % (y / x) if x > 0 else "—"))
+    ta, tb = sum(split[a].values()), sum(split[b].values())
+    md.append("| **all** | **%.2f** | **%.2f** | **%.2fx** |" % (ta, tb, tb / ta if ta else 0))
+    md.append("")
+
+
 def api_get(port, path):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
         return json.loads(r.read().decode())
@@ -716,6 +763,8 @@ def main():
             TARGET = ng
         if "distributed" in SECTIONS:
             section_distributed(url, md)
+        if "profile" in SECTIONS:
+            section_profile(url, md)
     finally:
         stop(ng)
     TARGET = None
