@@ -128,7 +128,7 @@ extern char **environ;
 static int start_local_workers(const struct hn_options *o, int n, const char *master_host,
                                uint16_t port, pid_t *pids)
 {
-    char port_s[8], threads_s[16];
+    char port_s[8], threads_s[16], seed_s[24] = "";
     snprintf(port_s, sizeof port_s, "%u", port);
     snprintf(threads_s, sizeof threads_s, "%d", o->threads);
     static const char *const levels[] = {"debug", "info", "warning", "error", "critical"};
@@ -156,6 +156,11 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
         args[k++] = "-H";
         args[k++] = o->host;
     }
+    if (o->seed_set) {
+        /* Repeatable, but not the same random stream in every worker. */
+        args[k++] = "--seed";
+        args[k++] = seed_s;
+    }
     args[k] = NULL;
     /* The environment is filtered here, before fork: between fork and exec
      * the child only makes async-signal-safe calls. */
@@ -175,6 +180,7 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
     pid_t parent = getpid();
     int started = 0;
     for (int i = 0; i < n; i++) {
+        snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)(o->seed + (uint64_t)i + 1));
         pid_t pid = fork();
         if (pid == 0) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
