@@ -223,6 +223,12 @@ class DistributedTest(unittest.TestCase):
             for w in s["workers"]:
                 self.assertEqual(w["state"], "stopped", w)
                 self.assertEqual(w["users"], 0, w)
+            # Reset while stopped clears the master's tables; late deltas of the old
+            # epoch would be dropped.
+            self.assertEqual(m.api("POST", "/api/reset")[0], 200)
+            s = m.until("reset", lambda s: s["total"]["requests"] == 0, 10)
+            time.sleep(1.5)
+            self.assertEqual(m.stats()["total"]["requests"], 0)
             # A second run on the same cluster counts from zero again.
             c.target.reset()
             self.assertEqual(m.api("POST", "/api/swarm", {"users": 6, "spawn_rate": 100})[0], 200)
