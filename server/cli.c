@@ -783,7 +783,7 @@ static const struct opt opts[] = {
     {"expect-workers-max-wait", 0, A_VALUE, W_ALL, G_DIST, set_expect_workers_max_wait, "SPAN",
      "give up waiting for workers after this long (default: wait forever)"},
     {"worker", 0, A_BOOL, W_ALL, G_DIST, set_worker, NULL,
-     "run users for the master at --master-host (no -f: the master's plugin)"},
+     "run users for the master at --master-host (no -f: run the master's)"},
     {"master-host", 0, A_VALUE, W_ALL, G_DIST, set_master_host, "HOST",
      "worker: the master's host name or address (default 127.0.0.1)"},
     {"master-port", 0, A_VALUE, W_ALL, G_DIST, set_master_port, "PORT",

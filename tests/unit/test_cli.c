@@ -421,8 +421,8 @@ static void test_argv_errors(void **state)
     assert_err(f, "unknown option '--spawnrate', did you mean '--spawn-rate'?");
     assert_int_equal(PARSE(f, "--hatch-rate", "3"), -1);
     assert_err(f, "unknown option '--hatch-rate'");
-    assert_int_equal(PARSE(f, "--master"), -1); /* a "later" option: not accepted yet */
-    assert_err(f, "unknown option '--master'");
+    assert_int_equal(PARSE(f, "--masterhost", "h"), -1);
+    assert_err(f, "unknown option '--masterhost', did you mean '--master-host'?");
     assert_int_equal(PARSE(f, "--web", "x"), -1);
     assert_err(f, "ambiguous option '--web' (could be --web-host, --web-port, --web-root)");
     assert_int_equal(PARSE(f, "-x"), -1);
