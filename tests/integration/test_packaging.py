@@ -543,6 +543,10 @@ class Dockerfile(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         needed = re.findall(r"^\s*NEEDED\s+(\S+)", r.stdout, re.M)
         self.assertTrue(needed)
+        if any(SANITIZER_LIBS.match(lib) for lib in needed):
+            # The image ships a Release build; a sanitizer build also links
+            # libraries its dependencies only need privately (e.g. libcap).
+            self.skipTest("a sanitizer build of the test suite; the image ships a Release build")
         r = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=60)
         where = dict(re.findall(r"^\s*(\S+)\s+=>\s+(/\S+)", r.stdout, re.M))
         installed = set(apt_installs(stages()[-1][2]))
