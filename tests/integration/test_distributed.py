@@ -425,6 +425,29 @@ class DistributedTest(unittest.TestCase):
                                         r"differs from the master's")
             self.assertEqual(c.master.stats()["worker_count"], 1)
 
+    def test_worker_processes_forward_sigterm(self):
+        """--worker --processes 2 starts two workers; SIGTERM to the parent stops both,
+        they say bye, and the parent exits 0"""
+        with Cluster(0) as c:
+            group = Proc(["--worker", "--processes", "2", "--master-port", str(c.master.zmq),
+                          "-f", c.plugin])
+            c.procs.append(group)
+            c.master.until("2 workers", lambda s: s["worker_count"] == 2, 60)
+            group.signal(signal.SIGTERM)
+            self.assertEqual(group.wait(20), 0, group.text()[-2000:])
+            c.master.until("none left", lambda s: len(s["workers"]) == 0, 10)
+
+    def test_processes_use_the_bind_address(self):
+        """--processes with --master-bind-host 127.0.0.2: the local workers connect there"""
+        r = subprocess.run([hnlib.hornet_path(), "--processes", "1", "--master-bind-host",
+                            "127.0.0.2", "-f", hnlib.plugin_so("fixed_timings"), "--headless",
+                            "-u", "2", "-r", "100", "-t", "1s", "-H", "tcp://127.0.0.1:9",
+                            "--exit-code-on-error", "0", "--expect-workers-max-wait", "30s"],
+                           capture_output=True, text=True, timeout=90, env=hnlib.clean_env(CACHE))
+        hnlib.check_no_crash(r)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertIn("waiting for workers on 127.0.0.2:", r.stderr)
+
     def test_option_errors(self):
         """Bad distributed options exit 2 with a line naming the option"""
         cases = [
