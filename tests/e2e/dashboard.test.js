@@ -37,17 +37,12 @@ const CSV_HEADERS = {
     '/exceptions.csv': 'Count,Message,Traceback,Nodes',
 };
 
-const t0 = Date.now();
+const h = require('./harness')({ shots: SHOTS });
+const { log, assert, shot, step, until, text, watchPage, pageErrors } = h;
 let server = null;
 let serverLog = '';
 let browser = null;
-let passed = 0;
-let failed = 0;
-let shotNo = 0;
-const pageErrors = [];
 
-function elapsed() { return ((Date.now() - t0) / 1000).toFixed(1) + 's'; }
-function log(msg) { process.stdout.write('[' + elapsed() + '] ' + msg + '\n'); }
 
 function killServer() {
     if (server && server.exitCode === null && server.signalCode === null) {
@@ -123,42 +118,12 @@ function startServer() {
     });
 }
 
-async function shot(page, name) {
-    shotNo++;
-    const file = path.join(SHOTS, String(shotNo).padStart(2, '0') + '-' + name + '.png');
-    await page.screenshot({ path: file });
-    return file;
-}
 
 /* Runs one step; a failure is recorded (with a screenshot) and ends the run,
  * because later steps depend on the state earlier ones set up. */
-async function step(name, page, fn) {
-    const start = Date.now();
-    try {
-        await fn();
-        passed++;
-        log('ok   ' + name + ' (' + (Date.now() - start) + ' ms)');
-        if (page) await shot(page, name.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
-    } catch (err) {
-        failed++;
-        log('FAIL ' + name + ': ' + (err && err.stack ? err.stack : err));
-        if (page) {
-            try { log('     screenshot: ' + await shot(page, 'FAILED-' + name.replace(/[^a-z0-9]+/gi, '-'))); } catch (e) { /* page gone */ }
-        }
-        throw err;
-    }
-}
 
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
-/* Polls fn (run in the page) until it returns a truthy value. */
-function until(page, fn, arg, timeoutMs, what) {
-    return page.waitForFunction(fn, arg, { timeout: timeoutMs || 10000, polling: 100 }).catch((e) => {
-        throw new Error('timed out waiting for ' + (what || 'a condition') + ' (' + e.message.split('\n')[0] + ')');
-    });
-}
 
-function text(page, sel) { return page.$eval(sel, (el) => el.textContent.trim()); }
 function numberOf(s) { return Number(String(s).replace(/[^0-9.\-]/g, '')); }
 
 /* Number of points in each dataset of a Chart.js chart on a canvas. */
@@ -175,16 +140,6 @@ function chartFirstX(page, id) {
     }, id);
 }
 
-function watchPage(page, label) {
-    page.on('pageerror', (e) => pageErrors.push(label + ': ' + e.message));
-    page.on('console', (m) => {
-        /* 4xx answers are part of the test (bad values, the HTML report
-         * probe); Chromium logs each as "Failed to load resource". */
-        if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
-            pageErrors.push(label + ' console: ' + m.text());
-        }
-    });
-}
 
 async function main() {
     fs.mkdirSync(SHOTS, { recursive: true });
@@ -509,8 +464,8 @@ async function main() {
 main().then(async () => {
     log('all steps passed');
 }, async (err) => {
-    if (!failed) {
-        failed++;
+    if (!h.failed) {
+        h.failed++;
         log('FAIL: ' + (err && err.stack ? err.stack : err));
     }
     if (serverLog) log('server stderr (tail):\n' + serverLog.slice(-3000));
@@ -519,9 +474,9 @@ main().then(async () => {
     try { if (browser) await browser.close(); } catch (e) { /* already closed */ }
     const problem = await stopServer();
     if (problem) {
-        failed++;
+        h.failed++;
         log('FAIL: ' + problem + '\nserver stderr:\n' + serverLog.slice(-6000));
     }
-    process.stdout.write(passed + ' passed, ' + failed + ' failed\n');
-    process.exit(failed ? 1 : 0);
+    process.stdout.write(h.passed + ' passed, ' + h.failed + ' failed\n');
+    process.exit(h.failed ? 1 : 0);
 });

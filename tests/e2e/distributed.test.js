@@ -35,17 +35,12 @@ const PLUGIN = path.join(SRC, 'plugins', 'hello.c');
 const HORNET = process.env.HORNET;
 const USERS = 10;
 
-const t0 = Date.now();
+const h = require('./harness')({ shots: SHOTS, prefix: 'dist-' });
+const { log, assert, shot, step, until, text, watchPage, pageErrors } = h;
 const CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'hornet-e2e-cache-'));
 const procs = [];           /* {name, child, log} */
 let browser = null;
-let passed = 0;
-let failed = 0;
-const pageErrors = [];
 
-function elapsed() { return ((Date.now() - t0) / 1000).toFixed(1) + 's'; }
-function log(msg) { process.stdout.write('[' + elapsed() + '] ' + msg + '\n'); }
-function assert(cond, msg) { if (!cond) throw new Error(msg); }
 function alive(p) { return p.child.exitCode === null && p.child.signalCode === null; }
 
 /* Last resort (watchdog, early failure): SIGKILL whatever is still running. */
@@ -120,38 +115,9 @@ const watchdog = setTimeout(() => {
 }, TOTAL_TIMEOUT_S * 1000);
 watchdog.unref();
 
-let shotNo = 0;
-async function shot(page, name, opts) {
-    shotNo++;
-    const file = path.join(SHOTS, 'dist-' + String(shotNo).padStart(2, '0') + '-' + name + '.png');
-    await page.screenshot(Object.assign({ path: file }, opts || {}));
-    return file;
-}
 
-async function step(name, page, fn) {
-    const begin = Date.now();
-    try {
-        await fn();
-        passed++;
-        log('ok   ' + name + ' (' + (Date.now() - begin) + ' ms)');
-        if (page) await shot(page, name.replace(/[^a-z0-9]+/gi, '-').toLowerCase());
-    } catch (err) {
-        failed++;
-        log('FAIL ' + name + ': ' + (err && err.stack ? err.stack : err));
-        if (page) {
-            try { log('     screenshot: ' + await shot(page, 'FAILED-' + name.replace(/[^a-z0-9]+/gi, '-'))); } catch (e) { /* page gone */ }
-        }
-        throw err;
-    }
-}
 
-function until(page, fn, arg, timeoutMs, what) {
-    return page.waitForFunction(fn, arg, { timeout: timeoutMs || 10000, polling: 100 }).catch((e) => {
-        throw new Error('timed out waiting for ' + (what || 'a condition') + ' (' + e.message.split('\n')[0] + ')');
-    });
-}
 
-function text(page, sel) { return page.$eval(sel, (el) => el.textContent.trim()); }
 
 /* The Workers table as data: one object per worker row (the Total row apart). */
 function workerRows(page) {
@@ -174,14 +140,6 @@ function workerRows(page) {
     });
 }
 
-function watchPage(page, label) {
-    page.on('pageerror', (e) => pageErrors.push(label + ': ' + e.message));
-    page.on('console', (m) => {
-        if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
-            pageErrors.push(label + ' console: ' + m.text());
-        }
-    });
-}
 
 async function main() {
     assert(HORNET && fs.existsSync(HORNET), 'HORNET is not set to the hornet binary');
@@ -422,8 +380,8 @@ async function main() {
 main().then(() => {
     log('all steps passed');
 }, (err) => {
-    if (!failed) {
-        failed++;
+    if (!h.failed) {
+        h.failed++;
         log('FAIL: ' + (err && err.stack ? err.stack : err));
     }
     for (const p of procs) if (p.log) log(p.name + ' output (tail):\n' + p.log.slice(-2000));
@@ -434,11 +392,11 @@ main().then(() => {
     for (const p of procs.slice().reverse()) {
         const problem = await stop(p);
         if (problem) {
-            failed++;
+            h.failed++;
             log('FAIL: ' + problem + '\n' + p.log.slice(-4000));
         }
     }
     fs.rmSync(CACHE, { recursive: true, force: true });
-    process.stdout.write('distributed: ' + passed + ' passed, ' + failed + ' failed\n');
-    process.exit(failed ? 1 : 0);
+    process.stdout.write('distributed: ' + h.passed + ' passed, ' + h.failed + ' failed\n');
+    process.exit(h.failed ? 1 : 0);
 });
