@@ -1,6 +1,6 @@
 # The dashboard's files (web/*.html|js|css|svg|png|ico and Debian's
 # chart.min.js) compiled into the binary as byte arrays plus the table that
-# server/assets.c searches (struct hn_asset: path, MIME type, data, length,
+# web/assets.c searches (struct hn_asset: path, MIME type, data, length,
 # ETag). The generated C file lives in the build tree and is never committed.
 #
 # Two modes:
@@ -58,7 +58,7 @@ if(NOT nfiles EQUAL nurls)
   message(FATAL_ERROR "EmbedAssets.cmake: ${nfiles} files but ${nurls} URLs")
 endif()
 
-# The Content-Type of a file, by extension (server/assets.c has the same map
+# The Content-Type of a file, by extension (web/assets.c has the same map
 # for --web-root).
 function(hn_asset_mime name out)
   string(TOLOWER "${name}" lower)

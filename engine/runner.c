@@ -471,6 +471,64 @@ static struct hn_ratio_view *build_ratios(struct hn_runner *r, size_t *n_out)
     return v;
 }
 
+/* The last seconds' counts (the 10 s window) for a snapshot. */
+struct snapshot_window {
+    const uint64_t *requests, *failures; /* per cum entry */
+    double seconds;
+    const struct hn_hist *total;
+};
+
+/* Builds a snapshot of the runner as it is now; win NULL = no window yet.
+ * Every snapshot, the first included, comes from here, so all have the
+ * same shape (a master's first one already says distributed and lists its
+ * workers). [control, or main before the control thread starts] */
+static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state state,
+                                          const struct snapshot_window *win)
+{
+    size_t n_ratios = 0;
+    struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
+    size_t n_views = 0;
+    struct hn_worker_view *views = r->fleet ? r->fleet->workers(r->fleet->ud, &n_views) : NULL;
+    /* A master shows the users its workers actually run, as they report. */
+    uint64_t fleet_users = 0;
+    for (size_t i = 0; i < n_views; i++)
+        fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
+
+    pthread_mutex_lock(&r->lock);
+    struct hn_snapshot_input in = {
+        .cum = &r->cum,
+        .win_requests = win ? win->requests : NULL,
+        .win_failures = win ? win->failures : NULL,
+        .window_s = win ? win->seconds : 0,
+        .win_total = win ? win->total : NULL,
+        .seq = r->seq++,
+        .state = state,
+        .host = r->host,
+        .users = r->fleet ? (uint32_t)fleet_users : r->spawned,
+        .target_users = r->target_users,
+        .spawn_rate = r->spawn_rate,
+        .start_time = r->start_wall,
+        .end_time = r->end_wall,
+        .now = hn_wall_s(),
+        .active_s = (double)r->active_us / 1e6,
+        .run_time_s = r->run_time_s,
+        .stop_reason = r->stop_reason,
+        .ratios = ratios,
+        .n_ratios = n_ratios,
+        .distributed = r->fleet != NULL,
+        .workers = views,
+        .n_workers = n_views,
+    };
+    struct hn_snapshot *snap = hn_snapshot_build(&in);
+    pthread_mutex_unlock(&r->lock);
+
+    for (size_t i = 0; i < n_ratios; i++)
+        free(ratios[i].tasks);
+    free(ratios);
+    hn_worker_views_free(views, n_views);
+    return snap;
+}
+
 static void append_history(struct hn_runner *r, const struct hn_snapshot *s)
 {
     size_t max = r->cfg.history_max ? r->cfg.history_max : 7200;
@@ -548,47 +606,8 @@ static void aggregate(struct hn_runner *r, enum hn_state state, bool state_chang
     for (size_t k = 1; k < r->ring_n; k++) /* the seconds after the oldest tick */
         hn_hist_merge(&win_total, &r->ring[(oldest + k) % (WINDOW + 1)].total);
 
-    size_t n_ratios = 0;
-    struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
-    size_t n_views = 0;
-    struct hn_worker_view *views = r->fleet ? r->fleet->workers(r->fleet->ud, &n_views) : NULL;
-    /* A master shows the users its workers actually run, as they report. */
-    uint64_t fleet_users = 0;
-    for (size_t i = 0; i < n_views; i++)
-        fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
-
-    pthread_mutex_lock(&r->lock);
-    struct hn_snapshot_input in = {
-        .cum = &r->cum,
-        .win_requests = win_req,
-        .win_failures = win_fail,
-        .window_s = window_s,
-        .win_total = &win_total,
-        .seq = ++r->seq,
-        .state = state,
-        .host = r->host,
-        .users = r->fleet ? (uint32_t)fleet_users : r->spawned,
-        .target_users = r->target_users,
-        .spawn_rate = r->spawn_rate,
-        .start_time = r->start_wall,
-        .end_time = r->end_wall,
-        .now = hn_wall_s(),
-        .active_s = (double)r->active_us / 1e6,
-        .run_time_s = r->run_time_s,
-        .stop_reason = r->stop_reason,
-        .ratios = ratios,
-        .n_ratios = n_ratios,
-        .distributed = r->fleet != NULL,
-        .workers = views,
-        .n_workers = n_views,
-    };
-    struct hn_snapshot *snap = hn_snapshot_build(&in);
-    pthread_mutex_unlock(&r->lock);
-
-    for (size_t i = 0; i < n_ratios; i++)
-        free(ratios[i].tasks);
-    free(ratios);
-    hn_worker_views_free(views, n_views);
+    struct snapshot_window win = {win_req, win_fail, window_s, &win_total};
+    struct hn_snapshot *snap = build_snapshot(r, state, &win);
     free(win_req);
     free(win_fail);
     hn_hist_cleanup(&win_total);
@@ -908,9 +927,12 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     }
 
     /* An initial snapshot so readers never see NULL. */
-    struct hn_snapshot_input in = {.cum = &r->cum, .state = HN_STATE_READY, .host = r->host,
-                                   .now = hn_wall_s(), .spawn_rate = r->spawn_rate};
-    r->latest = hn_snapshot_build(&in);
+    r->latest = build_snapshot(r, HN_STATE_READY, NULL);
+    if (r->latest == NULL) {
+        rc = -ENOMEM;
+        set_err(err, err_len, "out of memory");
+        goto fail;
+    }
 
     if (pthread_create(&r->control, NULL, control_main, r) != 0) {
         rc = -EAGAIN;

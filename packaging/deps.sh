@@ -17,7 +17,7 @@ bench) want=$bench ;;
 *) echo "deps.sh: unknown profile '$profile' (expected build, test or bench)" >&2; exit 2 ;;
 esac
 
-# The browser tests (tests/e2e) need node and npm. A node that is already
+# The browser tests (tests/web) need node and npm. A node that is already
 # installed some other way (e.g. a vendor build that bundles npm) is used as
 # is: Debian's npm package would conflict with it.
 if [ "$profile" != build ]; then

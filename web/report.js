@@ -1,6 +1,6 @@
 /*
  * hornet's HTML report: renders the run's data (the JSON in the script
- * element with id "data"; see server/report_html.c and docs/report.md) into
+ * element with id "data"; see report/report_html.c and docs/report.md) into
  * the tables and Chart.js charts of web/report.html. Inlined into every
  * report.
  *

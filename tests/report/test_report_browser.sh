@@ -1,6 +1,6 @@
 #!/bin/sh
 # Browser test of the self-contained HTML report: Debian's chromium (headless,
-# driven by playwright-core from tests/e2e) opens report files from file://
+# driven by playwright-core from tests/web) opens report files from file://
 # with every host name unresolvable and every request other than the file
 # itself refused, and checks that the charts drew (coloured pixels on every
 # canvas), the tables hold the run's numbers, hostile names stay text, dark
@@ -19,7 +19,7 @@ set -eu
 
 src=${HN_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${HN_BUILD_DIR:-}
-e2e=$src/tests/e2e
+web=$src/tests/web
 chromium=${CHROMIUM:-/usr/bin/chromium}
 
 if ! command -v node >/dev/null 2>&1; then
@@ -39,13 +39,10 @@ if [ ! -x "$unit" ]; then
     echo "FAIL: $unit is missing (build the test_report_html target)" >&2
     exit 1
 fi
-if [ ! -f "$e2e/node_modules/playwright-core/package.json" ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        echo "FAIL: npm is missing, so playwright-core cannot be installed (run packaging/deps.sh test)" >&2
-        exit 1
-    fi
-    # playwright-core alone: no browser download, the test uses Debian's chromium.
-    timeout 180 npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null
+if [ ! -f "$web/node_modules/playwright-core/package.json" ]; then
+    # tests/web/setup_playwright.sh (the ctest fixture "playwright") installs it.
+    echo "FAIL: playwright-core is missing: run tests/web/setup_playwright.sh" >&2
+    exit 1
 fi
 
 out=$(mktemp -d /tmp/hn-report-html-XXXXXX)
@@ -77,7 +74,7 @@ else
     echo "NOTE: HORNET is not set: checking the unit test's documents only"
 fi
 
-export CHROMIUM="$chromium" PW_CORE="$e2e/node_modules/playwright-core" OUT="$out" REAL="$real"
+export CHROMIUM="$chromium" PW_CORE="$web/node_modules/playwright-core" OUT="$out" REAL="$real"
 export SHOTS="$build/report-screenshots"
 rc=0
 timeout 170 node - <<'EOF' || rc=$?

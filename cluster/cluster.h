@@ -25,7 +25,7 @@
  *              master's heartbeat)
  *     rehello  the master does not know this worker (it restarted)
  *     quit     the master is shutting down: stop and exit (repeated until bye)
- * Statistics are deltas (engine/stats_wire.h) tagged with the epoch they
+ * Statistics are deltas (stats_wire.h) tagged with the epoch they
  * belong to; the master drops deltas of an older epoch (before a reset).
  *
  * Threads: the master's fleet runs one thread of its own; the worker's

@@ -1,10 +1,10 @@
 """hnlib: shared helpers for hornet's integration tests (python3 stdlib only).
 
-Typical use from a test script in tests/integration/:
+Typical use from a test script in tests/<folder>/:
 
     import os, sys
     sys.dont_write_bytecode = True          # keep __pycache__ out of the source tree
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
     import hnlib
 
     with hnlib.DemoTarget() as target:      # runs `$HORNET demo-target --port 0`

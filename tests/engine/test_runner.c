@@ -458,12 +458,75 @@ static void test_command_validation(void **state)
     teardown_plugin(&f);
 }
 
+/* A fleet that has one worker and does nothing: enough for a master runner. */
+static void fake_start_run(void *ud, const char *host) {}
+static void fake_set_targets(void *ud, const uint32_t *c, size_t n, double rate) {}
+static void fake_set_host(void *ud, const char *host) {}
+static void fake_pause(void *ud, bool paused) {}
+static void fake_stop(void *ud) {}
+static bool fake_stopped(void *ud) { return true; }
+static void fake_reset(void *ud) {}
+static void fake_swap_stats(void *ud, struct hn_stats **spare) {}
+static int fake_ready(void *ud) { return 1; }
+static struct hn_worker_view *fake_workers(void *ud, size_t *n)
+{
+    struct hn_worker_view *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    v->id = strdup("w1");
+    v->host = strdup("h");
+    v->state = strdup("ready");
+    *n = 1;
+    return v;
+}
+
+/* The very first snapshot (seq 0, published before the control thread's
+ * first tick) has the same shape as every later one: a master's says
+ * distributed and lists its workers; a plain runner's lists its user types. */
+static void test_first_snapshot_has_the_full_shape(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct hn_loaded_plugin *p = NULL;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/plugins/engine_mix.so", getenv("HN_BUILD_DIR"));
+    if (hn_plugin_load(path, NULL, &p, err, sizeof err) != 0)
+        fail_msg("load %s: %s", path, err);
+    const struct hn_fleet_ops ops = {
+        .start_run = fake_start_run, .set_targets = fake_set_targets, .set_host = fake_set_host,
+        .pause = fake_pause, .stop = fake_stop, .stopped = fake_stopped, .reset = fake_reset,
+        .swap_stats = fake_swap_stats, .ready = fake_ready, .workers = fake_workers,
+    };
+    for (int master = 0; master < 2; master++) {
+        struct hn_runner_config rc = {.plugin = hn_plugin_descriptor(p), .threads = 1,
+                                      .host = "http://127.0.0.1:9",
+                                      .fleet = master ? &ops : NULL};
+        struct hn_runner *r = NULL;
+        if (hn_runner_create(&r, &rc, err, sizeof err) != 0)
+            fail_msg("runner: %s", err);
+        struct hn_snapshot *first = hn_runner_snapshot(r);
+        assert_int_equal(first->seq, 0);
+        assert_int_equal(first->distributed, master);
+        assert_int_equal(first->n_workers, master ? 1 : 0);
+        assert_int_equal(first->n_ratios, 3);
+        struct hn_snapshot *later = hn_runner_snapshot_now(r);
+        assert_true(later->seq > first->seq);
+        assert_int_equal(later->distributed, first->distributed);
+        assert_int_equal(later->n_workers, first->n_workers);
+        assert_int_equal(later->n_ratios, first->n_ratios);
+        hn_snapshot_release(later);
+        hn_snapshot_release(first);
+        hn_runner_destroy(r);
+    }
+    hn_plugin_unload(p);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     hn_log_set_level(HN_WARNING);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_validation),
+        cmocka_unit_test(test_first_snapshot_has_the_full_shape),
         cmocka_unit_test(test_counts_match_target),
         cmocka_unit_test(test_resize_pause_stop_conserve_counts),
         cmocka_unit_test(test_weights_and_fixed_counts),

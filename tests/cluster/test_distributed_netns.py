@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import hnlib  # noqa: E402
 from test_distributed import Master, Proc, CACHE, hello_plugin, users_are  # noqa: E402
 

@@ -29,7 +29,7 @@ import time
 import unittest
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import hnlib  # noqa: E402
 
 DASH_RE = re.compile(r"hornet dashboard: http://127\.0\.0\.1:(\d+)/")

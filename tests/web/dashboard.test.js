@@ -23,7 +23,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR || fs.mkdtempSync('/tmp/hornet-e2e-');
 const SHOTS = path.join(BUILD_DIR, 'e2e-screenshots');
 
-/* Locust's exact CSV header rows (engine/report.c). */
+/* Locust's exact CSV header rows (report/report.c). */
 const CSV_HEADERS = {
     '/stats.csv': 'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,' +
         'Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,' +
@@ -174,7 +174,7 @@ async function main() {
         assert(hasChart, 'Chart.js did not load from /chart.min.js');
         assert(await page.$('canvas#chart-rps') && await page.$('canvas#chart-rt') && await page.$('canvas#chart-users'),
             'chart canvases missing');
-        /* Not distributed: no worker count, no Workers tab (tests/e2e/distributed.test.js has those). */
+        /* Not distributed: no worker count, no Workers tab (tests/web/distributed.test.js has those). */
         assert(!(await page.isVisible('#metric-workers')) && !(await page.isVisible('[data-tab="workers"]')),
             'the worker count or the Workers tab is shown without --master');
     });

@@ -1,5 +1,5 @@
 /*
- * test_report_html.c: the self-contained HTML report (server/report_html.c).
+ * test_report_html.c: the self-contained HTML report (report/report_html.c).
  *
  * The data block is cut back out of the document and parsed, so the tests
  * see what a browser's JSON.parse sees: hostile names must come back byte
