@@ -18,7 +18,7 @@
 # include/hornet/hornet.h). Dependencies point one way, down this list.
 set(HN_LAYOUT_RULES
   "base="
-  "engine/client=base include"
+  "engine/client=base"
   "engine=base engine/client include"
   "web="
   "report=base web engine/snapshot.h"

@@ -847,6 +847,15 @@ static void free_list(const char **l)
     free(l);
 }
 
+/* A user called hn_stop_test (on its worker thread). */
+static void stop_test_from_user(void *ud, const char *reason)
+{
+    struct hn_runner *r = ud;
+    pthread_mutex_lock(&r->lock);
+    begin_stop_locked(r, reason);
+    pthread_mutex_unlock(&r->lock);
+}
+
 int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg, char *err,
                      size_t err_len)
 {
@@ -913,8 +922,9 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
         hn_stats_init(r->spares[i]);
         struct hn_worker_config wc = {
             .index = i,
-            .runner = r,
             .seed = cfg->seed,
+            .stop_test = stop_test_from_user,
+            .stop_test_ud = r,
             .in_flight_cap = cfg->in_flight_cap,
             .host = r->host,
         };
@@ -1208,13 +1218,6 @@ int hn_runner_stop(struct hn_runner *r, const char *reason, char *err, size_t er
     pthread_mutex_unlock(&r->lock);
     hn_logf(HN_INFO, "stopping: %s", reason && *reason ? reason : "stopped");
     return 0;
-}
-
-void hn_runner_user_stop_test(struct hn_runner *r, const char *reason)
-{
-    pthread_mutex_lock(&r->lock);
-    begin_stop_locked(r, reason);
-    pthread_mutex_unlock(&r->lock);
 }
 
 int hn_runner_reset_stats(struct hn_runner *r, char *err, size_t err_len)

@@ -100,67 +100,6 @@ static const char *reason_phrase(int status)
     }
 }
 
-/* A stable, readable message for a transport failure (stable so the
- * failures table groups them: no timings or addresses in it). */
-static char *transport_error(struct hn_user *u, CURLcode code)
-{
-    long os_errno = 0;
-    curl_easy_getinfo(u->easy, CURLINFO_OS_ERRNO, &os_errno);
-    char buf[160];
-    switch (code) {
-    case CURLE_COULDNT_CONNECT:
-        if (os_errno == ECONNREFUSED)
-            snprintf(buf, sizeof buf, "connection refused");
-        else if (os_errno == EMFILE || os_errno == ENFILE)
-            snprintf(buf, sizeof buf, "too many open files (EMFILE): raise ulimit -n or use "
-                                      "HN_USER_SHARED_POOL");
-        else if (os_errno == EADDRNOTAVAIL)
-            snprintf(buf, sizeof buf, "no free local port (EADDRNOTAVAIL): too many connections "
-                                      "from one source address");
-        else
-            snprintf(buf, sizeof buf, "could not connect (%s)",
-                     os_errno ? strerror((int)os_errno) : "unknown reason");
-        break;
-    case CURLE_OPERATION_TIMEDOUT:
-        snprintf(buf, sizeof buf, "timeout after %g s", u->resp.timeout_s);
-        break;
-    case CURLE_GOT_NOTHING:
-        snprintf(buf, sizeof buf, "connection closed without a response");
-        break;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        if (os_errno == ECONNRESET || os_errno == EPIPE)
-            snprintf(buf, sizeof buf, "connection reset by peer");
-        else if (os_errno != 0)
-            snprintf(buf, sizeof buf, "%s error (%s)", code == CURLE_RECV_ERROR ? "receive" : "send",
-                     strerror((int)os_errno));
-        else
-            snprintf(buf, sizeof buf, "%s error", code == CURLE_RECV_ERROR ? "receive" : "send");
-        break;
-    case CURLE_PARTIAL_FILE:
-        snprintf(buf, sizeof buf, "connection closed before the body was complete");
-        break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(buf, sizeof buf, "could not resolve host");
-        break;
-    case CURLE_TOO_MANY_REDIRECTS:
-        snprintf(buf, sizeof buf, "too many redirects");
-        break;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        snprintf(buf, sizeof buf, "invalid URL");
-        break;
-    case CURLE_WEIRD_SERVER_REPLY:
-        snprintf(buf, sizeof buf, "malformed HTTP response");
-        break;
-    default:
-        snprintf(buf, sizeof buf, "%s", curl_easy_strerror(code));
-        buf[0] = (char)((buf[0] >= 'A' && buf[0] <= 'Z') ? buf[0] + 32 : buf[0]);
-        break;
-    }
-    return strdup(buf);
-}
-
 /* Records the pending response with the verdict or the default rule. */
 static void finish_pending(struct hn_user *u)
 {
@@ -173,17 +112,17 @@ static void finish_pending(struct hn_user *u)
     if (r->verdict > 0) {
         err = NULL;
     } else if (r->verdict < 0) {
-        err = r->error ? r->error : "marked as failure";
-    } else if (r->error != NULL) {
-        err = r->error;
-    } else if (r->status >= 400) {
-        const char *phrase = reason_phrase(r->status);
-        snprintf(buf, sizeof buf, "HTTP %d%s%s", r->status, phrase ? " " : "",
+        err = r->http->error ? r->http->error : "marked as failure";
+    } else if (r->http->error != NULL) {
+        err = r->http->error;
+    } else if (r->http->status >= 400) {
+        const char *phrase = reason_phrase(r->http->status);
+        snprintf(buf, sizeof buf, "HTTP %d%s%s", r->http->status, phrase ? " " : "",
                  phrase ? phrase : "");
         err = buf;
     }
     hn_worker_record(u->w, r->method, r->name, (uint64_t)llround(r->elapsed_ms * 1000.0),
-                     r->bytes, err);
+                     r->http->bytes, err);
 }
 
 /* Sets *slot to a copy of v, keeping the old copy when it is equal: a task
@@ -203,15 +142,8 @@ static bool set_str(char **slot, const char *v)
  * allocated for set_str to reuse; hn_user_free releases them. */
 static void reset_response(struct hn_response *r)
 {
-    free(r->error);
-    r->error = NULL;
-    r->status = 0;
-    r->code = CURLE_OK;
-    r->len = 0;
-    r->bytes = 0;
-    r->hlen = 0;
+    hn_http_response_reset(r->http);
     r->elapsed_ms = 0;
-    r->attempts = 0;
     r->slot_wait_us = 0;
     r->pending = false;
     r->verdict = 0;
@@ -219,71 +151,6 @@ static void reset_response(struct hn_response *r)
         json_decref(r->json);
     r->json = NULL;
     r->json_parsed = false;
-    if (r->cap > 256u * 1024u) {
-        /* A large body is not kept across requests: thousands of users
-         * that each met one huge response must not pin gigabytes. */
-        free(r->body);
-        r->body = NULL;
-        r->cap = 0;
-    }
-    if (r->body)
-        r->body[0] = '\0';
-}
-
-static bool grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    /* Small first: the buffers live as long as the user, and most
-     * sleeping users hold a short response (1 KiB each cost 2 KiB/user). */
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    char *p = realloc(*buf, c);
-    if (p == NULL)
-        return false;
-    *buf = p;
-    *cap = c;
-    return true;
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct hn_response *r = ud;
-    size_t n = size * nmemb;
-    r->bytes += n;
-    /* Keep at most HN_BODY_MAX bytes: a hostile target cannot exhaust memory. */
-    size_t keep = r->len < HN_BODY_MAX ? HN_BODY_MAX - r->len : 0;
-    if (keep > n)
-        keep = n;
-    if (keep > 0 && grow(&r->body, &r->cap, r->len + keep + 1)) {
-        memcpy(r->body + r->len, data, keep);
-        r->len += keep;
-        r->body[r->len] = '\0';
-    }
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct hn_response *r = ud;
-    size_t n = size * nmemb;
-    /* A new status line (redirect, 100-continue) starts a new header set. */
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        r->hlen = 0;
-        return n;
-    }
-    size_t len = n;
-    while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
-        len--;
-    if (len == 0 || r->hlen + len + 1 > HN_HEADERS_MAX)
-        return n;
-    if (!grow(&r->headers, &r->hcap, r->hlen + len + 1))
-        return n;
-    memcpy(r->headers + r->hlen, data, len);
-    r->headers[r->hlen + len] = '\0';
-    r->hlen += len + 1;
-    return n;
 }
 
 /* ---------------------------------------------------------------- */
@@ -297,7 +164,7 @@ static struct hn_response *local_failure(struct hn_user *u, const char *method, 
     reset_response(&u->resp);
     set_str(&u->resp.method, method);
     set_str(&u->resp.name, name);
-    u->resp.error = strdup(message);
+    u->resp.http->error = strdup(message);
     if (record) {
         u->resp.pending = true;
         finish_pending(u);
@@ -342,112 +209,6 @@ static char *build_url(const char *host, const char *path, const char *query)
     return url;
 }
 
-/* Called by curl each time it is about to send the request. More than one
- * call means curl retried on a fresh connection after the reused one died:
- * the target saw the first attempt too, so it must be counted. */
-static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
-                     int conn_local_port)
-{
-    struct hn_response *r = ud;
-    (void)conn_primary_ip;
-    (void)conn_local_ip;
-    (void)conn_primary_port;
-    (void)conn_local_port;
-    uint64_t now = hn_mono_us();
-    if (r->attempts == 0)
-        r->first_send_us = now;
-    r->last_send_us = now;
-    r->attempts++;
-    return CURL_PREREQFUNC_OK;
-}
-
-/* The options an easy handle keeps for its whole life. */
-static CURL *new_easy(struct hn_worker *w)
-{
-    CURL *e = curl_easy_init();
-    if (e == NULL)
-        return NULL;
-    /* The worker keeps idle keep-alive sockets in epoll and must learn
-     * when one is closed (worker.c, struct sockinfo). */
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, hn_worker_close_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w);
-    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* cookie engine on, jar in memory */
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 30L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    return e;
-}
-
-/*
- * Gives the user an easy handle for its next request; per-request options
- * are set by api_request. No curl_easy_reset: it would drop the queued
- * cookie-jar load (a leak) and redo the one-time setup on every request.
- *
- * A user that owns its connections (the default) keeps its own easy handle
- * and a private connection cache, as a browser does. Users of a
- * HN_USER_SHARED_POOL type borrow an easy handle from the worker's pool for
- * the length of one transfer and return it in release_easy: an easy handle
- * costs about 9 KiB once it has made a request, which was most of a
- * sleeping user's memory (14.4 KiB per user measured; 100,000 users are
- * meant to fit in 1.5 GB) and, through page faults, most of the cost of
- * spawning. Their cookies stay per user in a small per-user share (0.8 KiB,
- * measured) attached to whichever handle the user holds.
- */
-static bool setup_easy(struct hn_user *u)
-{
-    if (u->easy != NULL)
-        return true;
-    struct hn_worker *w = u->w;
-    bool pooled = u->plan->type->flags & HN_USER_SHARED_POOL;
-    if (u->share == NULL) {
-        u->share = curl_share_init();
-        if (u->share == NULL)
-            return false;
-        curl_share_setopt(u->share, CURLSHOPT_SHARE,
-                          pooled ? CURL_LOCK_DATA_COOKIE : CURL_LOCK_DATA_CONNECT);
-    }
-    CURL *e = pooled && w->n_easy_pool > 0 ? w->easy_pool[--w->n_easy_pool] : new_easy(w);
-    if (e == NULL)
-        return false;
-    u->easy = e;
-    curl_easy_setopt(e, CURLOPT_SHARE, u->share);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)u);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &u->resp);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &u->resp);
-    curl_easy_setopt(e, CURLOPT_PREREQDATA, &u->resp);
-    return true;
-}
-
-/* Returns a borrowed easy handle to the worker's pool once its transfer is
- * over and read (see setup_easy); a no-op for users that own theirs. */
-static void release_easy(struct hn_user *u)
-{
-    struct hn_worker *w = u->w;
-    CURL *e = u->easy;
-    if (e == NULL || !(u->plan->type->flags & HN_USER_SHARED_POOL))
-        return;
-    u->easy = NULL;
-    /* Detaching takes the user's cookie jar off the handle. */
-    curl_easy_setopt(e, CURLOPT_SHARE, NULL);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
-    if (w->n_easy_pool == w->cap_easy_pool) {
-        size_t cap = w->cap_easy_pool ? w->cap_easy_pool * 2 : 64;
-        CURL **pool = realloc(w->easy_pool, cap * sizeof *pool);
-        if (pool == NULL) {
-            curl_easy_cleanup(e);
-            return;
-        }
-        w->easy_pool = pool;
-        w->cap_easy_pool = cap;
-    }
-    w->easy_pool[w->n_easy_pool++] = e;
-}
-
 static void release_slot(struct hn_worker *w);
 
 static struct hn_response *api_request(struct hn_user *u, const char *method, const char *path,
@@ -457,7 +218,8 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
         /* The header promises never NULL: a shared, inert failure. Its
          * accessors only read it; success/failure ignore it (not pending). */
         static char misuse_error[] = "hn_request called outside its user's task";
-        static struct hn_response misuse = {.api = &api_table, .error = misuse_error};
+        static struct hn_http_response misuse_http = {.error = misuse_error};
+        static struct hn_response misuse = {.api = &api_table, .http = &misuse_http};
         return &misuse;
     }
     static const struct hn_req no_opts;
@@ -525,62 +287,32 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     r->slot_wait_us = hn_mono_us() - called_us;
     set_str(&r->method, method);
     set_str(&r->name, name);
-    /* Bounded so the conversion to curl's milliseconds stays defined. */
-    r->timeout_s = opts->timeout > 0 ? fmin(opts->timeout, 1e6) : 60.0;
+    free(default_name);
 
     free(u->url);
     u->url = build_url(u->host, path, opts->query);
-    curl_slist_free_all(u->req_headers);
-    u->req_headers = NULL;
-    if (!setup_easy(u) || u->url == NULL) {
+    if (u->url == NULL) {
         release_slot(w);
-        release_easy(u);
-        struct hn_response *fail = local_failure(u, method, name, "out of memory", true);
-        free(default_name);
-        return fail;
+        return local_failure(u, method, r->name, "out of memory", true);
     }
-    free(default_name);
-    CURL *e = u->easy;
-    curl_easy_setopt(e, CURLOPT_URL, u->url);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(r->timeout_s * 1000.0));
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, opts->no_redirects ? 0L : 1L);
-
-    const void *body = opts->body;
-    size_t body_len = opts->body_len;
-    if (opts->json != NULL) {
-        body = opts->json;
-        body_len = strlen(opts->json);
-        u->req_headers = curl_slist_append(u->req_headers, "Content-Type: application/json");
-    } else if (body != NULL && body_len == 0) {
-        body_len = strlen(body);
-    }
-    if (opts->headers)
-        for (const char *const *h = opts->headers; *h; h++)
-            u->req_headers = curl_slist_append(u->req_headers, *h);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, u->req_headers);
-
-    /* Undo the previous request's method before setting this one. */
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
-    if (strcmp(method, "GET") == 0 && body == NULL) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else {
-        if (body != NULL || strcmp(method, "POST") == 0) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
-        } else {
-            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        }
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    }
-
-    if (hn_worker_add_transfer(w, u) != 0) {
-        w->in_flight--;
-        release_easy(u);
-        return local_failure(u, method, r->name, "could not start the transfer", true);
+    struct hn_http_request rq = {
+        .method = method,
+        .url = u->url,
+        .headers = opts->headers,
+        .body = opts->json ? opts->json : opts->body,
+        .body_len = opts->json ? strlen(opts->json)
+                    : opts->body != NULL && opts->body_len == 0 ? strlen(opts->body)
+                                                                : opts->body_len,
+        .json = opts->json != NULL,
+        /* Bounded so the conversion to curl's milliseconds stays defined. */
+        .timeout_s = opts->timeout > 0 ? fmin(opts->timeout, 1e6) : 60.0,
+        .no_redirects = opts->no_redirects,
+    };
+    if (hn_curl_start(w->http, &u->conn, &rq) != 0) {
+        release_slot(w);
+        r->pending = true; /* resp.error says why */
+        finish_pending(u);
+        return r;
     }
     u->wait = HN_BLOCK_HTTP;
     hn_coro_yield();
@@ -607,26 +339,17 @@ static void release_slot(struct hn_worker *w)
     }
 }
 
-void hn_user_transfer_done(struct hn_user *u, CURLcode code)
+void hn_user_transfer_done(void *owner)
 {
+    struct hn_user *u = owner;
     struct hn_response *r = &u->resp;
-    curl_off_t total_us = 0;
-    long status = 0;
-    curl_easy_getinfo(u->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-    curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
-    r->code = code;
-    r->status = code == CURLE_OK ? (int)status : 0;
-    r->elapsed_ms = (double)(total_us + (curl_off_t)r->slot_wait_us) / 1000.0;
-    if (code != CURLE_OK)
-        r->error = transport_error(u, code);
-    /* Redirects also send again, but then a response was received first:
-     * only count sends that got no response (curl's silent retry). */
-    long redirects = 0;
-    curl_easy_getinfo(u->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-    for (long extra = (long)r->attempts - 1 - redirects; extra > 0; extra--)
-        hn_worker_record(u->w, r->method, r->name, r->last_send_us - r->first_send_us, 0,
+    const struct hn_http_response *http = r->http;
+    r->elapsed_ms = (double)(http->total_us + r->slot_wait_us) / 1000.0;
+    /* curl resent the request on a new connection after a reused one died
+     * without answering: the target saw those sends, so they count. */
+    for (unsigned k = 0; k < http->unanswered_sends; k++)
+        hn_worker_record(u->w, r->method, r->name, http->last_send_us - http->first_send_us, 0,
                          "connection closed without a response (retried on a new connection)");
-    release_easy(u);
     release_slot(u->w);
     if (u->wait == HN_BLOCK_HTTP) {
         /* Done: an abort arriving before the user runs must not release
@@ -638,23 +361,23 @@ void hn_user_transfer_done(struct hn_user *u, CURLcode code)
 
 static int api_status(const struct hn_response *r)
 {
-    return r ? r->status : 0;
+    return r ? r->http->status : 0;
 }
 
 static const char *api_body(const struct hn_response *r, size_t *len)
 {
     if (len)
-        *len = r && r->body ? r->len : 0;
-    return r && r->body ? r->body : "";
+        *len = r && r->http->body ? r->http->len : 0;
+    return r && r->http->body ? r->http->body : "";
 }
 
 static const char *api_header(const struct hn_response *r, const char *name)
 {
-    if (r == NULL || name == NULL || r->headers == NULL)
+    if (r == NULL || name == NULL || r->http->headers == NULL)
         return NULL;
     size_t nl = strlen(name);
-    for (size_t off = 0; off < r->hlen;) {
-        const char *line = r->headers + off;
+    for (size_t off = 0; off < r->http->hlen;) {
+        const char *line = r->http->headers + off;
         size_t ll = strlen(line);
         if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
             const char *v = line + nl + 1;
@@ -669,7 +392,7 @@ static const char *api_header(const struct hn_response *r, const char *name)
 
 static const char *api_error(const struct hn_response *r)
 {
-    return r ? r->error : NULL;
+    return r ? r->http->error : NULL;
 }
 
 static double api_elapsed_ms(const struct hn_response *r)
@@ -690,8 +413,8 @@ static void api_failure(struct hn_response *r, const char *message)
     if (r == NULL || !r->pending)
         return;
     r->verdict = -1;
-    free(r->error);
-    r->error = strdup(message && *message ? message : "marked as failure");
+    free(r->http->error);
+    r->http->error = strdup(message && *message ? message : "marked as failure");
     finish_pending(r->user);
 }
 
@@ -700,8 +423,8 @@ static json_t *response_json(const struct hn_response *rc)
     struct hn_response *r = (struct hn_response *)rc; /* lazily parsed cache */
     if (!r->json_parsed) {
         r->json_parsed = true;
-        if (r->body && r->len > 0)
-            r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+        if (r->http->body && r->http->len > 0)
+            r->json = json_loadb(r->http->body, r->http->len, JSON_DECODE_ANY, NULL);
     }
     return r->json;
 }
@@ -892,7 +615,8 @@ static void api_stop_test(struct hn_user *u, const char *reason)
 {
     if (!in_own_coroutine(u, "hn_stop_test"))
         return;
-    hn_runner_user_stop_test(u->w->runner, reason && *reason ? reason : "stopped by a user");
+    if (u->w->stop_test)
+        u->w->stop_test(u->w->stop_test_ud, reason && *reason ? reason : "stopped by a user");
     u->stopping = true;
     exit_user(u);
 }
@@ -1058,7 +782,9 @@ void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_
     u->api = &api_table;
     u->resp.api = &api_table;
     u->resp.user = u;
-    u->pe.kind = 3; /* KIND_USER in worker.c */
+    hn_http_conn_init(&u->conn, u, plan->type->flags & HN_USER_SHARED_POOL);
+    u->resp.http = &u->conn.resp;
+    u->pe.kind = HN_POLL_USER;
     u->w = w;
     u->plan = plan;
     u->id = id;
@@ -1148,15 +874,8 @@ void hn_user_abort(struct hn_user *u)
     if (u->wait == HN_BLOCK_HTTP) {
         /* The request went out and may have been served: it still counts,
          * as a failure, so nothing is lost. */
-        hn_worker_cancel_transfer(u->w, u);
-        u->resp.code = CURLE_ABORTED_BY_CALLBACK;
-        u->resp.status = 0;
-        free(u->resp.error);
-        u->resp.error = strdup("aborted: stop timeout reached");
-        curl_off_t total_us = 0;
-        curl_easy_getinfo(u->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-        u->resp.elapsed_ms = (double)(total_us + (curl_off_t)u->resp.slot_wait_us) / 1000.0;
-        release_easy(u);
+        hn_curl_cancel(u->w->http, &u->conn, "aborted: stop timeout reached");
+        u->resp.elapsed_ms = (double)(u->conn.resp.total_us + u->resp.slot_wait_us) / 1000.0;
         release_slot(u->w);
         hn_worker_make_runnable(u->w, u);
         return;
@@ -1193,14 +912,7 @@ void hn_user_free(struct hn_user *u)
     reset_response(&u->resp);
     free(u->resp.method);
     free(u->resp.name);
-    free(u->resp.body);
-    free(u->resp.headers);
-    release_easy(u);
-    if (u->easy)
-        curl_easy_cleanup(u->easy);
-    if (u->share)
-        curl_share_cleanup(u->share);
-    curl_slist_free_all(u->req_headers);
+    hn_http_conn_cleanup(u->w->http, &u->conn);
     free(u->url);
     free(u->state);
     free(u->host);

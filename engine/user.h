@@ -14,23 +14,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "curl_client.h"
 #include "hornet/hornet.h"
+#include "pollent.h"
 #include "stats.h"
 #include "worker.h"
 
 #define HN_NOT_IN_HEAP SIZE_MAX
-#define HN_BODY_MAX (64u * 1024u * 1024u) /* bytes of body kept per response */
-#define HN_HEADERS_MAX (64u * 1024u)
-
-struct hn_pollent {
-    int kind;
-};
 
 struct hn_user;
-struct sockinfo;
 
 struct hn_ulist {
     struct hn_user *head, *tail;
@@ -46,23 +40,15 @@ enum hn_block {
     HN_BLOCK_PAUSED
 };
 
+/* The plugin's handle on a user's last response: what the client received
+ * (in the user's conn) plus how the plugin judged it. */
 struct hn_response {
     const struct hn_api *api; /* first: struct hn_user_head */
     struct hn_user *user;
+    struct hn_http_response *http; /* the conn's response; never NULL */
     char *method;
     char *name;
-    int status;
-    CURLcode code;
-    char *body;
-    size_t len, cap;
-    uint64_t bytes;           /* as received, even past HN_BODY_MAX */
-    char *headers;            /* NUL-separated "Name: value" lines of the final response */
-    size_t hlen, hcap;
-    char *error;              /* transport error or failure message; NULL = none */
-    double elapsed_ms;
-    double timeout_s;
-    unsigned attempts;        /* times curl sent the request (it retries once on a dead reused connection) */
-    uint64_t first_send_us, last_send_us;
+    double elapsed_ms;        /* transfer time plus the wait for an in-flight slot */
     uint64_t slot_wait_us;    /* time spent waiting for an in-flight slot (in the latency) */
     bool pending;             /* completed but not yet recorded (catch_response) */
     int verdict;              /* 0 = default rule, 1 = success, -1 = failure */
@@ -102,9 +88,7 @@ struct hn_user {
     int fd;                   /* hn_wait_fd */
     uint32_t fd_events;
 
-    CURL *easy;
-    CURLSH *share;            /* per-user connection cache (browser-like) */
-    struct curl_slist *req_headers;
+    struct hn_http_conn conn; /* the HTTP client's per-user state and last response */
     char *url;
     struct hn_response resp;
 
@@ -115,22 +99,15 @@ struct hn_user {
 
 struct hn_worker {
     int index;
-    struct hn_runner *runner;
+    void (*stop_test)(void *ud, const char *reason); /* hn_worker_config */
+    void *stop_test_ud;
     pthread_t thread;
     uint64_t seed;
     char *host;
 
     int epfd, wakefd;
     struct hn_pollent wake_pe;
-    CURLM *multi;
-    uint64_t curl_deadline;
-    /* curl sockets by fd number (worker.c): entries live as long as the
-     * worker, so epoll data pointers never dangle. */
-    struct sockinfo **fdtab;
-    size_t fdtab_cap;
-    /* Idle easy handles lent to HN_USER_SHARED_POOL users per transfer. */
-    CURL **easy_pool;
-    size_t n_easy_pool, cap_easy_pool;
+    struct hn_curl_client *http;  /* this thread's HTTP client (engine/client) */
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;
@@ -164,16 +141,12 @@ void hn_worker_timer_del(struct hn_worker *w, struct hn_user *u);
 void hn_worker_make_runnable(struct hn_worker *w, struct hn_user *u);
 void hn_ulist_push(struct hn_ulist *l, struct hn_user *u);
 void hn_ulist_remove(struct hn_user *u);
-int hn_worker_add_transfer(struct hn_worker *w, struct hn_user *u);
-void hn_worker_cancel_transfer(struct hn_worker *w, struct hn_user *u);
 void hn_worker_record(struct hn_worker *w, const char *type, const char *name, uint64_t us,
                       uint64_t bytes, const char *error);
 void hn_worker_record_exception(struct hn_worker *w, const char *user_type, const char *task,
                                 const char *message);
 int hn_worker_watch_fd(struct hn_worker *w, struct hn_user *u, int fd, uint32_t events);
 void hn_worker_unwatch_fd(struct hn_worker *w, int fd);
-/* CURLOPT_CLOSESOCKETFUNCTION for every easy handle (clientp = worker). */
-int hn_worker_close_socket(void *clientp, curl_socket_t fd);
 
 /* user.c */
 void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id);
@@ -181,7 +154,8 @@ void hn_user_resume(struct hn_user *u);
 void hn_user_free(struct hn_user *u);
 void hn_user_request_stop(struct hn_user *u);
 void hn_user_abort(struct hn_user *u);
-void hn_user_transfer_done(struct hn_user *u, CURLcode code);
+/* The client's done callback: owner is the user whose request finished. */
+void hn_user_transfer_done(void *owner);
 void hn_user_timer_expired(struct hn_user *u);
 void hn_user_fd_ready(struct hn_user *u, uint32_t events);
 struct hn_user *hn_user_from_pollent(struct hn_pollent *pe);

@@ -1,10 +1,11 @@
 /*
- * worker.c: one worker thread = one epoll loop + one curl multi handle +
- * the coroutine users it runs, their timers and a stats shard.
+ * worker.c: one worker thread = one epoll loop + its HTTP client
+ * (engine/client) + the coroutine users it runs, their timers and a stats
+ * shard.
  *
- * Loop order per iteration: commands, runnable users, curl timeouts,
+ * Loop order per iteration: commands, runnable users, client timeouts,
  * epoll_wait, I/O dispatch, finished transfers, due timers. Users are
- * resumed only from this loop (never from curl callbacks: curl 7.88
+ * resumed only from this loop (never from client callbacks: curl 7.88
  * refuses re-entrant multi calls).
  */
 #include "worker.h"
@@ -17,33 +18,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "clock.h"
 #include "coro.h"
 #include "log.h"
 #include "user.h"
-
-enum { KIND_WAKE = 1, KIND_CURL, KIND_USER, KIND_DEAD };
-
-/*
- * A curl socket's epoll state. curl asks to stop watching a keep-alive
- * socket after every transfer (CURL_POLL_REMOVE) and to watch it again on
- * the next one: done literally that is an EPOLL_CTL_DEL + ADD per request,
- * and with a syscall costing several µs in this VM that was 10-15 % of the
- * CPU per request. So a removed socket stays registered ("dormant") for as
- * long as it is open: an idle keep-alive connection raises no events, and
- * if one comes anyway (the server closed it) the socket is deregistered
- * then. Registration is forgotten when curl closes the socket (the close
- * callback below), since close() drops it from epoll and the fd number may
- * be reused.
- */
-struct sockinfo {
-    struct hn_pollent pe;
-    curl_socket_t fd;
-    uint32_t registered; /* events epoll has for fd, 0 = not registered */
-    bool active;         /* curl is watching it */
-};
 
 /* ---------------------------------------------------------------- */
 /* Timers: a binary min-heap of users keyed by deadline.             */
@@ -159,144 +137,6 @@ void hn_ulist_remove(struct hn_user *u)
         l->tail = u->prev;
     u->prev = u->next = NULL;
     u->list = NULL;
-}
-
-/* ---------------------------------------------------------------- */
-/* curl glue                                                         */
-/* ---------------------------------------------------------------- */
-
-static struct sockinfo *sock_get(struct hn_worker *w, curl_socket_t fd)
-{
-    if (fd < 0)
-        return NULL;
-    if ((size_t)fd >= w->fdtab_cap) {
-        size_t cap = w->fdtab_cap ? w->fdtab_cap : 64;
-        while (cap <= (size_t)fd)
-            cap *= 2;
-        struct sockinfo **t = realloc(w->fdtab, cap * sizeof *t);
-        if (t == NULL)
-            return NULL;
-        memset(t + w->fdtab_cap, 0, (cap - w->fdtab_cap) * sizeof *t);
-        w->fdtab = t;
-        w->fdtab_cap = cap;
-    }
-    struct sockinfo *si = w->fdtab[fd];
-    if (si == NULL) {
-        si = calloc(1, sizeof *si);
-        if (si == NULL)
-            return NULL;
-        si->pe.kind = KIND_CURL;
-        si->fd = fd;
-        w->fdtab[fd] = si;
-    }
-    return si;
-}
-
-static int sock_register(struct hn_worker *w, struct sockinfo *si, uint32_t events)
-{
-    if (si->registered == events)
-        return 0;
-    struct epoll_event ev = {.events = events, .data.ptr = si};
-    int op = si->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int rc = epoll_ctl(w->epfd, op, si->fd, &ev);
-    /* A stale belief (fd closed behind our back) corrects itself here. */
-    if (rc != 0 && errno == ENOENT)
-        rc = epoll_ctl(w->epfd, EPOLL_CTL_ADD, si->fd, &ev);
-    else if (rc != 0 && errno == EEXIST)
-        rc = epoll_ctl(w->epfd, EPOLL_CTL_MOD, si->fd, &ev);
-    si->registered = rc == 0 ? events : 0;
-    return rc;
-}
-
-static void sock_unregister(struct hn_worker *w, struct sockinfo *si)
-{
-    if (si->registered)
-        epoll_ctl(w->epfd, EPOLL_CTL_DEL, si->fd, NULL);
-    si->registered = 0;
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    struct hn_worker *w = userp;
-    (void)e;
-    (void)socketp;
-    struct sockinfo *si = sock_get(w, fd);
-    if (si == NULL)
-        return -1;
-    if (what == CURL_POLL_REMOVE) {
-        si->active = false;
-        /* Writability would fire at once, over and over: drop it now. */
-        if (si->registered & EPOLLOUT)
-            sock_unregister(w, si);
-        return 0;
-    }
-    uint32_t events = 0;
-    if (what & CURL_POLL_IN)
-        events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        events |= EPOLLOUT;
-    si->active = true;
-    return sock_register(w, si, events);
-}
-
-int hn_worker_close_socket(void *clientp, curl_socket_t fd)
-{
-    struct hn_worker *w = clientp;
-    if (w != NULL && fd >= 0 && (size_t)fd < w->fdtab_cap && w->fdtab[fd] != NULL) {
-        w->fdtab[fd]->registered = 0; /* close() removes it from epoll */
-        w->fdtab[fd]->active = false;
-    }
-    return close(fd);
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-    struct hn_worker *w = userp;
-    (void)m;
-    if (timeout_ms < 0)
-        w->curl_deadline = UINT64_MAX;
-    else
-        w->curl_deadline = hn_mono_us() + (uint64_t)timeout_ms * 1000u;
-    return 0;
-}
-
-static void free_sockets(struct hn_worker *w)
-{
-    for (size_t i = 0; i < w->fdtab_cap; i++)
-        free(w->fdtab[i]);
-    free(w->fdtab);
-    w->fdtab = NULL;
-    w->fdtab_cap = 0;
-}
-
-/* Moves finished transfers back to their users. */
-static void collect_transfers(struct hn_worker *w)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        CURL *e = msg->easy_handle;
-        CURLcode code = msg->data.result;
-        struct hn_user *u = NULL;
-        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&u);
-        curl_multi_remove_handle(w->multi, e);
-        if (u != NULL)
-            hn_user_transfer_done(u, code);
-    }
-}
-
-/* Called when a user stops waiting for HTTP without a result (abort). */
-void hn_worker_cancel_transfer(struct hn_worker *w, struct hn_user *u)
-{
-    curl_multi_remove_handle(w->multi, u->easy);
-}
-
-int hn_worker_add_transfer(struct hn_worker *w, struct hn_user *u)
-{
-    CURLMcode mc = curl_multi_add_handle(w->multi, u->easy);
-    return mc == CURLM_OK ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- */
@@ -448,7 +288,7 @@ static int loop_timeout_ms(struct hn_worker *w, uint64_t now)
 {
     if (w->run_head != NULL)
         return 0;
-    uint64_t next = w->curl_deadline;
+    uint64_t next = hn_curl_client_deadline(w->http);
     if (w->heap_n > 0 && w->heap[0]->deadline < next)
         next = w->heap[0]->deadline;
     if (next == UINT64_MAX)
@@ -463,7 +303,6 @@ static void *worker_main(void *arg)
 {
     struct hn_worker *w = arg;
     struct epoll_event events[256];
-    int running;
 
     for (;;) {
         size_t done = run_commands(w);
@@ -478,10 +317,8 @@ static void *worker_main(void *arg)
             break;
 
         uint64_t now = hn_mono_us();
-        if (w->curl_deadline <= now) {
-            w->curl_deadline = UINT64_MAX;
-            curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            collect_transfers(w);
+        if (hn_curl_client_deadline(w->http) <= now) {
+            hn_curl_client_run_timers(w->http);
             now = hn_mono_us();
         }
 
@@ -489,32 +326,17 @@ static void *worker_main(void *arg)
         for (int i = 0; i < n; i++) {
             struct hn_pollent *pe = events[i].data.ptr;
             uint32_t ev = events[i].events;
-            if (pe->kind == KIND_WAKE) {
+            if (pe->kind == HN_POLL_WAKE) {
                 uint64_t v;
                 ssize_t rc = read(w->wakefd, &v, sizeof v);
                 (void)rc;
-            } else if (pe->kind == KIND_CURL) {
-                struct sockinfo *si = (struct sockinfo *)pe;
-                if (!si->active) {
-                    /* Dormant keep-alive socket: data or a close from the
-                     * server. curl finds out when it next checks the
-                     * connection; stop hearing about it until then. */
-                    sock_unregister(w, si);
-                    continue;
-                }
-                int flags = 0;
-                if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
-                    flags |= CURL_CSELECT_IN;
-                if (ev & EPOLLOUT)
-                    flags |= CURL_CSELECT_OUT;
-                if (ev & EPOLLERR)
-                    flags |= CURL_CSELECT_ERR;
-                curl_multi_socket_action(w->multi, si->fd, flags, &running);
-            } else if (pe->kind == KIND_USER) {
+            } else if (pe->kind == HN_POLL_CURL) {
+                hn_curl_client_on_event(w->http, pe, ev);
+            } else if (pe->kind == HN_POLL_USER) {
                 hn_user_fd_ready(hn_user_from_pollent(pe), ev);
             }
         }
-        collect_transfers(w);
+        hn_curl_client_collect(w->http);
         fire_timers(w, hn_mono_us());
         atomic_store_explicit(&w->in_flight_count, w->in_flight, memory_order_relaxed);
     }
@@ -529,14 +351,14 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     if (w == NULL)
         return -ENOMEM;
     w->index = cfg->index;
-    w->runner = cfg->runner;
+    w->stop_test = cfg->stop_test;
+    w->stop_test_ud = cfg->stop_test_ud;
     w->seed = cfg->seed;
     /* High enough that a swarm of ordinary size never queues behind it
      * (500 users against a 50 ms target needed more than 256); it still
      * bounds the connections one multi handle juggles. */
     w->in_flight_cap = cfg->in_flight_cap ? cfg->in_flight_cap : 1024;
     w->host = cfg->host ? strdup(cfg->host) : NULL;
-    w->curl_deadline = UINT64_MAX;
     pthread_mutex_init(&w->cmd_lock, NULL);
     pthread_mutex_init(&w->shard_lock, NULL);
     w->shard = calloc(1, sizeof *w->shard);
@@ -544,29 +366,23 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
 
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    w->multi = curl_multi_init();
-    if (w->epfd < 0 || w->wakefd < 0 || w->multi == NULL)
+    /* At least twice the in-flight cap of connections, or pooled ones get
+     * closed and reopened as handles come and go (measured: 1 % reuse). */
+    if (w->epfd >= 0)
+        w->http = hn_curl_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done);
+    if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL)
         goto fail;
-    w->wake_pe.kind = KIND_WAKE;
+    w->wake_pe.kind = HN_POLL_WAKE;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_pe};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) != 0)
         goto fail;
-
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
-    /* At least the in-flight cap, or pooled connections get closed and
-     * reopened as handles come and go (measured: 1 % reuse). */
-    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->in_flight_cap * 2);
 
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         goto fail;
     *out = w;
     return 0;
 fail:
-    if (w->multi)
-        curl_multi_cleanup(w->multi);
+    hn_curl_client_free(w->http);
     if (w->epfd >= 0)
         close(w->epfd);
     if (w->wakefd >= 0)
@@ -590,11 +406,7 @@ void hn_worker_join(struct hn_worker *w)
     free(w->cmds);
     free(w->users);
     free(w->heap);
-    for (size_t i = 0; i < w->n_easy_pool; i++)
-        curl_easy_cleanup(w->easy_pool[i]);
-    free(w->easy_pool);
-    curl_multi_cleanup(w->multi); /* may still close sockets: fdtab after */
-    free_sockets(w);
+    hn_curl_client_free(w->http);
     close(w->epfd);
     close(w->wakefd);
     hn_stats_cleanup(w->shard);

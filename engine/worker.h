@@ -1,7 +1,7 @@
 /*
  * worker.h: worker threads and the simulated users they run.
  *
- * A worker thread owns an epoll loop, a curl multi handle, a timer heap,
+ * A worker thread owns an epoll loop, an HTTP client (engine/client), a timer heap,
  * its users (coroutines) and a stats shard. Nothing it owns is touched by
  * another thread except through the command queue (hn_worker_send) and the
  * shard swap (hn_worker_swap_shard). The hot path takes no global lock.
@@ -21,7 +21,6 @@
 #include "stats.h"
 
 struct hn_user_type;
-struct hn_runner;
 struct hn_worker;
 
 /* A user type as the runner prepared it for this run: tasks filtered by
@@ -56,10 +55,13 @@ struct hn_cmd {
 
 struct hn_worker_config {
     int index;
-    struct hn_runner *runner;
     uint64_t seed;
     uint32_t in_flight_cap;
     const char *host;
+    /* A user called hn_stop_test: the only way up from a user to whoever
+     * runs the workers. Called on the worker thread; must not block. */
+    void (*stop_test)(void *ud, const char *reason);
+    void *stop_test_ud;
 };
 
 /* Starts the worker thread. Returns 0 or -errno. [control] */
@@ -79,8 +81,5 @@ bool hn_worker_settled(struct hn_worker *w);
 /* Requests in flight on this worker. [any] */
 uint32_t hn_worker_in_flight(struct hn_worker *w);
 
-/* Called by users (worker thread) to reach the runner. */
-void hn_runner_user_stop_test(struct hn_runner *r, const char *reason);
-/* Paused flag, read by users at their gates. */
 
 #endif

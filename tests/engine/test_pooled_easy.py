@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration test of pooled curl easy handles (engine/user.c setup_easy):
+"""Integration test of pooled curl easy handles (engine/client/curl_client.c setup_easy):
 HN_USER_SHARED_POOL users borrow an easy handle per transfer from their
 worker, and must still keep their own cookies, and every request must be
 counted once by hornet and by the target. Needs HORNET and HN_BUILD_DIR;

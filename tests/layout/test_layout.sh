@@ -44,6 +44,7 @@ planted() {
 
 planted engine/worker.c report.h 'engine/worker.c: #include "report.h" (report/): engine/ may use'
 planted engine/runner.c api.h 'engine/runner.c: #include "api.h" (server/)'
+planted engine/client/curl_client.c user.h 'engine/client/curl_client.c: #include "user.h" (engine/): engine/client/ may use base'
 planted report/report.c runner.h 'report/report.c: #include "runner.h" (engine/): report/ may use base, web, engine/snapshot.h'
 planted base/log.c stats.h 'base/log.c: #include "stats.h" (engine/): base/ may use nothing outside itself'
 planted server/api.c cluster.h 'server/api.c: #include "cluster.h" (cluster/)'

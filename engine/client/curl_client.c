@@ -1,0 +1,627 @@
+/*
+ * curl_client.c: HTTP over libcurl's multi interface, driven by a worker's
+ * epoll loop (curl_multi_socket_action). Users are never resumed from a
+ * curl callback (curl 7.88 refuses re-entrant multi calls): finished
+ * transfers are collected after curl returns and handed to the done
+ * callback.
+ */
+#include "curl_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "clock.h"
+
+/*
+ * A curl socket's epoll state. curl asks to stop watching a keep-alive
+ * socket after every transfer (CURL_POLL_REMOVE) and to watch it again on
+ * the next one: done literally that is an EPOLL_CTL_DEL + ADD per request,
+ * and with a syscall costing several µs in this VM that was 10-15 % of the
+ * CPU per request. So a removed socket stays registered ("dormant") for as
+ * long as it is open: an idle keep-alive connection raises no events, and
+ * if one comes anyway (the server closed it) the socket is deregistered
+ * then. Registration is forgotten when curl closes the socket (the close
+ * callback below), since close() drops it from epoll and the fd number may
+ * be reused.
+ */
+struct sockinfo {
+    struct hn_pollent pe;
+    curl_socket_t fd;
+    uint32_t registered; /* events epoll has for fd, 0 = not registered */
+    bool active;         /* curl is watching it */
+};
+
+struct hn_curl_client {
+    int epfd;
+    CURLM *multi;
+    uint64_t deadline;
+    hn_http_done_cb done;
+    /* Sockets by fd number: entries live as long as the client, so epoll
+     * data pointers never dangle. */
+    struct sockinfo **fdtab;
+    size_t fdtab_cap;
+    /* Idle easy handles lent to pooled conns per transfer. */
+    CURL **easy_pool;
+    size_t n_easy_pool, cap_easy_pool;
+};
+
+/* ---------------------------------------------------------------- */
+/* Sockets and timers                                                */
+/* ---------------------------------------------------------------- */
+
+static struct sockinfo *sock_get(struct hn_curl_client *c, curl_socket_t fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= c->fdtab_cap) {
+        size_t cap = c->fdtab_cap ? c->fdtab_cap : 64;
+        while (cap <= (size_t)fd)
+            cap *= 2;
+        struct sockinfo **t = realloc(c->fdtab, cap * sizeof *t);
+        if (t == NULL)
+            return NULL;
+        memset(t + c->fdtab_cap, 0, (cap - c->fdtab_cap) * sizeof *t);
+        c->fdtab = t;
+        c->fdtab_cap = cap;
+    }
+    struct sockinfo *si = c->fdtab[fd];
+    if (si == NULL) {
+        si = calloc(1, sizeof *si);
+        if (si == NULL)
+            return NULL;
+        si->pe.kind = HN_POLL_CURL;
+        si->fd = fd;
+        c->fdtab[fd] = si;
+    }
+    return si;
+}
+
+static int sock_register(struct hn_curl_client *c, struct sockinfo *si, uint32_t events)
+{
+    if (si->registered == events)
+        return 0;
+    struct epoll_event ev = {.events = events, .data.ptr = si};
+    int op = si->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int rc = epoll_ctl(c->epfd, op, si->fd, &ev);
+    /* A stale belief (fd closed behind our back) corrects itself here. */
+    if (rc != 0 && errno == ENOENT)
+        rc = epoll_ctl(c->epfd, EPOLL_CTL_ADD, si->fd, &ev);
+    else if (rc != 0 && errno == EEXIST)
+        rc = epoll_ctl(c->epfd, EPOLL_CTL_MOD, si->fd, &ev);
+    si->registered = rc == 0 ? events : 0;
+    return rc;
+}
+
+static void sock_unregister(struct hn_curl_client *c, struct sockinfo *si)
+{
+    if (si->registered)
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, si->fd, NULL);
+    si->registered = 0;
+}
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct hn_curl_client *c = userp;
+    (void)e;
+    (void)socketp;
+    struct sockinfo *si = sock_get(c, fd);
+    if (si == NULL)
+        return -1;
+    if (what == CURL_POLL_REMOVE) {
+        si->active = false;
+        /* Writability would fire at once, over and over: drop it now. */
+        if (si->registered & EPOLLOUT)
+            sock_unregister(c, si);
+        return 0;
+    }
+    uint32_t events = 0;
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    si->active = true;
+    return sock_register(c, si, events);
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the socket leaves epoll with close(). */
+static int on_close_socket(void *clientp, curl_socket_t fd)
+{
+    struct hn_curl_client *c = clientp;
+    if (c != NULL && fd >= 0 && (size_t)fd < c->fdtab_cap && c->fdtab[fd] != NULL) {
+        c->fdtab[fd]->registered = 0;
+        c->fdtab[fd]->active = false;
+    }
+    return close(fd);
+}
+
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct hn_curl_client *c = userp;
+    (void)m;
+    if (timeout_ms < 0)
+        c->deadline = UINT64_MAX;
+    else
+        c->deadline = hn_mono_us() + (uint64_t)timeout_ms * 1000u;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Responses                                                         */
+/* ---------------------------------------------------------------- */
+
+static bool grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    /* Small first: the buffers live as long as the user, and most
+     * sleeping users hold a short response (1 KiB each cost 2 KiB/user). */
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    char *p = realloc(*buf, c);
+    if (p == NULL)
+        return false;
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct hn_http_response *r = ud;
+    size_t n = size * nmemb;
+    r->bytes += n;
+    /* Keep at most HN_BODY_MAX bytes: a hostile target cannot exhaust memory. */
+    size_t keep = r->len < HN_BODY_MAX ? HN_BODY_MAX - r->len : 0;
+    if (keep > n)
+        keep = n;
+    if (keep > 0 && grow(&r->body, &r->cap, r->len + keep + 1)) {
+        memcpy(r->body + r->len, data, keep);
+        r->len += keep;
+        r->body[r->len] = '\0';
+    }
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct hn_http_response *r = ud;
+    size_t n = size * nmemb;
+    /* A new status line (redirect, 100-continue) starts a new header set. */
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        r->hlen = 0;
+        return n;
+    }
+    size_t len = n;
+    while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+        len--;
+    if (len == 0 || r->hlen + len + 1 > HN_HEADERS_MAX)
+        return n;
+    if (!grow(&r->headers, &r->hcap, r->hlen + len + 1))
+        return n;
+    memcpy(r->headers + r->hlen, data, len);
+    r->headers[r->hlen + len] = '\0';
+    r->hlen += len + 1;
+    return n;
+}
+
+/* Called by curl each time it is about to send the request. More than one
+ * call means curl retried on a fresh connection after the reused one died
+ * (or followed a redirect): the target saw the first attempt too. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    struct hn_http_conn *conn = ud;
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    uint64_t now = hn_mono_us();
+    if (conn->resp.sends == 0)
+        conn->resp.first_send_us = now;
+    conn->resp.last_send_us = now;
+    conn->resp.sends++;
+    return CURL_PREREQFUNC_OK;
+}
+
+void hn_http_response_reset(struct hn_http_response *r)
+{
+    free(r->error);
+    r->error = NULL;
+    r->status = 0;
+    r->len = 0;
+    r->bytes = 0;
+    r->hlen = 0;
+    r->total_us = 0;
+    r->sends = r->unanswered_sends = 0;
+    r->first_send_us = r->last_send_us = 0;
+    if (r->cap > 256u * 1024u) {
+        /* A large body is not kept across requests: thousands of users
+         * that each met one huge response must not pin gigabytes. */
+        free(r->body);
+        r->body = NULL;
+        r->cap = 0;
+    }
+    if (r->body)
+        r->body[0] = '\0';
+}
+
+void hn_http_response_free(struct hn_http_response *r)
+{
+    free(r->error);
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* A stable, readable message for a transport failure (stable so the
+ * failures table groups them: no timings or addresses in it). */
+static char *transport_error(CURL *e, CURLcode code, double timeout_s)
+{
+    long os_errno = 0;
+    curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+    char buf[160];
+    switch (code) {
+    case CURLE_COULDNT_CONNECT:
+        if (os_errno == ECONNREFUSED)
+            snprintf(buf, sizeof buf, "connection refused");
+        else if (os_errno == EMFILE || os_errno == ENFILE)
+            snprintf(buf, sizeof buf, "too many open files (EMFILE): raise ulimit -n or use "
+                                      "HN_USER_SHARED_POOL");
+        else if (os_errno == EADDRNOTAVAIL)
+            snprintf(buf, sizeof buf, "no free local port (EADDRNOTAVAIL): too many connections "
+                                      "from one source address");
+        else
+            snprintf(buf, sizeof buf, "could not connect (%s)",
+                     os_errno ? strerror((int)os_errno) : "unknown reason");
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(buf, sizeof buf, "timeout after %g s", timeout_s);
+        break;
+    case CURLE_GOT_NOTHING:
+        snprintf(buf, sizeof buf, "connection closed without a response");
+        break;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        if (os_errno == ECONNRESET || os_errno == EPIPE)
+            snprintf(buf, sizeof buf, "connection reset by peer");
+        else if (os_errno != 0)
+            snprintf(buf, sizeof buf, "%s error (%s)", code == CURLE_RECV_ERROR ? "receive" : "send",
+                     strerror((int)os_errno));
+        else
+            snprintf(buf, sizeof buf, "%s error", code == CURLE_RECV_ERROR ? "receive" : "send");
+        break;
+    case CURLE_PARTIAL_FILE:
+        snprintf(buf, sizeof buf, "connection closed before the body was complete");
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(buf, sizeof buf, "could not resolve host");
+        break;
+    case CURLE_TOO_MANY_REDIRECTS:
+        snprintf(buf, sizeof buf, "too many redirects");
+        break;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        snprintf(buf, sizeof buf, "invalid URL");
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+        snprintf(buf, sizeof buf, "malformed HTTP response");
+        break;
+    default:
+        snprintf(buf, sizeof buf, "%s", curl_easy_strerror(code));
+        buf[0] = (char)((buf[0] >= 'A' && buf[0] <= 'Z') ? buf[0] + 32 : buf[0]);
+        break;
+    }
+    return strdup(buf);
+}
+
+/* ---------------------------------------------------------------- */
+/* Easy handles                                                      */
+/* ---------------------------------------------------------------- */
+
+/* The options an easy handle keeps for its whole life. */
+static CURL *new_easy(struct hn_curl_client *c)
+{
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return NULL;
+    /* Idle keep-alive sockets stay in epoll: the client must learn when
+     * one is closed (struct sockinfo). */
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* cookie engine on, jar in memory */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "hornet/" HN_VERSION);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 30L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    return e;
+}
+
+/*
+ * Gives the conn an easy handle for its next request; per-request options
+ * are set by hn_curl_start. No curl_easy_reset: it would drop the queued
+ * cookie-jar load (a leak) and redo the one-time setup on every request.
+ *
+ * A conn that owns its connections (the default) keeps its own easy handle
+ * and a private connection cache, as a browser does. Pooled conns (users of
+ * a HN_USER_SHARED_POOL type) borrow an easy handle from the pool for the
+ * length of one transfer and return it in release_easy: an easy handle
+ * costs about 9 KiB once it has made a request, which was most of a
+ * sleeping user's memory (14.4 KiB per user measured; 100,000 users are
+ * meant to fit in 1.5 GB) and, through page faults, most of the cost of
+ * spawning. Their cookies stay per user in a small per-conn share (0.8 KiB,
+ * measured) attached to whichever handle the conn holds.
+ */
+static bool setup_easy(struct hn_curl_client *c, struct hn_http_conn *conn)
+{
+    if (conn->easy != NULL)
+        return true;
+    if (conn->share == NULL) {
+        CURLSH *sh = curl_share_init();
+        if (sh == NULL)
+            return false;
+        curl_share_setopt(sh, CURLSHOPT_SHARE,
+                          conn->pooled ? CURL_LOCK_DATA_COOKIE : CURL_LOCK_DATA_CONNECT);
+        conn->share = sh;
+    }
+    CURL *e = conn->pooled && c->n_easy_pool > 0 ? c->easy_pool[--c->n_easy_pool] : new_easy(c);
+    if (e == NULL)
+        return false;
+    conn->easy = e;
+    curl_easy_setopt(e, CURLOPT_SHARE, (CURLSH *)conn->share);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)conn);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &conn->resp);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &conn->resp);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, conn);
+    return true;
+}
+
+/* Returns a borrowed easy handle to the pool once its transfer is over and
+ * read (see setup_easy); a no-op for conns that own theirs. */
+static void release_easy(struct hn_curl_client *c, struct hn_http_conn *conn)
+{
+    CURL *e = conn->easy;
+    if (e == NULL || !conn->pooled)
+        return;
+    conn->easy = NULL;
+    /* Detaching takes the conn's cookie jar off the handle. */
+    curl_easy_setopt(e, CURLOPT_SHARE, NULL);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+    if (c->n_easy_pool == c->cap_easy_pool) {
+        size_t cap = c->cap_easy_pool ? c->cap_easy_pool * 2 : 64;
+        CURL **pool = realloc(c->easy_pool, cap * sizeof *pool);
+        if (pool == NULL) {
+            curl_easy_cleanup(e);
+            return;
+        }
+        c->easy_pool = pool;
+        c->cap_easy_pool = cap;
+    }
+    c->easy_pool[c->n_easy_pool++] = e;
+}
+
+/* ---------------------------------------------------------------- */
+/* Transfers                                                         */
+/* ---------------------------------------------------------------- */
+
+void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled)
+{
+    memset(conn, 0, sizeof *conn);
+    conn->owner = owner;
+    conn->pooled = pooled;
+}
+
+static void end_transfer(struct hn_curl_client *c, struct hn_http_conn *conn)
+{
+    if (!conn->in_transfer)
+        return;
+    conn->in_transfer = false;
+    curl_multi_remove_handle(c->multi, conn->easy);
+}
+
+int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
+                  const struct hn_http_request *rq)
+{
+    struct hn_http_response *r = &conn->resp;
+    hn_http_response_reset(r);
+    r->timeout_s = rq->timeout_s;
+    curl_slist_free_all(conn->req_headers);
+    conn->req_headers = NULL;
+    if (!setup_easy(c, conn)) {
+        r->error = strdup("out of memory");
+        return -1;
+    }
+    CURL *e = conn->easy;
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(rq->timeout_s * 1000.0));
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->no_redirects ? 0L : 1L);
+
+    struct curl_slist *h = NULL;
+    if (rq->json)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    if (rq->headers)
+        for (const char *const *p = rq->headers; *p; p++)
+            h = curl_slist_append(h, *p);
+    conn->req_headers = h;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+
+    /* Undo the previous request's method before setting this one. */
+    const char *method = rq->method;
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    if (strcmp(method, "GET") == 0 && rq->body == NULL) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        if (rq->body != NULL || strcmp(method, "POST") == 0) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)(rq->body ? rq->body_len : 0));
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? (const char *)rq->body : "");
+        } else {
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        }
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        release_easy(c, conn);
+        r->error = strdup("could not start the transfer");
+        return -1;
+    }
+    conn->in_transfer = true;
+    return 0;
+}
+
+void hn_curl_cancel(struct hn_curl_client *c, struct hn_http_conn *conn, const char *why)
+{
+    if (!conn->in_transfer)
+        return;
+    end_transfer(c, conn);
+    struct hn_http_response *r = &conn->resp;
+    r->status = 0;
+    free(r->error);
+    r->error = strdup(why);
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(conn->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    r->total_us = total_us > 0 ? (uint64_t)total_us : 0;
+    release_easy(c, conn);
+}
+
+/* Fills in what curl knows of a finished transfer. */
+static void transfer_done(struct hn_curl_client *c, struct hn_http_conn *conn, CURLcode code)
+{
+    struct hn_http_response *r = &conn->resp;
+    CURL *e = conn->easy;
+    curl_off_t total_us = 0;
+    long status = 0, redirects = 0;
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+    r->total_us = total_us > 0 ? (uint64_t)total_us : 0;
+    r->status = code == CURLE_OK ? (int)status : 0;
+    if (code != CURLE_OK)
+        r->error = transport_error(e, code, r->timeout_s);
+    /* Redirects also send again, but then a response was received first:
+     * only sends that got no response remain (curl's silent retry). */
+    long extra = (long)r->sends - 1 - redirects;
+    r->unanswered_sends = extra > 0 ? (unsigned)extra : 0;
+    release_easy(c, conn);
+}
+
+void hn_curl_client_collect(struct hn_curl_client *c)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        CURLcode code = msg->data.result;
+        struct hn_http_conn *conn = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&conn);
+        curl_multi_remove_handle(c->multi, e);
+        if (conn == NULL)
+            continue;
+        conn->in_transfer = false;
+        transfer_done(c, conn, code);
+        c->done(conn->owner);
+    }
+}
+
+void hn_http_conn_cleanup(struct hn_curl_client *c, struct hn_http_conn *conn)
+{
+    end_transfer(c, conn);
+    release_easy(c, conn);
+    if (conn->easy)
+        curl_easy_cleanup(conn->easy);
+    if (conn->share)
+        curl_share_cleanup(conn->share);
+    curl_slist_free_all(conn->req_headers);
+    hn_http_response_free(&conn->resp);
+    conn->easy = conn->share = conn->req_headers = NULL;
+}
+
+/* ---------------------------------------------------------------- */
+/* The client                                                        */
+/* ---------------------------------------------------------------- */
+
+struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done)
+{
+    struct hn_curl_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->epfd = epfd;
+    c->done = done;
+    c->deadline = UINT64_MAX;
+    c->multi = curl_multi_init();
+    if (c->multi == NULL) {
+        free(c);
+        return NULL;
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, max_connections);
+    return c;
+}
+
+void hn_curl_client_free(struct hn_curl_client *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n_easy_pool; i++)
+        curl_easy_cleanup(c->easy_pool[i]);
+    free(c->easy_pool);
+    curl_multi_cleanup(c->multi); /* may still close sockets: fdtab after */
+    for (size_t i = 0; i < c->fdtab_cap; i++)
+        free(c->fdtab[i]);
+    free(c->fdtab);
+    free(c);
+}
+
+uint64_t hn_curl_client_deadline(const struct hn_curl_client *c)
+{
+    return c->deadline;
+}
+
+void hn_curl_client_run_timers(struct hn_curl_client *c)
+{
+    int running;
+    c->deadline = UINT64_MAX;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    hn_curl_client_collect(c);
+}
+
+void hn_curl_client_on_event(struct hn_curl_client *c, struct hn_pollent *pe, uint32_t events)
+{
+    struct sockinfo *si = (struct sockinfo *)pe;
+    if (!si->active) {
+        /* Dormant keep-alive socket: data or a close from the server. curl
+         * finds out when it next checks the connection; stop hearing about
+         * it until then. */
+        sock_unregister(c, si);
+        return;
+    }
+    int flags = 0;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & EPOLLERR)
+        flags |= CURL_CSELECT_ERR;
+    int running;
+    curl_multi_socket_action(c->multi, si->fd, flags, &running);
+}
