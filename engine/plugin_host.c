@@ -15,6 +15,7 @@
  * Only the .c file itself is hashed: local headers it includes are not.
  */
 #include "plugin_host.h"
+#include "errbuf.h"
 #include "fsutil.h"
 
 #include "log.h"
@@ -78,17 +79,6 @@ static const struct hn_host_info host_info = {
 
 typedef const struct hn_plugin *(*entry_cb)(const struct hn_host_info *host);
 
-__attribute__((format(printf, 3, 4))) static void setmsg(char *err, size_t err_len,
-                                                         const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -150,24 +140,24 @@ static int check_tasks(const struct hn_user_type *t, const char *path, char *err
         /* The terminator is {0}; an entry with only one of name/fn is a mistake. */
         for (const struct hn_task *k = t->tasks; k->fn != NULL || k->name != NULL; k++, n++) {
             if (n == MAX_TASKS) {
-                setmsg(err, err_len, "plugin '%s': user type '%s' has more than %d tasks (is "
+                hn_set_err(err, err_len, "plugin '%s': user type '%s' has more than %d tasks (is "
                        "its task list terminated by {0}?)", path, t->name, MAX_TASKS);
                 return -1;
             }
             if (k->fn == NULL) {
-                setmsg(err, err_len, "plugin '%s': user type '%s': task '%s' has no function",
+                hn_set_err(err, err_len, "plugin '%s': user type '%s': task '%s' has no function",
                        path, t->name, k->name);
                 return -1;
             }
             if (k->name == NULL || k->name[0] == '\0') {
-                setmsg(err, err_len, "plugin '%s': user type '%s': task #%zu has no name", path,
+                hn_set_err(err, err_len, "plugin '%s': user type '%s': task #%zu has no name", path,
                        t->name, n + 1);
                 return -1;
             }
         }
     }
     if (n == 0) {
-        setmsg(err, err_len, "plugin '%s': user type '%s' declares no tasks", path, t->name);
+        hn_set_err(err, err_len, "plugin '%s': user type '%s' declares no tasks", path, t->name);
         return -1;
     }
     return 0;
@@ -184,17 +174,17 @@ static int validate(const struct hn_plugin *d, const char *path, char *err, size
     for (; types != NULL && (types[n].name != NULL || types[n].tasks != NULL); n++) {
         const struct hn_user_type *t = &types[n];
         if (n == MAX_USER_TYPES) {
-            setmsg(err, err_len, "plugin '%s': more than %d user types (is the list terminated "
+            hn_set_err(err, err_len, "plugin '%s': more than %d user types (is the list terminated "
                    "by {0}?)", path, MAX_USER_TYPES);
             return -1;
         }
         if (t->name == NULL || t->name[0] == '\0') {
-            setmsg(err, err_len, "plugin '%s': user type #%zu has no name", path, n + 1);
+            hn_set_err(err, err_len, "plugin '%s': user type #%zu has no name", path, n + 1);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
             if (strcmp(types[i].name, t->name) == 0) {
-                setmsg(err, err_len, "plugin '%s': user type name '%s' is declared twice", path,
+                hn_set_err(err, err_len, "plugin '%s': user type name '%s' is declared twice", path,
                        t->name);
                 return -1;
             }
@@ -203,11 +193,11 @@ static int validate(const struct hn_plugin *d, const char *path, char *err, size
             return -1;
         char why[160];
         if (check_wait(&t->wait, why, sizeof why) != 0) {
-            setmsg(err, err_len, "plugin '%s': user type '%s': %s", path, t->name, why);
+            hn_set_err(err, err_len, "plugin '%s': user type '%s': %s", path, t->name, why);
             return -1;
         }
         if (t->stack_size != 0 && (t->stack_size < MIN_STACK || t->stack_size > MAX_STACK)) {
-            setmsg(err, err_len, "plugin '%s': user type '%s': stack_size %zu is out of range "
+            hn_set_err(err, err_len, "plugin '%s': user type '%s': stack_size %zu is out of range "
                    "(16 KiB to 8 MiB, or 0 for the default)", path, t->name, t->stack_size);
             return -1;
         }
@@ -215,11 +205,11 @@ static int validate(const struct hn_plugin *d, const char *path, char *err, size
             any_users = 1;
     }
     if (n == 0) {
-        setmsg(err, err_len, "plugin '%s' declares no user types", path);
+        hn_set_err(err, err_len, "plugin '%s' declares no user types", path);
         return -1;
     }
     if (!any_users) {
-        setmsg(err, err_len, "plugin '%s': every user type has weight 0 and no fixed_count",
+        hn_set_err(err, err_len, "plugin '%s': every user type has weight 0 and no fixed_count",
                path);
         return -1;
     }
@@ -251,13 +241,13 @@ static int cache_dir_resolve(const char *arg, char *out, size_t out_len, const c
         shared_tmp = 1;
     }
     if (n < 0 || (size_t)n >= out_len) {
-        setmsg(err, err_len, "plugin '%s': cache directory path is too long", path);
+        hn_set_err(err, err_len, "plugin '%s': cache directory path is too long", path);
         return -1;
     }
     while (n > 1 && out[n - 1] == '/')
         out[--n] = '\0';
     if (hn_mkdirs(out, 0700, NULL, 0) != 0) {
-        setmsg(err, err_len, "plugin '%s': cannot create cache directory '%s': %s", path, out,
+        hn_set_err(err, err_len, "plugin '%s': cannot create cache directory '%s': %s", path, out,
                strerror(errno));
         return -1;
     }
@@ -265,7 +255,7 @@ static int cache_dir_resolve(const char *arg, char *out, size_t out_len, const c
         /* /tmp is shared: refuse a directory someone else planted there. */
         struct stat st;
         if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
-            setmsg(err, err_len, "plugin '%s': cache directory '%s' is not a directory owned "
+            hn_set_err(err, err_len, "plugin '%s': cache directory '%s' is not a directory owned "
                    "by you; set HORNET_CACHE_DIR", path, out);
             return -1;
         }
@@ -492,13 +482,13 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
     snprintf(inc, sizeof inc, "%s/include/hornet", cache);
     int n = snprintf(hdr, sizeof hdr, "%s/hornet.h", inc);
     if (n < 0 || (size_t)n >= sizeof hdr) {
-        setmsg(err, err_len, "plugin '%s': cache directory path is too long", path);
+        hn_set_err(err, err_len, "plugin '%s': cache directory path is too long", path);
         return -1;
     }
     size_t hdr_len = strlen(hn_bundled_header);
     if (hn_mkdirs(inc, 0700, NULL, 0) != 0 ||
         write_if_differs(hdr, hn_bundled_header, hdr_len) != 0) {
-        setmsg(err, err_len, "plugin '%s': cannot write '%s': %s", path, hdr, strerror(errno));
+        hn_set_err(err, err_len, "plugin '%s': cannot write '%s': %s", path, hdr, strerror(errno));
         return -1;
     }
     inc[strlen(inc) - strlen("/hornet")] = '\0'; /* -I<cache>/include */
@@ -506,7 +496,7 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
     size_t src_len = 0;
     char *src = read_file(path, SOURCE_MAX, &src_len);
     if (src == NULL) {
-        setmsg(err, err_len, "plugin '%s': cannot read: %s", path,
+        hn_set_err(err, err_len, "plugin '%s': cannot read: %s", path,
                errno == EFBIG ? "file too large" : strerror(errno));
         return -1;
     }
@@ -545,7 +535,7 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
         stem = 100;
     n = snprintf(so, so_len, "%s/%.*s-%016llx.so", cache, stem, base, (unsigned long long)h);
     if (n < 0 || (size_t)n >= so_len) {
-        setmsg(err, err_len, "plugin '%s': cache directory path is too long", path);
+        hn_set_err(err, err_len, "plugin '%s': cache directory path is too long", path);
         return -1;
     }
     if (access(so, R_OK) == 0) {
@@ -571,12 +561,12 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
     hn_logf(HN_INFO, "plugin '%s': compiling with %s", path, cc_name);
     char *output = malloc(COMPILER_OUTPUT_MAX);
     if (output == NULL) {
-        setmsg(err, err_len, "plugin '%s': out of memory", path);
+        hn_set_err(err, err_len, "plugin '%s': out of memory", path);
         return -1;
     }
     int status = 0;
     if (run_capture(argv, output, COMPILER_OUTPUT_MAX, &status) != 0) {
-        setmsg(err, err_len, "plugin '%s': cannot run the C compiler '%s': %s (install one, "
+        hn_set_err(err, err_len, "plugin '%s': cannot run the C compiler '%s': %s (install one, "
                "e.g. gcc, or set CC)", path, cc_name, strerror(errno));
         free(output);
         unlink(tmp);
@@ -588,7 +578,7 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
             snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
         else
             snprintf(how, sizeof how, "exit %d", WEXITSTATUS(status));
-        setmsg(err, err_len, "plugin '%s': compilation failed (%s %s):\n%s", path, cc_name, how,
+        hn_set_err(err, err_len, "plugin '%s': compilation failed (%s %s):\n%s", path, cc_name, how,
                output);
         free(output);
         unlink(tmp);
@@ -596,7 +586,7 @@ static int compile_plugin(const char *path, const char *cache_arg, char *so, siz
     }
     if (rename(tmp, so) != 0) {
         int e = errno;
-        setmsg(err, err_len, "plugin '%s': compiler produced no usable output '%s': %s", path,
+        hn_set_err(err, err_len, "plugin '%s': compiler produced no usable output '%s': %s", path,
                tmp, strerror(e));
         free(output);
         unlink(tmp);
@@ -628,18 +618,18 @@ static int start_plugin(struct hn_loaded_plugin *p, entry_cb entry, char *err, s
     const char *path = p->path;
     const struct hn_plugin *d = entry(&host_info);
     if (d == NULL) {
-        setmsg(err, err_len, "plugin '%s' refused hornet's ABI %d.%d", path, HN_ABI_MAJOR,
+        hn_set_err(err, err_len, "plugin '%s' refused hornet's ABI %d.%d", path, HN_ABI_MAJOR,
                HN_ABI_MINOR);
         return -1;
     }
     if (d->abi_major != HN_ABI_MAJOR) {
-        setmsg(err, err_len, "plugin '%s' was built for ABI %u.x, hornet provides %d.%d: rebuild "
+        hn_set_err(err, err_len, "plugin '%s' was built for ABI %u.x, hornet provides %d.%d: rebuild "
                "it against this hornet.h", path, (unsigned)d->abi_major, HN_ABI_MAJOR,
                HN_ABI_MINOR);
         return -1;
     }
     if (d->struct_size < DESC_MIN_SIZE) {
-        setmsg(err, err_len, "plugin '%s': descriptor struct_size %u is smaller than the %zu "
+        hn_set_err(err, err_len, "plugin '%s': descriptor struct_size %u is smaller than the %zu "
                "bytes ABI %d.%d requires", path, (unsigned)d->struct_size, DESC_MIN_SIZE,
                HN_ABI_MAJOR, HN_ABI_MINOR);
         return -1;
@@ -658,9 +648,9 @@ static int start_plugin(struct hn_loaded_plugin *p, entry_cb entry, char *err, s
             why[--wl] = '\0';
         if (rc != 0) {
             if (why[0] != '\0')
-                setmsg(err, err_len, "plugin '%s': init failed: %s", path, why);
+                hn_set_err(err, err_len, "plugin '%s': init failed: %s", path, why);
             else
-                setmsg(err, err_len, "plugin '%s': init failed (returned %d)", path, rc);
+                hn_set_err(err, err_len, "plugin '%s': init failed (returned %d)", path, rc);
             return -1;
         }
     }
@@ -675,29 +665,29 @@ int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plu
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (out == NULL) {
-        setmsg(err, err_len, "plugin: no output pointer");
+        hn_set_err(err, err_len, "plugin: no output pointer");
         return -1;
     }
     *out = NULL;
     if (path == NULL || path[0] == '\0') {
-        setmsg(err, err_len, "plugin: no path given");
+        hn_set_err(err, err_len, "plugin: no path given");
         return -1;
     }
 
     struct stat st;
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
-            setmsg(err, err_len, "plugin '%s': no such file", path);
+            hn_set_err(err, err_len, "plugin '%s': no such file", path);
         else
-            setmsg(err, err_len, "plugin '%s': %s", path, strerror(errno));
+            hn_set_err(err, err_len, "plugin '%s': %s", path, strerror(errno));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        setmsg(err, err_len, "plugin '%s': is a directory", path);
+        hn_set_err(err, err_len, "plugin '%s': is a directory", path);
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        setmsg(err, err_len, "plugin '%s': not a regular file", path);
+        hn_set_err(err, err_len, "plugin '%s': not a regular file", path);
         return -1;
     }
 
@@ -709,14 +699,14 @@ int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plu
         /* Without a '/', dlopen searches the library path instead of ".". */
         int n = snprintf(so, sizeof so, "%s%s", strchr(path, '/') == NULL ? "./" : "", path);
         if (n < 0 || (size_t)n >= sizeof so) {
-            setmsg(err, err_len, "plugin '%s': path too long", path);
+            hn_set_err(err, err_len, "plugin '%s': path too long", path);
             return -1;
         }
     }
 
     struct hn_loaded_plugin *p = calloc(1, sizeof *p);
     if (p == NULL || (p->path = strdup(path)) == NULL) {
-        setmsg(err, err_len, "plugin '%s': out of memory", path);
+        hn_set_err(err, err_len, "plugin '%s': out of memory", path);
         free(p);
         return -1;
     }
@@ -725,13 +715,13 @@ int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plu
     p->handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (p->handle == NULL) {
         const char *why = dlerror();
-        setmsg(err, err_len, "plugin '%s': not a loadable shared object: %s", path,
+        hn_set_err(err, err_len, "plugin '%s': not a loadable shared object: %s", path,
                why != NULL ? why : "unknown error");
         return discard(p);
     }
     void *sym = dlsym(p->handle, HN_PLUGIN_ENTRY_NAME);
     if (sym == NULL) {
-        setmsg(err, err_len, "plugin '%s': no entry symbol %s (declare it with HN_PLUGIN(...))",
+        hn_set_err(err, err_len, "plugin '%s': no entry symbol %s (declare it with HN_PLUGIN(...))",
                path, HN_PLUGIN_ENTRY_NAME);
         return discard(p);
     }
@@ -749,17 +739,17 @@ int hn_plugin_load_builtin(entry_cb entry, const char *label, struct hn_loaded_p
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (out == NULL) {
-        setmsg(err, err_len, "plugin: no output pointer");
+        hn_set_err(err, err_len, "plugin: no output pointer");
         return -1;
     }
     *out = NULL;
     if (entry == NULL) {
-        setmsg(err, err_len, "plugin: no entry function given");
+        hn_set_err(err, err_len, "plugin: no entry function given");
         return -1;
     }
     struct hn_loaded_plugin *p = calloc(1, sizeof *p);
     if (p == NULL || (p->path = strdup(label != NULL ? label : "built-in")) == NULL) {
-        setmsg(err, err_len, "plugin '%s': out of memory", label != NULL ? label : "built-in");
+        hn_set_err(err, err_len, "plugin '%s': out of memory", label != NULL ? label : "built-in");
         free(p);
         return -1;
     }
@@ -801,7 +791,7 @@ int hn_plugin_load_bytes(const char *name, const char *tag, const void *data, si
     for (size_t i = 0; plain && i < nl; i++)
         plain = isalnum((unsigned char)name[i]) || strchr("._-", name[i]) != NULL;
     if (!plain || !(ends_with(name, ".c") || ends_with(name, ".so"))) {
-        setmsg(err, err_len, "plugin '%.128s' from the master: not a plain .c or .so file name",
+        hn_set_err(err, err_len, "plugin '%.128s' from the master: not a plain .c or .so file name",
                name);
         return -1;
     }
@@ -810,7 +800,7 @@ int hn_plugin_load_bytes(const char *name, const char *tag, const void *data, si
         return -1;
     strcat(dir, "/shipped");
     if (hn_mkdirs(dir, 0700, NULL, 0) != 0) {
-        setmsg(err, err_len, "plugin '%s': cannot create '%s': %s", name, dir, strerror(errno));
+        hn_set_err(err, err_len, "plugin '%s': cannot create '%s': %s", name, dir, strerror(errno));
         return -1;
     }
     snprintf(path, sizeof path, "%s/%.16s-%s", dir, tag, name);
@@ -825,7 +815,7 @@ int hn_plugin_load_bytes(const char *name, const char *tag, const void *data, si
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -1;
     if (rc != 0) {
-        setmsg(err, err_len, "plugin '%s': cannot write '%s': %s", name, tmp, strerror(errno));
+        hn_set_err(err, err_len, "plugin '%s': cannot write '%s': %s", name, tmp, strerror(errno));
         if (fd >= 0)
             unlink(tmp);
         return -1;

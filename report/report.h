@@ -1,6 +1,7 @@
 /*
  * report.h: text outputs built from snapshots: Locust-compatible CSV
- * files, the console table and final summary, and the JSON result.
+ * files (csv.c), the console table and final summary (console.c), and the
+ * JSON documents (json.c). The HTML report is report_html.h.
  *
  * Threads: any; each call reads only the snapshot it is given.
  */
@@ -47,8 +48,5 @@ json_t *hn_history_to_json(const struct hn_history_point *h, size_t n);
  * with percentiles, failures, exceptions, ratios, history. New reference. */
 json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_point *h, size_t n,
                           const char *plugin_path, const char *version);
-
-/* Formats seconds as a CSV/console-friendly number. Internal helpers are
- * static; nothing else is exported. */
 
 #endif

@@ -16,6 +16,7 @@
  * stylesheet are checked for the sequences that would end their element.
  */
 #include "report_html.h"
+#include "errbuf.h"
 #include "fsutil.h"
 #include "textutil.h"
 
@@ -82,19 +83,6 @@ static void buf_add(struct buf *b, const char *s, size_t n)
 static void buf_str(struct buf *b, const char *s)
 {
     buf_add(b, s, strlen(s));
-}
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err == NULL || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -278,11 +266,11 @@ static const struct hn_asset *inline_asset(const char *path, const char *end_tag
 {
     const struct hn_asset *a = hn_asset_find(path);
     if (a == NULL) {
-        set_err(err, err_len, "the report page %s is not built into this hornet", path);
+        hn_set_err(err, err_len, "the report page %s is not built into this hornet", path);
         return NULL;
     }
     if (find_ci(a->data, a->len, end_tag) != NULL || find_ci(a->data, a->len, "<!--") != NULL) {
-        set_err(err, err_len, "the report page %s cannot be inlined (it contains %s or <!--)",
+        hn_set_err(err, err_len, "the report page %s cannot be inlined (it contains %s or <!--)",
                 path, end_tag);
         return NULL;
     }
@@ -319,7 +307,7 @@ static char *build(const struct hn_snapshot *s, const struct hn_history_point *h
     static const char *const marks[NMARK] = {"@HN_TITLE@", "@HN_CSS@", "@HN_DATA@",
                                              "@HN_CHARTJS@", "@HN_JS@"};
     if (s == NULL) {
-        set_err(err, err_len, "no run data for the report");
+        hn_set_err(err, err_len, "no run data for the report");
         return NULL;
     }
     const struct hn_asset *page = hn_asset_find("/report.html");
@@ -330,7 +318,7 @@ static char *build(const struct hn_snapshot *s, const struct hn_history_point *h
     if (js == NULL)
         return NULL;
     if (page == NULL) {
-        set_err(err, err_len, "the report page /report.html is not built into this hornet");
+        hn_set_err(err, err_len, "the report page /report.html is not built into this hornet");
         return NULL;
     }
 
@@ -340,19 +328,19 @@ static char *build(const struct hn_snapshot *s, const struct hn_history_point *h
     for (int i = 0; i < NMARK; i++) {
         at[i] = strstr(tpl, marks[i]);
         if (at[i] == NULL || strstr(at[i] + 1, marks[i]) != NULL) {
-            set_err(err, err_len, "the report page /report.html is damaged (marker %s)",
+            hn_set_err(err, err_len, "the report page /report.html is damaged (marker %s)",
                     marks[i]);
             return NULL;
         }
         if (i > 0 && at[i] < at[i - 1]) {
-            set_err(err, err_len, "the report page /report.html has its markers out of order");
+            hn_set_err(err, err_len, "the report page /report.html has its markers out of order");
             return NULL;
         }
     }
 
     char *json = data_json(s, h, n, m);
     if (json == NULL) {
-        set_err(err, err_len, "out of memory");
+        hn_set_err(err, err_len, "out of memory");
         return NULL;
     }
     struct buf b = {0};
@@ -374,7 +362,7 @@ static char *build(const struct hn_snapshot *s, const struct hn_history_point *h
     free(json);
     if (b.oom) {
         free(b.p);
-        set_err(err, err_len, "out of memory");
+        hn_set_err(err, err_len, "out of memory");
         return NULL;
     }
     if (len_out != NULL)
@@ -397,7 +385,7 @@ static int make_parent_dirs(const char *path, char *err, size_t err_len)
     char failed[512];
     if (hn_mkdirs_parent(path, 0777, failed, sizeof failed) == 0)
         return 0;
-    set_err(err, err_len, "cannot create directory %s: %s", failed, strerror(errno));
+    hn_set_err(err, err_len, "cannot create directory %s: %s", failed, strerror(errno));
     return -1;
 }
 
@@ -407,7 +395,7 @@ int hn_report_html_write(const char *path, const struct hn_snapshot *s,
 {
     static atomic_uint seq;
     if (path == NULL || *path == '\0') {
-        set_err(err, err_len, "no file name for the HTML report");
+        hn_set_err(err, err_len, "no file name for the HTML report");
         return -1;
     }
     size_t len = 0;
@@ -422,23 +410,23 @@ int hn_report_html_write(const char *path, const struct hn_snapshot *s,
     char *tmp = malloc(tn);
     if (tmp == NULL) {
         free(doc);
-        set_err(err, err_len, "out of memory");
+        hn_set_err(err, err_len, "out of memory");
         return -1;
     }
     snprintf(tmp, tn, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1));
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
-        set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+        hn_set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
     } else if (hn_write_all(fd, doc, len) != 0 || fsync(fd) != 0) {
-        set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+        hn_set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
     } else if (close(fd) != 0) {
-        set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+        hn_set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
-        set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
+        hn_set_err(err, err_len, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
     } else {
         rc = 0;

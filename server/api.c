@@ -131,7 +131,7 @@ static struct hn_runner *runner_of(const struct hn_api_request *rq)
 }
 
 /* Member key of the snapshot's JSON, so every route shows the same shapes
- * as /api/stats and the live push (report.c owns them). */
+ * as /api/stats and the live push (report/json.c owns them). */
 static json_t *snapshot_member(const struct hn_api_request *rq, const char *key)
 {
     struct hn_snapshot *s = hn_runner_snapshot(runner_of(rq));

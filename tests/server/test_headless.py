@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import hnlib  # noqa: E402
 
 # Locust's header rows (locust/stats.py; see docs: locust.md section 2.7). They
-# are written out here, not read from report/report.c, so the test can fail.
+# are written out here, not read from report/csv.c, so the test can fail.
 STATS_HEADER = ("Type,Name,Request Count,Failure Count,Median Response Time,"
                 "Average Response Time,Min Response Time,Max Response Time,"
                 "Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"

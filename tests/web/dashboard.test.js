@@ -23,7 +23,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR || fs.mkdtempSync('/tmp/hornet-e2e-');
 const SHOTS = path.join(BUILD_DIR, 'e2e-screenshots');
 
-/* Locust's exact CSV header rows (report/report.c). */
+/* Locust's exact CSV header rows (report/csv.c). */
 const CSV_HEADERS = {
     '/stats.csv': 'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,' +
         'Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,' +
