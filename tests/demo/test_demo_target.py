@@ -602,7 +602,9 @@ class CommandLine(unittest.TestCase):
                 socks.append(s)
             k = socket.create_connection(("127.0.0.1", t.kv_port), timeout=5)
             k.sendall(b"PING\r\n")
-            time.sleep(0.3)
+            # In flight means received: the GET / above, these three and the PING counted.
+            hnlib.wait_until(lambda: (lambda c: c["total"] >= 4 and c["kv"].get("PING", 0) >= 1)
+                             (t.counts()), 30, "the target to receive the requests")
             t0 = time.monotonic()
             rc = t.stop(timeout=15, sig=signal.SIGINT)
             self.assertEqual(rc, 0)

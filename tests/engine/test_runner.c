@@ -234,26 +234,49 @@ static void test_resize_pause_stop_conserve_counts(void **state)
     static const char *const tags[] = {"basic", "delay", NULL};
     setup_plugin(&f, "engine_probe", tags, 5);
     assert_int_equal(hn_runner_start(f.runner, 10, 100, NULL, 0, err, sizeof err), 0);
-    wait_running(f.runner, 10, 10);
+    wait_running(f.runner, 10, 30);
     assert_int_equal(hn_runner_resize(f.runner, 40, 200, err, sizeof err), 0);
-    wait_running(f.runner, 40, 10);
+    wait_running(f.runner, 40, 30);
     assert_int_equal(hn_runner_resize(f.runner, 5, 100, err, sizeof err), 0);
-    wait_running(f.runner, 5, 10);
+    wait_running(f.runner, 5, 30);
 
     assert_int_equal(hn_runner_pause(f.runner, err, sizeof err), 0);
     assert_int_equal(hn_runner_state(f.runner), HN_STATE_PAUSED);
     assert_int_equal(hn_runner_pause(f.runner, err, sizeof err), -EBUSY);
-    sleep_s(0.5); /* in-flight requests finish, then users hold */
-    struct hn_snapshot *a = hn_runner_snapshot_now(f.runner);
-    sleep_s(1.0);
+    /* In-flight requests finish (every request the target got is counted),
+     * then users hold: nothing may change for a second. */
+    struct hn_snapshot *a = NULL;
+    for (double t = 0;; t += 0.05) {
+        hn_snapshot_release(a);
+        a = hn_runner_snapshot_now(f.runner);
+        json_t *c = target_call(&f, "GET", "/__counts");
+        bool settled = a->total.requests == (uint64_t)json_integer_value(json_object_get(c, "total"));
+        json_decref(c);
+        if (settled)
+            break;
+        if (t > 30)
+            fail_msg("in-flight requests did not finish within 30 s of the pause");
+        sleep_s(0.05);
+    }
+    sleep_s(1.0); /* an observation window */
     struct hn_snapshot *b = hn_runner_snapshot_now(f.runner);
     assert_int_equal(a->total.requests, b->total.requests);
     assert_int_equal(b->state, HN_STATE_PAUSED);
     hn_snapshot_release(a);
-    hn_snapshot_release(b);
 
     assert_int_equal(hn_runner_resume(f.runner, err, sizeof err), 0);
-    sleep_s(0.5);
+    /* Stop mid-run, once requests flow again. */
+    for (double t = 0;; t += 0.02) {
+        struct hn_snapshot *r = hn_runner_snapshot_now(f.runner);
+        bool more = r->total.requests > b->total.requests;
+        hn_snapshot_release(r);
+        if (more)
+            break;
+        if (t > 30)
+            fail_msg("no request within 30 s of the resume");
+        sleep_s(0.02);
+    }
+    hn_snapshot_release(b);
     assert_int_equal(hn_runner_stop(f.runner, "test", err, sizeof err), 0);
     assert_int_equal(hn_runner_wait_stopped(f.runner, 30), 1);
     assert_int_equal(hn_runner_stop(f.runner, "again", err, sizeof err), -EBUSY);
@@ -300,7 +323,7 @@ static void test_weights_and_fixed_counts(void **state)
     char err[256];
     setup_plugin(&f, "engine_mix", NULL, 1);
     assert_int_equal(hn_runner_start(f.runner, 42, 1000, NULL, 0, err, sizeof err), 0);
-    wait_running(f.runner, 42, 10);
+    wait_running(f.runner, 42, 30);
     struct hn_snapshot *s = hn_runner_snapshot_now(f.runner);
     assert_int_equal(ratio(s, "admin")->users, 2);
     assert_int_equal(ratio(s, "heavy")->users, 30);
@@ -308,7 +331,7 @@ static void test_weights_and_fixed_counts(void **state)
     hn_snapshot_release(s);
 
     assert_int_equal(hn_runner_resize(f.runner, 22, 1000, err, sizeof err), 0);
-    wait_running(f.runner, 22, 10);
+    wait_running(f.runner, 22, 30);
     s = hn_runner_snapshot_now(f.runner);
     assert_int_equal(ratio(s, "admin")->users, 2);
     assert_int_equal(ratio(s, "heavy")->users, 15);

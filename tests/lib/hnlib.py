@@ -29,7 +29,8 @@ import time
 
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
            "http_request", "TargetError", "plugin_so", "clean_env", "sanitizer_report",
-           "HornetCrash", "check_no_crash", "stderr_lines", "known_bug", "run_checks"]
+           "HornetCrash", "check_no_crash", "stderr_lines", "known_bug", "run_checks",
+           "wait_until"]
 
 _READY_RE = re.compile(r"^demo-target http://([0-9.]+):(\d+) kv ([0-9.]+):(\d+)$")
 
@@ -88,6 +89,23 @@ def http_request(port, method, path, body=None, headers=None, timeout=10, host="
         return resp.status, out, data
     finally:
         conn.close()
+
+
+def wait_until(pred, timeout, what, interval=0.1):
+    """Polls pred() until it returns a true value and returns that value;
+    raises AssertionError naming `what` (and the last value) after timeout
+    seconds. For conditions, instead of a sleep that happens to be long enough:
+    give a generous timeout, it costs nothing when things are fast."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %ss waiting for %s (last: %r)"
+                                 % (timeout, what, last))
+        time.sleep(interval)
 
 
 class DemoTarget:

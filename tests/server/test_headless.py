@@ -443,20 +443,40 @@ class Sigint(unittest.TestCase):
         cls.prefix = out("sigint/run")
         cls.json_path = out("sigint/r.json")
         os.makedirs(out("sigint"), exist_ok=True)
-        p = subprocess.Popen([hnlib.hornet_path(), "--demo", "-f", hnlib.plugin_so("engine_probe"),
-                              "--headless", "-u", "10", "-r", "10", "-t", "60s",
-                              "--csv", cls.prefix, "--json", cls.json_path],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=TMP, env=hnlib.clean_env(CACHE))
-        time.sleep(2.0)
+        # stderr goes to a file, read while it runs for the demo target's URL.
+        err_path = out("sigint/stderr")
+        with open(err_path, "w") as err:
+            p = subprocess.Popen([hnlib.hornet_path(), "--demo", "-f",
+                                  hnlib.plugin_so("engine_probe"), "--headless", "-u", "10",
+                                  "-r", "10", "-t", "60s", "--csv", cls.prefix,
+                                  "--json", cls.json_path],
+                                 stdout=subprocess.PIPE, stderr=err, text=True,
+                                 cwd=TMP, env=hnlib.clean_env(CACHE))
+        try:
+            # Mid-run: the SIGINT comes once the probe's failing requests
+            # (/status/500) have been served, not after a guessed 2 s.
+            def served_500s():
+                with open(err_path) as f:
+                    m = re.search(r"demo target listening on http://127\.0\.0\.1:(\d+)", f.read())
+                if m is None or p.poll() is not None:
+                    return p.poll() is not None
+                _, _, data = hnlib.http_request(int(m.group(1)), "GET", "/__counts")
+                return json.loads(data)["by_route"].get("GET /status/{code}", 0) >= 5
+            hnlib.wait_until(served_500s, 60, "the run to serve some /status/500 requests")
+        except BaseException:
+            p.kill()
+            p.communicate()
+            raise
         p.send_signal(signal.SIGINT)
         t0 = time.monotonic()
         try:
-            so, se = p.communicate(timeout=20)
+            so, _ = p.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
-            so, se = p.communicate()
+            so, _ = p.communicate()
         cls.stop_s = time.monotonic() - t0
+        with open(err_path) as f:
+            se = f.read()
         cls.r = subprocess.CompletedProcess(p.args, p.returncode, so, se)
         hnlib.check_no_crash(cls.r, "hornet (SIGINT run)")
 

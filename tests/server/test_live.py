@@ -364,7 +364,7 @@ def start_server():
                                  "--autostart", "-u", "5", "-r", "5"],
                                 stdout=out, stderr=err, env=hnlib.clean_env(tmp))
     SERVER["proc"], SERVER["pid"] = proc, proc.pid
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with open(SERVER["out"]) as f:
             m = READY_RE.search(f.read())
@@ -379,7 +379,7 @@ def start_server():
     proc.kill()
     proc.wait(timeout=10)
     raise RuntimeError("hornet printed no 'hornet dashboard: http://127.0.0.1:PORT/' "
-                       "line within 30 s")
+                       "line within 60 s")
 
 
 class IdleWatcher(threading.Thread):
@@ -467,7 +467,7 @@ class Live(unittest.TestCase):
     def test_02_one_per_second(self):
         """ticks arrive at ~1 Hz with increasing seq"""
         ws = self.ws()
-        ws.wait_messages(1, 2.0)
+        ws.wait_messages(1, 10.0)
         start = time.monotonic()
         pump_all([ws], 3.5)
         ticks = [(t, m) for t, m in ws.messages[1:] if t >= start]
@@ -481,7 +481,7 @@ class Live(unittest.TestCase):
     def test_03_state_change_within_200ms(self):
         """POST /api/pause reaches the socket as a snapshot within 200 ms"""
         ws = self.ws()
-        self.wait_state(ws, ("running",), 10.0)
+        self.wait_state(ws, ("running",), 30.0)
         time.sleep(0.3)  # between ticks
         pump_all([ws], 0.05)
         seen = len(ws.messages)
@@ -491,19 +491,19 @@ class Live(unittest.TestCase):
             self.skipTest("POST /api/pause answered 404: the HTTP API has not landed yet, "
                           "so the state-change latency cannot be measured")
         self.assertEqual(status, 200, body)
-        t, m = self.wait_state(ws, ("paused",), 2.0, start=seen)
+        t, m = self.wait_state(ws, ("paused",), 10.0, start=seen)
         latency = t - t0
         print("      state change pushed %.1f ms after the POST was sent" % (latency * 1e3))
         self.assertLess(latency, 0.2)
         self.assertTrue(m["state_changed"])
         status, _, body = api("POST", "/api/resume", {})
         self.assertEqual(status, 200, body)
-        self.wait_state(ws, ("running", "spawning"), 2.0, start=len(ws.messages))
+        self.wait_state(ws, ("running", "spawning"), 10.0, start=len(ws.messages))
 
     def test_03b_log_lines_pushed(self):
         """a log line (POST /api/pause logs "paused") is pushed as it happens, in order"""
         ws = self.ws()
-        self.wait_state(ws, ("running",), 10.0)
+        self.wait_state(ws, ("running",), 30.0)
         t0 = time.monotonic()
         status, _, body = api("POST", "/api/pause", {})
         self.assertEqual(status, 200, body)
@@ -518,7 +518,7 @@ class Live(unittest.TestCase):
         self.assertEqual(seqs, sorted(set(seqs)))
         status, _, body = api("POST", "/api/resume", {})
         self.assertEqual(status, 200, body)
-        self.wait_state(ws, ("running", "spawning"), 2.0, start=len(ws.messages))
+        self.wait_state(ws, ("running", "spawning"), 10.0, start=len(ws.messages))
 
     def test_04_origin_checked(self):
         """a foreign Origin is refused; the page's own Origin is accepted"""
@@ -528,9 +528,9 @@ class Live(unittest.TestCase):
                 self.ws(origin=origin)
             self.assertIn(cm.exception.status, (403, None), origin)
         ws = self.ws(origin="http://127.0.0.1:%d" % self.port)
-        self.assertTrue(ws.wait_messages(1, 2.0))
+        self.assertTrue(ws.wait_messages(1, 10.0))
         ws = self.ws(origin="http://LOCALHOST:%d" % self.port, host="localhost:%d" % self.port)
-        self.assertTrue(ws.wait_messages(1, 2.0))
+        self.assertTrue(ws.wait_messages(1, 10.0))
 
     def test_05_only_ws_path(self):
         """an upgrade to another path is refused"""
@@ -560,7 +560,7 @@ class Live(unittest.TestCase):
     def test_07_split_heads_routed(self):
         """heads arriving in 3 parts 100 ms apart still reach lws and MHD"""
         ws = self.ws(parts=3, gap=0.1)
-        self.assertTrue(ws.wait_messages(1, 2.0))
+        self.assertTrue(ws.wait_messages(1, 10.0))
         head = b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         out = raw_exchange(self.port, [head[:10], head[10:30], head[30:]], gap=0.1)
         self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out[:200])
@@ -568,7 +568,7 @@ class Live(unittest.TestCase):
     def test_08_fifty_clients(self):
         """50 concurrent clients all receive snapshots"""
         clients = [self.ws() for _ in range(50)]
-        pump_all(clients, 4.0, until=lambda: all(len(c.messages) >= 2 for c in clients))
+        pump_all(clients, 20.0, until=lambda: all(len(c.messages) >= 2 for c in clients))
         counts = [len(c.messages) for c in clients]
         self.assertTrue(all(n >= 2 for n in counts), "messages per client: %s" % counts)
 
@@ -576,7 +576,7 @@ class Live(unittest.TestCase):
         """a client that never reads delays nobody and later gets the latest"""
         stalled = self.ws(rcvbuf=4096)
         reader = self.ws()
-        reader.wait_messages(1, 2.0)
+        reader.wait_messages(1, 10.0)
         start = time.monotonic()
         pump_all([reader], 5.0)
         times = [t for t, _ in reader.messages if t >= start]
@@ -585,7 +585,7 @@ class Live(unittest.TestCase):
         self.assertLess(max(gaps), 1.6, "gaps while a client stalled: %s" % gaps)
         # Drain the stalled client: it must catch up with the newest snapshot.
         last = reader.messages[-1][1]["data"]["seq"]
-        pump_all([stalled, reader], 3.0,
+        pump_all([stalled, reader], 15.0,
                  until=lambda: stalled.messages and
                  stalled.messages[-1][1]["data"]["seq"] >= reader.messages[-1][1]["data"]["seq"])
         self.assertTrue(stalled.messages, "the stalled client never got a snapshot")
@@ -598,7 +598,7 @@ class Live(unittest.TestCase):
         """a stalled client skips to the latest and still hears of state changes"""
         stalled = self.ws(rcvbuf=4096)
         reader = self.ws()
-        reader.wait_messages(1, 2.0)
+        reader.wait_messages(1, 10.0)
         status, _, _ = api("POST", "/api/pause", {})
         if status == 404:
             self.skipTest("POST /api/pause answered 404: the HTTP API has not landed yet, so "
@@ -620,8 +620,10 @@ class Live(unittest.TestCase):
         # while the stalled client still cannot take anything.
         seen = len(reader.messages)
         self.assertEqual(api("POST", "/api/pause", {})[0], 200)
-        _, paused = self.wait_state(reader, ("paused",), 2.0, start=seen)
-        pump_all([reader], 1.5)
+        _, paused = self.wait_state(reader, ("paused",), 10.0, start=seen)
+        # Until a tick after the pause is the latest message.
+        pump_all([reader], 10.0, until=lambda: reader.messages[-1][1]["data"]["seq"] >
+                 paused["data"]["seq"])
         newest = reader.messages[-1][1]["data"]["seq"]
         self.assertGreater(newest, paused["data"]["seq"], "no tick after the pause")
 
@@ -663,7 +665,7 @@ class Live(unittest.TestCase):
         try:
             for _ in range(MAX_PENDING + 10):
                 socks.append(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-            deadline = time.monotonic() + 3.0
+            deadline = time.monotonic() + 15.0
             while time.monotonic() < deadline and not all(
                     is_closed_by_peer(s) for s in socks[:10]):
                 time.sleep(0.05)
@@ -676,7 +678,7 @@ class Live(unittest.TestCase):
                 s.close()
         # The port still works.
         ws = self.ws()
-        self.assertTrue(ws.wait_messages(1, 3.0))
+        self.assertTrue(ws.wait_messages(1, 10.0))
 
     def test_11_clients_vanish_mid_stream(self):
         """clients that reset or drop mid-stream do not disturb the others"""
@@ -687,7 +689,7 @@ class Live(unittest.TestCase):
         for c in clients[10:]:
             c.sock.close()  # FIN without a close frame
         ws = self.ws()
-        self.assertGreaterEqual(len(ws.wait_messages(2, 3.0)), 2)
+        self.assertGreaterEqual(len(ws.wait_messages(2, 10.0)), 2)
 
     def test_12_cpu_of_20_clients(self):
         """measures the server's CPU cost of pushing to 20 clients at 1 Hz"""
@@ -721,7 +723,7 @@ class Live(unittest.TestCase):
         self.assertLess(live, 0.10, "the lws thread used %.1f %% of a core" % (live * 100))
 
         newest = max(m["data"]["seq"] for c in clients for _, m in c.messages)
-        pump_all([stalled], 3.0, until=lambda: stalled.messages and
+        pump_all([stalled], 15.0, until=lambda: stalled.messages and
                  stalled.messages[-1][1]["data"]["seq"] >= newest)
         got = [m["data"]["seq"] for _, m in stalled.messages]
         self.assertTrue(got and got[-1] >= newest, "the stalled client did not catch up: %s"
@@ -743,7 +745,7 @@ class Live(unittest.TestCase):
                                     stdout=out, stderr=err, env=hnlib.clean_env(tmp))
         try:
             port = None
-            deadline = time.monotonic() + 60  # includes compiling the plugin
+            deadline = time.monotonic() + 120  # includes compiling the plugin (cc, fresh cache)
             while port is None and time.monotonic() < deadline and proc.poll() is None:
                 with open(out_path) as f:
                     m = READY_RE.search(f.read())
@@ -756,7 +758,7 @@ class Live(unittest.TestCase):
 
             def full(c):
                 return c.messages and len(c.messages[-1][1]["data"]["entries"]) >= 5000
-            pump_all(readers, 10.0, until=lambda: all(full(c) for c in readers))
+            pump_all(readers, 30.0, until=lambda: all(full(c) for c in readers))
             self.assertTrue(all(full(c) for c in readers), "no snapshot with 5,000 entries")
             start = time.monotonic()
             pump_all(readers, 6.0)
@@ -768,7 +770,7 @@ class Live(unittest.TestCase):
                 self.assertGreaterEqual(len(got), want, "%d large snapshots in 6 s" % len(got))
             size = readers[0].bytes / len(readers[0].messages)
             newest = max(c.messages[-1][1]["data"]["seq"] for c in readers)
-            pump_all([stalled], 10.0, until=lambda: stalled.messages and
+            pump_all([stalled], 30.0, until=lambda: stalled.messages and
                      stalled.messages[-1][1]["data"]["seq"] >= newest)
             self.assertTrue(stalled.messages and
                             stalled.messages[-1][1]["data"]["seq"] >= newest,

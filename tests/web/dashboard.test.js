@@ -38,7 +38,7 @@ const CSV_HEADERS = {
 };
 
 const h = require('./harness')({ shots: SHOTS });
-const { log, assert, shot, step, until, text, watchPage, pageErrors } = h;
+const { log, assert, shot, step, until, text, watchPage, countPushes, pushes, pageErrors } = h;
 let server = null;
 let serverLog = '';
 let browser = null;
@@ -96,8 +96,8 @@ function startServer() {
             server = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         }
         let out = '';
-        const timer = setTimeout(() => reject(new Error('the server printed no dashboard URL within 15 s; output:\n' +
-            out + serverLog)), 15000);
+        const timer = setTimeout(() => reject(new Error('the server printed no dashboard URL within 60 s; output:\n' +
+            out + serverLog)), 60000);
         server.stdout.on('data', (d) => {
             out += d;
             const m = /hornet dashboard: (http:\/\/\S+)/.exec(out);
@@ -161,6 +161,7 @@ async function main() {
     const page = await ctx.newPage();
     page.setDefaultTimeout(10000);
     watchPage(page, 'page1');
+    countPushes(page);
 
     await step('open the page', page, async () => {
         await page.goto(url, { waitUntil: 'load' });
@@ -183,7 +184,7 @@ async function main() {
         await page.fill('#f-users', '-1');
         await page.fill('#f-rate', '20');
         await page.click('#btn-start');
-        await until(page, () => document.getElementById('start-error').textContent.length > 0, null, 5000,
+        await until(page, () => document.getElementById('start-error').textContent.length > 0, null, 10000,
             'an error next to the start form for users -1');
         const e1 = await text(page, '#start-error');
         assert(/users/i.test(e1), 'the error for users -1 does not name the field: "' + e1 + '"');
@@ -194,7 +195,7 @@ async function main() {
         await until(page, (prev) => {
             const t = document.getElementById('start-error').textContent;
             return t.length > 0 && t !== prev;
-        }, e1, 5000, 'an error for host ftp:/x');
+        }, e1, 10000, 'an error for host ftp:/x');
         const e2 = await text(page, '#start-error');
         assert(/host/i.test(e2), 'the error for host "ftp:/x" does not name the field: "' + e2 + '"');
         assert(await text(page, '#state') === 'ready', 'a rejected start changed the state');
@@ -207,7 +208,7 @@ async function main() {
         await page.fill('#f-rate', '20');
         await page.fill('#f-runtime', '');
         await page.click('#btn-start');
-        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 5000,
+        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 10000,
             'state spawning/running');
         assert(await text(page, '#start-error') === '', 'start error shown after a good start');
         assert(!(await page.isVisible('#start-form')), 'the start form is still shown while running');
@@ -234,9 +235,9 @@ async function main() {
                 document.querySelector('#stats-table th[data-key="requests"]').classList.contains('sorted');
         });
         assert(ok, 'rows are not sorted by # Requests (descending, Aggregated last)');
-        /* The order survives the next push. */
+        /* The order survives the next push (two, to be sure one came after the click). */
         const seq = await page.evaluate(() => document.querySelector('#stats-table tbody').innerHTML.length);
-        await page.waitForTimeout(1200);
+        await pushes(page, 2, 10000, 'the next pushes after sorting');
         const still = await page.evaluate(() => {
             const rows = [...document.querySelectorAll('#stats-table tbody tr')];
             const vals = rows.slice(0, -1).map((r) => Number(r.cells[2].textContent.replace(/,/g, '')));
@@ -255,7 +256,7 @@ async function main() {
             });
         }, null, 10000, 'at least 3 points in every chart series');
         const before = await chartPoints(page, 'chart-rps');
-        await until(page, (n) => Chart.getChart('chart-rps').data.datasets[0].data.length > n, before[0], 4000,
+        await until(page, (n) => Chart.getChart('chart-rps').data.datasets[0].data.length > n, before[0], 10000,
             'a new chart point from the next push');
         const lastUsers = await page.evaluate(() => {
             const d = Chart.getChart('chart-users').data.datasets[0].data;
@@ -266,7 +267,7 @@ async function main() {
 
     await step('current ratio tab', page, async () => {
         await page.click('[data-tab="ratio"]');
-        await until(page, () => document.querySelectorAll('#ratio .ratio-card').length > 0, null, 5000,
+        await until(page, () => document.querySelectorAll('#ratio .ratio-card').length > 0, null, 10000,
             'a card per user type');
         const txt = await text(page, '#ratio');
         assert(/users/.test(txt) && /%/.test(txt), 'the ratio tab shows no users/percentages: ' + txt.slice(0, 200));
@@ -274,14 +275,16 @@ async function main() {
 
     await step('failures tab', page, async () => {
         await page.click('[data-tab="failures"]');
-        await until(page, () => document.querySelectorAll('#failures-table tbody tr').length > 0, null, 5000,
+        await until(page, () => document.querySelectorAll('#failures-table tbody tr').length > 0, null, 10000,
             'the failures table');
     });
 
     await page.click('[data-tab="charts"]');
     await step('charts at 1920 px wide', page, async () => {
+        const w0 = await page.evaluate(() => Chart.getChart('chart-rps').width);
         await page.setViewportSize({ width: 1920, height: 1080 });
-        await page.waitForTimeout(400);
+        /* The screenshot shows the charts redrawn at the new width. */
+        await until(page, (w) => Chart.getChart('chart-rps').width > w, w0, 10000, 'the charts to widen');
     });
     await page.setViewportSize({ width: 1280, height: 800 });
 
@@ -291,7 +294,7 @@ async function main() {
         assert(await page.isVisible('#edit-form'), '#edit-form did not open');
         await page.fill('#e-users', '-1');
         await page.click('#btn-resize');
-        await until(page, () => document.getElementById('edit-error').textContent.length > 0, null, 5000,
+        await until(page, () => document.getElementById('edit-error').textContent.length > 0, null, 10000,
             'an error next to the edit form');
         const e = await text(page, '#edit-error');
         assert(/users/i.test(e), 'the resize error does not name the field: "' + e + '"');
@@ -301,7 +304,7 @@ async function main() {
         await page.fill('#e-users', '30');
         await page.fill('#e-rate', '30');
         await page.click('#btn-resize');
-        await until(page, () => document.getElementById('edit-form').hidden, null, 5000, 'the edit form to close');
+        await until(page, () => document.getElementById('edit-form').hidden, null, 10000, 'the edit form to close');
         await until(page, () => document.getElementById('users').textContent === '30', null, 10000, '30 users');
         assert(await text(page, '#edit-error') === '', 'edit error shown after a good resize');
     });
@@ -315,7 +318,7 @@ async function main() {
         await page2.goto(url, { waitUntil: 'load' });
         await until(page2, () => document.getElementById('ws-status').textContent === 'live', null, 10000,
             'page2 #ws-status "live"');
-        await until(page2, () => document.getElementById('users').textContent === '30', null, 5000, 'page2: 30 users');
+        await until(page2, () => document.getElementById('users').textContent === '30', null, 10000, 'page2: 30 users');
         for (const sel of ['#state', '#users', '#host']) {
             const a = await text(page, sel);
             const b = await text(page2, sel);
@@ -326,9 +329,9 @@ async function main() {
     await step('pause: both browsers see it and RPS drops to 0', page, async () => {
         const clicked = Date.now();
         await page.click('#btn-pause');
-        await until(page, () => document.getElementById('state').textContent === 'paused', null, 3000, 'state paused');
+        await until(page, () => document.getElementById('state').textContent === 'paused', null, 10000, 'state paused');
         const lag = Date.now() - clicked;
-        await until(page2, () => document.getElementById('state').textContent === 'paused', null, 3000,
+        await until(page2, () => document.getElementById('state').textContent === 'paused', null, 10000,
             'page2: state paused');
         assert(await page.isVisible('#btn-resume') && !(await page.isVisible('#btn-pause')),
             'Resume/Pause buttons not swapped');
@@ -339,7 +342,7 @@ async function main() {
 
     await step('resume', page, async () => {
         await page.click('#btn-resume');
-        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 3000,
+        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 10000,
             'state spawning/running after resume');
         await until(page, () => Number(document.getElementById('rps').textContent.replace(/,/g, '')) > 0, null, 8000,
             'RPS > 0 after resume');
@@ -347,7 +350,8 @@ async function main() {
 
     await step('second browser closes mid-stream', page, async () => {
         await ctx2.close();
-        await page.waitForTimeout(1200);
+        /* Page 1 keeps getting pushes after page 2 went away. */
+        await pushes(page, 2, 10000, 'pushes to page1 after page2 closed');
         assert(await text(page, '#ws-status') === 'live', 'page1 lost its live connection when page2 closed');
     });
 
@@ -362,7 +366,7 @@ async function main() {
         await until(page, (n) => ['chart-rps', 'chart-rt', 'chart-users'].every((id) => {
             const c = Chart.getChart(id);
             return c && c.data.datasets.every((d) => d.data.length >= n);
-        }), before[0] - 2, 5000, 'restored history of at least ' + (before[0] - 2) + ' points');
+        }), before[0] - 2, 10000, 'restored history of at least ' + (before[0] - 2) + ' points');
         const after = await chartPoints(page, 'chart-rps');
         const firstAfter = await chartFirstX(page, 'chart-rps');
         assert(Math.abs(firstAfter - firstX) < 1500, 'the restored history starts at ' + firstAfter +
@@ -402,7 +406,7 @@ async function main() {
     await step('logs tab', page, async () => {
         await page.click('[data-tab="logs"]');
         await until(page, () => document.getElementById('logs').textContent.length > 0 ||
-            document.getElementById('logs-error').textContent.length > 0, null, 5000, 'log lines');
+            document.getElementById('logs-error').textContent.length > 0, null, 10000, 'log lines');
         assert(await text(page, '#logs-error') === '', 'GET /api/logs failed: ' + await text(page, '#logs-error'));
     });
 
@@ -423,7 +427,7 @@ async function main() {
             b.hidden = false;
             b.click();
         });
-        await until(page, () => document.getElementById('control-error').textContent.length > 0, null, 5000,
+        await until(page, () => document.getElementById('control-error').textContent.length > 0, null, 10000,
             'the 409 reason next to the controls');
         const e = await text(page, '#control-error');
         assert(/pause|stopped/i.test(e), 'unexpected error text for pause when stopped: "' + e + '"');
@@ -436,7 +440,7 @@ async function main() {
             const rows = document.querySelectorAll('#stats-table tbody tr');
             const last = rows[rows.length - 1];
             return last && last.cells[1].textContent === 'Aggregated' && last.cells[2].textContent === '0';
-        }, null, 5000, 'Aggregated requests back to 0');
+        }, null, 10000, 'Aggregated requests back to 0');
         assert(await text(page, '#control-error') === '', 'control error after reset: ' + await text(page, '#control-error'));
     });
 
@@ -453,7 +457,7 @@ async function main() {
     await step('new test', page, async () => {
         await page.click('[data-tab="stats"]');
         await page.click('#btn-new');
-        await until(page, () => document.activeElement && document.activeElement.id === 'f-users', null, 5000,
+        await until(page, () => document.activeElement && document.activeElement.id === 'f-users', null, 10000,
             'the users field focused');
         assert(await text(page, '#control-error') === '', 'control error after New test');
     });

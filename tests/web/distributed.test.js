@@ -26,7 +26,7 @@ const os = require('os');
 const path = require('path');
 const { chromium } = require('playwright-core');
 
-const TOTAL_TIMEOUT_S = Number(process.env.HN_E2E_TIMEOUT_S || 90);
+const TOTAL_TIMEOUT_S = Number(process.env.HN_E2E_TIMEOUT_S || 150);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR || fs.mkdtempSync('/tmp/hornet-e2e-');
 const SHOTS = path.join(BUILD_DIR, 'e2e-screenshots');
@@ -61,7 +61,7 @@ function start(name, args, patterns) {
         procs.push(p);
         const found = {};
         const timer = setTimeout(() => reject(new Error(name + ' printed no ' + Object.keys(patterns).join('/') +
-            ' within 20 s; output:\n' + p.log)), 20000);
+            ' within 60 s (a fresh cache compiles the plugin first); output:\n' + p.log)), 60000);
         const onData = (d) => {
             p.log += d;
             /* Keep the head (a sanitizer report starts there) and the tail. */
@@ -199,7 +199,7 @@ async function main() {
     await step('workers tab lists both', page, async () => {
         await page.click('[data-tab="workers"]');
         await until(page, () => document.querySelectorAll('#workers-table tbody tr:not(.total)').length === 2, null,
-            5000, '2 worker rows');
+            10000, '2 worker rows');
         const t = await workerRows(page);
         const ids = t.rows.map((r) => r.id).sort();
         assert(JSON.stringify(ids) === JSON.stringify([w1.id, w2.id].sort()),
@@ -229,7 +229,7 @@ async function main() {
         await page.fill('#f-rate', String(USERS));
         await page.fill('#f-runtime', '');
         await page.click('#btn-start');
-        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 5000,
+        await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 10000,
             'state spawning/running');
         assert(await text(page, '#start-error') === '', 'start error: ' + await text(page, '#start-error'));
         await page.click('[data-tab="workers"]');
@@ -271,7 +271,7 @@ async function main() {
             return tr.length === 1 && tr[0].cells[0].textContent === id &&
                 tr[0].cells[2].textContent === 'missing';
         }, w2.id, 10000, w2.id + ' marked missing');
-        await until(page, () => document.getElementById('workers').textContent === '1 worker', null, 5000,
+        await until(page, () => document.getElementById('workers').textContent === '1 worker', null, 10000,
             'the header to say "1 worker"');
         assert(await page.getAttribute('#workers', 'data-warn') === 'true', 'a missing worker does not warn in the header');
         assert(await text(page, '#workers-missing') === '1 missing', 'header: "' + await text(page, '#workers-missing') + '"');
@@ -287,7 +287,7 @@ async function main() {
     });
 
     await step('dark mode with a missing worker', dark, async () => {
-        await until(dark, () => document.querySelectorAll('#workers-table tbody tr.missing').length === 1, null, 5000,
+        await until(dark, () => document.querySelectorAll('#workers-table tbody tr.missing').length === 1, null, 10000,
             'dark: a missing row');
     });
     await ctx2.close();
@@ -315,7 +315,7 @@ async function main() {
             await hp.routeWebSocket('**/ws', () => { /* never opens a push */ });
             await hp.goto(url + '?tab=workers', { waitUntil: 'load' });
             await until(hp, () => document.querySelectorAll('#workers-table tbody tr:not(.total)').length === 2, null,
-                5000, 'the 2 made-up workers');
+                10000, 'the 2 made-up workers');
             const r = await hp.evaluate(() => ({
                 tags: document.querySelectorAll('#workers-table b, #workers-table i, #workers-table img, ' +
                     '#workers-table script, #workers-cpu-warning *').length,

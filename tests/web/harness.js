@@ -53,6 +53,31 @@ module.exports = function harness({ shots, prefix = '' }) {
 
     h.text = (page, sel) => page.$eval(sel, (el) => el.textContent.trim());
 
+    /* Snapshots pushed to a page over its WebSockets (reloads included), so a
+     * step can wait for the next push instead of sleeping about a second.
+     * Call before the page opens its socket. */
+    h.countPushes = (page) => {
+        page.hnPushes = 0;
+        page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+            if (typeof f.payload === 'string' && f.payload.startsWith('{"type":"snapshot"')) page.hnPushes++;
+        }));
+    };
+
+    /* Resolves once n more snapshots reached the page (see countPushes). */
+    h.pushes = (page, n, timeoutMs, what) => new Promise((resolve, reject) => {
+        const want = page.hnPushes + n;
+        const deadline = Date.now() + (timeoutMs || 10000);
+        const poll = () => {
+            if (page.hnPushes >= want) return resolve();
+            if (Date.now() > deadline) {
+                return reject(new Error('timed out waiting for ' + (what || n + ' more pushes') + ' (' +
+                    (page.hnPushes - want + n) + ' of ' + n + ' arrived)'));
+            }
+            setTimeout(poll, 50);
+        };
+        poll();
+    });
+
     h.watchPage = (page, label) => {
         page.on('pageerror', (e) => h.pageErrors.push(label + ': ' + e.message));
         page.on('console', (m) => {
