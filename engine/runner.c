@@ -25,6 +25,7 @@
 #include "hornet/hornet.h"
 #include "log.h"
 #include "stats.h"
+#include "threshold.h"
 #include "worker.h"
 
 #define TICK_US 10000u       /* control loop period */
@@ -65,6 +66,8 @@ struct hn_runner {
     char *host;
     bool host_changed;
     double run_time_s;
+    struct hn_threshold *thresholds;    /* judged into every snapshot */
+    size_t n_thresholds;
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
     char *stop_reason;
@@ -520,6 +523,8 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .n_workers = n_views,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
+    if (snap != NULL)
+        hn_thresholds_judge(r->thresholds, r->n_thresholds, snap, state == HN_STATE_STOPPED);
     pthread_mutex_unlock(&r->lock);
 
     for (size_t i = 0; i < n_ratios; i++)
@@ -660,6 +665,27 @@ static void begin_stop_locked(struct hn_runner *r, const char *reason)
     pthread_cond_broadcast(&r->cond);
 }
 
+/* Ends the run when an abort threshold is broken past its grace period.
+ * [control, r->lock held] */
+static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
+{
+    if (r->state != HN_STATE_SPAWNING && r->state != HN_STATE_RUNNING &&
+        r->state != HN_STATE_PAUSED)
+        return;
+    for (size_t i = 0; i < s->n_thresholds && i < r->n_thresholds; i++) {
+        const struct hn_threshold *t = &r->thresholds[i];
+        const struct hn_threshold_view *v = &s->thresholds[i];
+        if (!t->abort || v->verdict != HN_VERDICT_FAIL || s->active_s < t->grace_s ||
+            strcmp(v->expr, t->expr) != 0)
+            continue;
+        char reason[256];
+        snprintf(reason, sizeof reason, "threshold broken: %.200s", t->expr);
+        hn_logf(HN_WARNING, "%s: ending the run", reason);
+        begin_stop_locked(r, reason);
+        return;
+    }
+}
+
 static void *control_main(void *arg)
 {
     struct hn_runner *r = arg;
@@ -795,6 +821,11 @@ static void *control_main(void *arg)
             bool idle = st == HN_STATE_READY || (st == HN_STATE_STOPPED && !changed);
             bool history = !idle && (now >= r->next_agg_us || changed);
             aggregate(r, st, changed, history);
+            struct hn_snapshot *latest = hn_runner_snapshot(r);
+            pthread_mutex_lock(&r->lock);
+            check_abort_thresholds(r, latest);
+            pthread_mutex_unlock(&r->lock);
+            hn_snapshot_release(latest);
             if (now >= r->next_agg_us)
                 r->next_agg_us += 1000000u;
             if (r->next_agg_us < now)
@@ -870,6 +901,10 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->cfg.tags = r->tags;
     r->cfg.exclude_tags = r->exclude_tags;
     r->cfg.host = NULL;
+    r->thresholds = hn_thresholds_copy(cfg->thresholds, cfg->n_thresholds);
+    r->n_thresholds = r->thresholds ? cfg->n_thresholds : 0;
+    r->cfg.thresholds = NULL;
+    r->cfg.n_thresholds = 0;
     if (r->cfg.max_users == 0)
         r->cfg.max_users = 1000000;
     r->state = HN_STATE_READY;
@@ -1001,6 +1036,7 @@ void hn_runner_destroy(struct hn_runner *r)
     for (size_t i = 0; i <= WINDOW; i++)
         hn_hist_cleanup(&r->ring[i].total);
     hn_snapshot_release(r->latest);
+    hn_thresholds_free(r->thresholds, r->n_thresholds);
     free(r->history);
     free(r->host);
     free(r->stop_reason);
@@ -1217,6 +1253,26 @@ int hn_runner_stop(struct hn_runner *r, const char *reason, char *err, size_t er
     begin_stop_locked(r, reason && *reason ? reason : "stopped");
     pthread_mutex_unlock(&r->lock);
     hn_logf(HN_INFO, "stopping: %s", reason && *reason ? reason : "stopped");
+    return 0;
+}
+
+int hn_runner_set_thresholds(struct hn_runner *r, const struct hn_threshold *t, size_t n,
+                             char *err, size_t err_len)
+{
+    struct hn_threshold *copy = hn_thresholds_copy(t, n);
+    if (n > 0 && copy == NULL) {
+        set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&r->lock);
+    struct hn_threshold *old = r->thresholds;
+    size_t old_n = r->n_thresholds;
+    r->thresholds = copy;
+    r->n_thresholds = n;
+    r->force_tick = true; /* the page shows them at once */
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    hn_thresholds_free(old, old_n);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 struct hn_plugin;
 struct hn_runner;
 struct hn_stats;
+struct hn_threshold;
 
 /* Distributed master: a runner with a fleet runs no users itself. Its
  * spawner still ramps the swarm and picks user types, and tells the fleet
@@ -64,6 +65,8 @@ struct hn_runner_config {
     uint32_t in_flight_cap;          /* per worker; 0 = 1024 (waits count in the latency) */
     size_t history_max;              /* history points kept; 0 = 7200 */
     const struct hn_fleet_ops *fleet; /* distributed master; NULL = run users here */
+    const struct hn_threshold *thresholds; /* judged into every snapshot (copied) */
+    size_t n_thresholds;
 };
 
 /* Called after every snapshot (1 Hz and on state changes) on the
@@ -109,6 +112,10 @@ int hn_runner_resume(struct hn_runner *r, char *err, size_t err_len);
 /* Stops the run: no new tasks, in-flight requests get stop_timeout to
  * complete, on_stop runs, then state becomes stopped. Asynchronous. */
 int hn_runner_stop(struct hn_runner *r, const char *reason, char *err, size_t err_len);
+/* Replaces the thresholds judged into every snapshot from now on (copied;
+ * an abort threshold broken past its grace ends the run). */
+int hn_runner_set_thresholds(struct hn_runner *r, const struct hn_threshold *t, size_t n,
+                             char *err, size_t err_len);
 /* Clears statistics and history (any state). */
 int hn_runner_reset_stats(struct hn_runner *r, char *err, size_t err_len);
 

@@ -40,6 +40,19 @@ const char *hn_state_name(enum hn_state s)
     return "unknown";
 }
 
+const char *hn_verdict_name(enum hn_verdict v)
+{
+    switch (v) {
+    case HN_VERDICT_PASS:
+        return "pass";
+    case HN_VERDICT_FAIL:
+        return "fail";
+    case HN_VERDICT_NO_DATA:
+        break;
+    }
+    return "no data";
+}
+
 static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
@@ -302,6 +315,11 @@ void hn_snapshot_release(struct hn_snapshot *s)
     }
     free(s->ratios);
     hn_worker_views_free(s->workers, s->n_workers);
+    for (size_t i = 0; i < s->n_thresholds; i++) {
+        free(s->thresholds[i].expr);
+        free(s->thresholds[i].metric);
+    }
+    free(s->thresholds);
     free(s->host);
     free(s->stop_reason);
     free(s);

@@ -81,6 +81,24 @@ struct hn_worker_view {
 /* Frees an array of n views. */
 void hn_worker_views_free(struct hn_worker_view *v, size_t n);
 
+/* A threshold (engine/threshold.h) judged against this snapshot. */
+enum hn_verdict {
+    HN_VERDICT_NO_DATA,                 /* nothing to judge yet */
+    HN_VERDICT_PASS,
+    HN_VERDICT_FAIL
+};
+struct hn_threshold_view {
+    char *expr;                         /* as written */
+    char *metric;                       /* "p95", "fail_ratio", ... */
+    const char *unit;                   /* "ms", "ratio", "rps" or "count" (static) */
+    int measured;                       /* 0: nothing to measure (no requests) */
+    double value;                       /* measured, when measured */
+    enum hn_verdict verdict;            /* FAIL without a measure: the run ended without data */
+    int abort;                          /* 1: a broken threshold ends the run */
+};
+/* "pass", "fail", "no data". */
+const char *hn_verdict_name(enum hn_verdict v);
+
 struct hn_snapshot {
     int refs;                           /* atomic; use acquire/release */
     uint64_t seq;                       /* increases with every snapshot */
@@ -107,6 +125,8 @@ struct hn_snapshot {
     int distributed;                    /* 1 on a master: the workers below run the users */
     size_t n_workers;
     struct hn_worker_view *workers;     /* by id */
+    size_t n_thresholds;
+    struct hn_threshold_view *thresholds; /* in the order given */
 };
 
 /* Takes one more reference. [any] */

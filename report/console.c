@@ -327,6 +327,46 @@ static void exception_report(FILE *f, const struct hn_snapshot *s)
     fputs("\n\n", f);
 }
 
+/* The release gate: each threshold, its verdict and what was measured. */
+static void threshold_report(FILE *f, const struct hn_snapshot *s)
+{
+    size_t n = s->thresholds != NULL ? s->n_thresholds : 0;
+    if (n == 0)
+        return;
+    int ew = 9;
+    for (size_t i = 0; i < n; i++) {
+        int w = text_width(s->thresholds[i].expr, ERROR_MAX_W);
+        if (w > ew)
+            ew = w;
+    }
+    fputs("Thresholds:\n", f);
+    put_cell(f, "Verdict", 8, false);
+    fputs(" ", f);
+    put_cell(f, "Threshold", ew, false);
+    fputs(" Measured\n", f);
+    put_dashes(f, 8);
+    fputc('|', f);
+    put_dashes(f, ew);
+    fputc('|', f);
+    put_dashes(f, 16);
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        const struct hn_threshold_view *t = &s->thresholds[i];
+        char value[64];
+        hn_fmt_threshold_value(t, value, sizeof value);
+        put_cell(f, t->verdict == HN_VERDICT_PASS ? "pass" : t->verdict == HN_VERDICT_FAIL
+                                                                 ? "FAIL"
+                                                                 : "no data",
+                 8, false);
+        fputs(" ", f);
+        put_cell(f, t->expr, ew, false);
+        fprintf(f, " %s\n", value);
+    }
+    put_dashes(f, 8 + 1 + ew + 1 + 16);
+    fputc('\n', f);
+    fputc('\n', f);
+}
+
 void hn_console_summary(FILE *f, const struct hn_snapshot *s)
 {
     if (f == NULL || s == NULL)
@@ -337,6 +377,7 @@ void hn_console_summary(FILE *f, const struct hn_snapshot *s)
     percentile_table(f, s);
     error_report(f, s);
     exception_report(f, s);
+    threshold_report(f, s);
     fflush(f);
     hn_leave_c_locale(old);
 }

@@ -233,76 +233,11 @@ int hn_csv_write_history_rows(FILE *f, const struct hn_snapshot *s, bool full)
     return csv_finish(f);
 }
 
-/* mkdir -p for the directory part of prefix ("out/run1/x" -> "out/run1"). */
-static int make_parent_dirs(const char *prefix, char *err, size_t err_len)
-{
-    char failed[512];
-    if (hn_mkdirs_parent(prefix, 0777, failed, sizeof failed) == 0)
-        return 0;
-    hn_set_err(err, err_len, "cannot create directory '%s': %m", failed);
-    return -1;
-}
-
-typedef int (*csv_writer_fn)(FILE *f, const struct hn_snapshot *s);
-
-/* Writes path through a temporary file in the same directory and renames it
- * into place, so a reader (or a crash) never sees half a file. The
- * temporary is created with mode 0666 so the umask applies as it would to
- * a plain fopen(). */
-static int write_atomic(const char *path, csv_writer_fn fn, const struct hn_snapshot *s, char *err,
-                        size_t err_len)
-{
-    static atomic_uint seq;
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1)) < 0) {
-        hn_set_err(err, err_len, "out of memory");
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        hn_set_err(err, err_len, "cannot write '%s': %m", path);
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        errno = e;
-        hn_set_err(err, err_len, "cannot write '%s': %m", path);
-        return -1;
-    }
-    errno = 0;
-    int rc = fn(f, s);
-    int e = errno;
-    if (fclose(f) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -1;
-        e = errno;
-    }
-    if (rc != 0) {
-        unlink(tmp);
-        if (e != 0) {
-            errno = e;
-            hn_set_err(err, err_len, "cannot write '%s': %m", path);
-        } else {
-            hn_set_err(err, err_len, "cannot write '%s': write error", path);
-        }
-    }
-    free(tmp);
-    return rc;
-}
-
 int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *err, size_t err_len)
 {
     static const struct {
         const char *suffix;
-        csv_writer_fn fn;
+        hn_writer_fn fn;
     } files[] = {
         {"_stats.csv", hn_csv_write_stats},
         {"_failures.csv", hn_csv_write_failures},
@@ -316,7 +251,7 @@ int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *er
         hn_set_err(err, err_len, "no statistics to write");
         return -1;
     }
-    if (make_parent_dirs(prefix, err, err_len) != 0)
+    if (hn_make_parent_dirs(prefix, err, err_len) != 0)
         return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *path = NULL;
@@ -324,7 +259,7 @@ int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *er
             hn_set_err(err, err_len, "out of memory");
             return -1;
         }
-        int rc = write_atomic(path, files[i].fn, s, err, err_len);
+        int rc = hn_write_atomic(path, files[i].fn, s, err, err_len);
         free(path);
         if (rc != 0)
             return -1;

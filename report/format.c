@@ -1,8 +1,13 @@
 /*
- * format.c: the number, time and locale helpers every renderer shares.
+ * format.c: what every renderer shares: numbers, times, the "C" locale,
+ * atomic file writes.
  */
 #include "format.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "errbuf.h"
+#include "fsutil.h"
 
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
 static locale_t c_locale;
@@ -102,4 +110,84 @@ double hn_fail_ratio(uint64_t requests, uint64_t failures)
 size_t hn_entry_count(const struct hn_snapshot *s)
 {
     return s->entries ? s->n_entries : 0;
+}
+
+/* mkdir -p for the directory part of prefix ("out/run1/x" -> "out/run1"). */
+int hn_make_parent_dirs(const char *prefix, char *err, size_t err_len)
+{
+    char failed[512];
+    if (hn_mkdirs_parent(prefix, 0777, failed, sizeof failed) == 0)
+        return 0;
+    hn_set_err(err, err_len, "cannot create directory '%s': %m", failed);
+    return -1;
+}
+
+/* Writes path through a temporary file in the same directory and renames it
+ * into place, so a reader (or a crash) never sees half a file. The
+ * temporary is created with mode 0666 so the umask applies as it would to
+ * a plain fopen(). */
+int hn_write_atomic(const char *path, hn_writer_fn fn, const struct hn_snapshot *s, char *err,
+                        size_t err_len)
+{
+    static atomic_uint seq;
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&seq, 1)) < 0) {
+        hn_set_err(err, err_len, "out of memory");
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        hn_set_err(err, err_len, "cannot write '%s': %m", path);
+        free(tmp);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        hn_set_err(err, err_len, "cannot write '%s': %m", path);
+        return -1;
+    }
+    errno = 0;
+    int rc = fn(f, s);
+    int e = errno;
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc != 0) {
+        unlink(tmp);
+        if (e != 0) {
+            errno = e;
+            hn_set_err(err, err_len, "cannot write '%s': %m", path);
+        } else {
+            hn_set_err(err, err_len, "cannot write '%s': write error", path);
+        }
+    }
+    free(tmp);
+    return rc;
+}
+
+void hn_fmt_threshold_value(const struct hn_threshold_view *t, char *buf, size_t n)
+{
+    if (!t->measured) {
+        snprintf(buf, n, "no data");
+        return;
+    }
+    double v = hn_finite_or_zero(t->value);
+    if (strcmp(t->unit, "ms") == 0)
+        snprintf(buf, n, "%.*f ms", v < 10 ? 2 : v < 100 ? 1 : 0, v);
+    else if (strcmp(t->unit, "ratio") == 0)
+        snprintf(buf, n, "%.2f%%", v * 100.0);
+    else if (strcmp(t->unit, "rps") == 0)
+        snprintf(buf, n, "%.2f req/s", v);
+    else
+        snprintf(buf, n, "%.0f", v);
 }

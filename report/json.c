@@ -165,6 +165,25 @@ static json_t *workers_json(const struct hn_snapshot *s)
     return a;
 }
 
+static json_t *thresholds_json(const struct hn_snapshot *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && s->thresholds != NULL && i < s->n_thresholds; i++) {
+        const struct hn_threshold_view *t = &s->thresholds[i];
+        json_t *o = json_object();
+        if (o == NULL)
+            break;
+        put(o, "expr", hn_json_text(t->expr));
+        put(o, "metric", hn_json_text(t->metric));
+        put(o, "unit", json_string(t->unit));
+        put(o, "value", t->measured ? jreal(t->value) : json_null());
+        put(o, "verdict", json_string(hn_verdict_name(t->verdict)));
+        put(o, "abort", json_boolean(t->abort));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static size_t workers_ready(const struct hn_snapshot *s)
 {
     size_t n = 0;
@@ -201,6 +220,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "distributed", json_boolean(s->distributed));
     put(o, "worker_count", json_integer((json_int_t)workers_ready(s)));
     put(o, "workers", workers_json(s));
+    put(o, "thresholds", thresholds_json(s));
     return o;
 }
 
@@ -262,6 +282,8 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(o, "errors", errors_json(s));
     put(o, "exceptions", exceptions_json(s));
     put(o, "ratios", ratios_json(s));
+    put(o, "thresholds", thresholds_json(s));
+    put(o, "thresholds_passed", json_boolean(hn_thresholds_passed(s)));
     put(o, "history", hn_history_to_json(h, n));
     return o;
 }

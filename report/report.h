@@ -49,4 +49,17 @@ json_t *hn_history_to_json(const struct hn_history_point *h, size_t n);
 json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_point *h, size_t n,
                           const char *plugin_path, const char *version);
 
+/* True when every threshold of the snapshot passed (also when there are
+ * none). Judged on the run's final snapshot, it is the release gate. */
+bool hn_thresholds_passed(const struct hn_snapshot *s);
+
+/* JUnit XML (the format Jenkins' junit step and GitLab's junit report
+ * read) in a "hornet" testsuite: one testcase per threshold (named by its
+ * expression, a failure with the measured value when broken) and one per
+ * endpoint with failures (a failure with counts and messages). Written
+ * atomically. Returns 0 or -1 with err set. [any] */
+int hn_junit_write(const char *path, const struct hn_snapshot *s, char *err, size_t err_len);
+/* The same document into f. */
+int hn_junit_fwrite(FILE *f, const struct hn_snapshot *s);
+
 #endif

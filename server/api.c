@@ -33,6 +33,7 @@
 #include "textutil.h"
 #include "runner.h"
 #include "snapshot.h"
+#include "threshold.h"
 #include "webctx.h"
 
 /* Upper bound for spawn_rate (users started per second). */
@@ -334,6 +335,50 @@ static int get_run_time(json_t *o, double *out, struct hn_api_reply *rp)
     return 0;
 }
 
+#define THRESHOLDS_MAX 100
+
+/* "thresholds": an array of expressions (engine/threshold.h). *present is
+ * false when the field is absent or null (the run keeps the thresholds it
+ * has); each expression is checked and named in the 400. */
+static int get_thresholds(json_t *o, struct hn_threshold **out, size_t *n, bool *present,
+                          struct hn_api_reply *rp)
+{
+    json_t *v = json_object_get(o, "thresholds");
+    *out = NULL;
+    *n = 0;
+    *present = v != NULL && !json_is_null(v);
+    if (!*present)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > THRESHOLDS_MAX) {
+        hn_api_error(rp, 400, "thresholds must be an array of at most %d expressions like "
+                              "\"p95<300ms\"", THRESHOLDS_MAX);
+        return -1;
+    }
+    size_t count = json_array_size(v);
+    struct hn_threshold *t = count ? calloc(count, sizeof *t) : NULL;
+    if (count && t == NULL) {
+        reply_oom(rp);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_t *e = json_array_get(v, i);
+        char why[256];
+        if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e)) {
+            hn_api_error(rp, 400, "thresholds[%zu] must be a string like \"p95<300ms\"", i);
+            hn_thresholds_free(t, count);
+            return -1;
+        }
+        if (hn_threshold_parse(json_string_value(e), &t[i], why, sizeof why) != 0) {
+            hn_api_error(rp, 400, "thresholds[%zu]: %s", i, why);
+            hn_thresholds_free(t, count);
+            return -1;
+        }
+    }
+    *out = t;
+    *n = count;
+    return 0;
+}
+
 /* Answers a runner command: 200 {"ok":true,"state":...}, 400 for a bad
  * argument, 409 when the state forbids it. */
 static void command_reply(const struct hn_api_request *rq, struct hn_api_reply *rp, int rc,
@@ -356,20 +401,30 @@ static void command_reply(const struct hn_api_request *rq, struct hn_api_reply *
 
 static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
-    static const char *const fields[] = {"users", "spawn_rate", "host", "run_time", NULL};
+    static const char *const fields[] = {"users", "spawn_rate", "host", "run_time", "thresholds",
+                                         NULL};
     json_t *o = json_body(rq, rp);
     if (o == NULL)
         return;
     uint32_t users;
     double rate = 0, run_time = 0;
     const char *host;
+    struct hn_threshold *thresholds = NULL;
+    size_t n_thresholds = 0;
+    bool set_thresholds = false;
     if (check_fields(o, fields, rp) == 0 && get_users(rq, o, &users, rp) == 0 &&
         get_spawn_rate(o, true, &rate, rp) == 0 && get_host(o, &host, rp) == 0 &&
-        get_run_time(o, &run_time, rp) == 0) {
+        get_run_time(o, &run_time, rp) == 0 &&
+        get_thresholds(o, &thresholds, &n_thresholds, &set_thresholds, rp) == 0) {
         char err[256] = "";
-        int rc = hn_runner_start(runner_of(rq), users, rate, host, run_time, err, sizeof err);
+        struct hn_runner *r = runner_of(rq);
+        int rc = hn_runner_start(r, users, rate, host, run_time, err, sizeof err);
+        /* Only a run that starts (or a swarm that resizes) takes them. */
+        if (rc == 0 && set_thresholds)
+            rc = hn_runner_set_thresholds(r, thresholds, n_thresholds, err, sizeof err);
         command_reply(rq, rp, rc, err);
     }
+    hn_thresholds_free(thresholds, n_thresholds);
     json_decref(o);
 }
 

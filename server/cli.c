@@ -7,6 +7,7 @@
  * HORNET_USERS=ten are checked by the same code and fail the same way.
  */
 #include "cli.h"
+#include "threshold.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,7 +24,6 @@
 
 #define MAX_USERS 1000000u
 #define MAX_THREADS 1024
-#define MAX_SPAN 1e9 /* seconds; keeps every timespan exact in an int64 of microseconds */
 #define DEFAULT_CONF "hornet.conf"
 #define SHOWN_MAX 60 /* longest value echoed back in a message */
 
@@ -60,7 +60,7 @@ struct pstate {
     const char *label; /* how messages name the option being set */
     /* Layer that last set each list option, so a higher source replaces the
      * list while repeats within one source append to it. */
-    enum layer tags_layer, exclude_layer;
+    enum layer tags_layer, exclude_layer, thresholds_layer;
     /* Per option: where its current value came from, for conflict messages. */
     char (*origin)[96];
 };
@@ -115,38 +115,6 @@ static int oom(struct pstate *ps)
 /* ---------------------------------------------------------------------- */
 /* Value syntax                                                            */
 
-/* Reads an unsigned decimal "12", "1.5", "0.25", ".5", "3." at *p without
- * sign, exponent or locale; at most 18 digits, so mantissa / 10^k is one
- * correctly rounded division. Advances *p past it. */
-static int scan_decimal(const char **p, double *out)
-{
-    const char *s = *p;
-    uint64_t mant = 0;
-    int digits = 0, frac = 0;
-    bool dot = false;
-    for (;; s++) {
-        if (*s >= '0' && *s <= '9') {
-            if (++digits > 18)
-                return -1;
-            mant = mant * 10 + (uint64_t)(*s - '0');
-            if (dot)
-                frac++;
-        } else if (*s == '.' && !dot) {
-            dot = true;
-        } else {
-            break;
-        }
-    }
-    if (digits == 0)
-        return -1;
-    double scale = 1;
-    for (int i = 0; i < frac; i++)
-        scale *= 10;
-    *out = (double)mant / scale;
-    *p = s;
-    return 0;
-}
-
 /* A whole number in [min, max], digits only. */
 static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -181,45 +149,6 @@ static int parse_bool(const char *v, bool *out)
         }
     }
     return -1;
-}
-
-int hn_parse_timespan(const char *s, double *out)
-{
-    if (!s || !*s)
-        return -1;
-    /* Units must appear in this order, each once: rank 2 (h) > 1 (m) > 0 (s). */
-    static const struct {
-        char c;
-        double mult;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}};
-    const char *p = s;
-    double total = 0;
-    int last_rank = 3;
-    while (*p) {
-        double n;
-        if (scan_decimal(&p, &n) < 0)
-            return -1;
-        if (*p == '\0') {
-            /* A bare number is seconds, but "1m30" is ambiguous: reject. */
-            if (last_rank != 3)
-                return -1;
-            total = n;
-            break;
-        }
-        int rank = -1;
-        for (int i = 0; i < 3; i++)
-            if (*p == units[i].c)
-                rank = i;
-        if (rank < 0 || rank >= last_rank)
-            return -1;
-        last_rank = rank;
-        total += n * units[rank].mult;
-        p++;
-    }
-    if (!isfinite(total) || total > MAX_SPAN)
-        return -1;
-    *out = total;
-    return 0;
 }
 
 static bool is_unreserved_or_sub(char c)
@@ -392,7 +321,7 @@ static int set_spawn_rate(struct pstate *ps, const char *v)
 {
     const char *p = v;
     double r;
-    if (scan_decimal(&p, &r) < 0 || *p || !(r > 0) || !isfinite(r))
+    if (hn_scan_decimal(&p, &r) < 0 || *p || !(r > 0) || !isfinite(r))
         return bad(ps, "a number of users per second > 0 (e.g. 10 or 0.5)", v);
     ps->o->spawn_rate = r;
     return 0;
@@ -520,9 +449,9 @@ static void free_list(char **l)
 
 /* Appends the items of "a, b", "[a, 'b']" or "[]" (clears) to *list,
  * replacing it first if it was set by a lower source. */
-static int set_list(struct pstate *ps, char ***list, enum layer *set_by, const char *v)
+static int set_list(struct pstate *ps, char ***list, enum layer *set_by, const char *v,
+                    const char *what)
 {
-    static const char what[] = "comma-separated tag names like a,b";
     if (*set_by != ps->layer) {
         free_list(*list);
         *list = NULL;
@@ -603,12 +532,39 @@ static int set_list(struct pstate *ps, char ***list, enum layer *set_by, const c
 
 static int set_tags(struct pstate *ps, const char *v)
 {
-    return set_list(ps, &ps->o->tags, &ps->tags_layer, v);
+    return set_list(ps, &ps->o->tags, &ps->tags_layer, v, "comma-separated tag names like a,b");
 }
 
 static int set_exclude_tags(struct pstate *ps, const char *v)
 {
-    return set_list(ps, &ps->o->exclude_tags, &ps->exclude_layer, v);
+    return set_list(ps, &ps->o->exclude_tags, &ps->exclude_layer, v,
+                    "comma-separated tag names like a,b");
+}
+
+/* Each expression is checked as it comes, so the message names it. */
+static int set_threshold(struct pstate *ps, const char *v)
+{
+    size_t before = 0;
+    while (ps->thresholds_layer == ps->layer && ps->o->thresholds && ps->o->thresholds[before])
+        before++;
+    if (set_list(ps, &ps->o->thresholds, &ps->thresholds_layer, v,
+                 "thresholds like p95<300ms, separated by commas") < 0)
+        return -1;
+    for (size_t i = before; ps->o->thresholds && ps->o->thresholds[i]; i++) {
+        struct hn_threshold t;
+        char why[256], b[SHOWN_MAX + 8];
+        if (hn_threshold_parse(ps->o->thresholds[i], &t, why, sizeof why) < 0) {
+            fail(ps, "%s '%s': %s", ps->label, shown(ps->o->thresholds[i], b, sizeof b), why);
+            return -1;
+        }
+        hn_threshold_free(&t);
+    }
+    return 0;
+}
+
+static int set_junit(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->junit_path, v, "a file name for the JUnit XML report");
 }
 
 static int set_only_summary(struct pstate *ps, const char *v)
@@ -758,6 +714,8 @@ static const struct opt opts[] = {
     {"html", 0, A_VALUE, W_ALL, G_STATS, set_html, "FILE",
      "write a self-contained HTML report to FILE at the end"},
     {"json", 0, A_VALUE, W_ALL, G_STATS, set_json, "FILE", "write the final stats as JSON to FILE"},
+    {"junit", 0, A_VALUE, W_ALL, G_STATS, set_junit, "FILE",
+     "write the thresholds and failing endpoints as JUnit XML to FILE"},
     {"only-summary", 0, A_BOOL, W_ALL, G_STATS, set_only_summary, NULL,
      "headless: print only the final table, not one every few seconds"},
     {"threads", 0, A_VALUE, W_ALL, G_RUN, set_threads, "N",
@@ -772,6 +730,8 @@ static const struct opt opts[] = {
      "run only tasks with one of these tags (repeatable)"},
     {"exclude-tags", 'E', A_VALUE, W_ALL, G_RUN, set_exclude_tags, "A,B",
      "skip tasks with any of these tags (repeatable)"},
+    {"threshold", 0, A_VALUE, W_ALL, G_RUN, set_threshold, "EXPR",
+     "exit 3 unless EXPR holds at the end, e.g. p95<300ms (repeatable)"},
     {"master", 0, A_BOOL, W_ALL, G_DIST, set_master, NULL,
      "run as the master: web UI and statistics; workers run the users"},
     {"master-bind-host", 0, A_VALUE, W_ALL, G_DIST, set_master_bind_host, "ADDR",
@@ -1056,7 +1016,8 @@ static int config_line(struct pstate *ps, const char *path, unsigned lineno, cha
     }
     snprintf(label, sizeof label, "%s:%u: %s", path, lineno, key);
     /* Lists unquote their own items; other values may be quoted whole. */
-    bool is_list = opts[idx].set == set_tags || opts[idx].set == set_exclude_tags;
+    bool is_list = opts[idx].set == set_tags || opts[idx].set == set_exclude_tags ||
+                   opts[idx].set == set_threshold;
     if (!is_list && (*value == '"' || *value == '\'')) {
         char *close = strchr(value + 1, *value);
         if (!close) {
@@ -1174,9 +1135,10 @@ static int check_combinations(struct pstate *ps)
     if (o->processes > 0 && !o->worker)
         o->master = true;
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
-                      o->json_path)) {
+                      o->json_path || o->junit_path || o->thresholds)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
-                 "--autostart, --csv, --html and --json belong on the master");
+                 "--autostart, --csv, --html, --json, --junit and --threshold belong on the "
+                 "master");
         return -1;
     }
     if (o->expect_workers > 0 && !o->master) {
@@ -1285,6 +1247,8 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->csv_prefix);
     free(o->html_path);
     free(o->json_path);
+    free(o->junit_path);
+    free_list(o->thresholds);
     free(o->config_path);
     free(o->master_host);
     free(o->master_bind_host);
@@ -1325,10 +1289,21 @@ void hn_options_usage(FILE *f)
           "Timespans: a number of seconds (90, 1.5) or parts with units h, m, s in that order\n"
           "(30s, 5m, 1h30m, 3h30m10s).\n"
           "\n"
+          "Thresholds: [ENTRY:]METRIC OP VALUE[:abort[=GRACE]]. METRIC: p50 p66 p75 p80 p90 p95\n"
+          "p98 p99 p99.9 p99.99 p100 avg min max (times in ms or s), rps, fail_ratio (0.01 or\n"
+          "1%), failures, requests; OP: < <= > >= == !=; ENTRY: a name or 'METHOD name' (default:\n"
+          "all requests). ':abort' ends the run when broken, after GRACE (default 10s).\n"
+          "Examples: p95<300ms, 'GET /cart:p99<1s', fail_ratio<1%, rps>500:abort=30s.\n"
+          "\n"
+          "Exit codes: 0 all good; 1 (or --exit-code-on-error) a request failed or a task raised;\n"
+          "2 bad usage or a plugin that cannot load; 3 a threshold failed (3 wins over 1, 2\n"
+          "over both).\n"
+          "\n"
           "Configuration: options are read from ./hornet.conf (or --config FILE), then from\n"
           "HORNET_<OPTION> environment variables (HORNET_SPAWN_RATE=5, HORNET_HEADLESS=true),\n"
           "then from the command line; later sources win. Config lines look like\n"
-          "'spawn-rate = 5', 'headless = true' or 'tags = a, b'; '#' starts a comment.\n"
+          "'spawn-rate = 5', 'headless = true', 'tags = a, b' or 'threshold = p95<300ms,\n"
+          "fail_ratio<1%'; '#' starts a comment.\n"
           "\n"
           "Examples:\n"
           "  hornet --demo\n"

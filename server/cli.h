@@ -8,7 +8,7 @@
  *   3. environment variables HORNET_<OPTION> ("spawn-rate" -> HORNET_SPAWN_RATE;
  *      an empty variable counts as unset, unknown HORNET_* names are ignored);
  *   4. argv.
- * List options (-T/--tags, -E/--exclude-tags) are replaced by a higher source
+ * List options (-T/--tags, -E/--exclude-tags, --threshold) are replaced by a higher source
  * and appended to within one source ("-T a,b -T c" gives a, b, c).
  *
  * Config files hold `key = value` lines; keys are the long option names
@@ -17,11 +17,7 @@
  * true/false/1/0/yes/no (any case); lists are "a, b" or "[a, b]". --config,
  * --help and --version are command-line only.
  *
- * Timespans (-t/--run-time, --stop-timeout, --autoquit) are either a bare
- * number of seconds ("90", "1.5") or number+unit parts with units h, m, s
- * each used at most once and in that order ("1h30m", "3h30m10s", "1.5s",
- * "2m0.5s"). Rejected: "", "5x", "-3s", "1m1m", "30s1m", "1 m", "inf",
- * exponents, and anything above 1e9 seconds.
+ * Timespans (-t/--run-time, --stop-timeout, --autoquit) follow units.h.
  *
  * Threads: none of this is thread-safe (getopt_long has global state);
  * call it from main before any thread starts.
@@ -33,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "units.h"
 
 #define HN_MAX_PROCESSES 256      /* --processes upper bound */
 
@@ -50,6 +48,9 @@ struct hn_options {
     char *csv_prefix;             /* --csv PREFIX */
     bool csv_full_history;        /* --csv-full-history (requires --csv) */
     char *html_path, *json_path;  /* --html FILE, --json FILE */
+    char *junit_path;             /* --junit FILE */
+    char **thresholds;            /* --threshold EXPR (repeatable, or "a, b"): checked
+                                   * expressions (engine/threshold.h), NULL-terminated */
     int threads;                  /* --threads N (1..1024; default 0 = CPUs) */
     uint64_t seed;                /* --seed N */
     bool seed_set;                /* true once --seed was given by any source */
@@ -94,10 +95,6 @@ int hn_options_parse(struct hn_options *o, int argc, char **argv, char *err, siz
 
 /* Writes the --help text (lines <= 100 columns). [any] */
 void hn_options_usage(FILE *f);
-
-/* Parses a timespan (grammar at the top of this file) into seconds.
- * Returns 0, or -1 (and leaves *out alone) if s is not one. [any] */
-int hn_parse_timespan(const char *s, double *out);
 
 /* Validates a base URL for -H and the API: a scheme (http, https, or any
  * other for plugins with their own protocol, e.g. tcp://), non-empty

@@ -32,6 +32,7 @@
 #include "runner.h"
 #include "session.h"
 #include "textutil.h"
+#include "threshold.h"
 #include "webctx.h"
 
 /* The bundled example plugin (plugins/shop.c, linked in) runs with --demo. */
@@ -327,8 +328,21 @@ int main(int argc, char **argv)
     pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
     char *types_json = NULL;
+    struct hn_threshold *thresholds = NULL;
+    size_t n_thresholds = 0;
     char demo_host[64] = "";
     char sha[65] = "";
+
+    /* The expressions were checked with the options. */
+    for (size_t i = 0; opt.thresholds && opt.thresholds[i]; i++)
+        n_thresholds++;
+    if (n_thresholds > 0 && (thresholds = calloc(n_thresholds, sizeof *thresholds)) == NULL)
+        goto out;
+    for (size_t i = 0; i < n_thresholds; i++)
+        if (hn_threshold_parse(opt.thresholds[i], &thresholds[i], err, sizeof err) != 0) {
+            fprintf(stderr, "hornet: --threshold '%s': %s\n", opt.thresholds[i], err);
+            goto out;
+        }
 
     if (opt.demo) {
         if (hn_demo_target_start(&demo, "127.0.0.1", 0, 0, err, sizeof err) != 0) {
@@ -412,6 +426,8 @@ int main(int argc, char **argv)
         .tags = (const char *const *)opt.tags,
         .exclude_tags = (const char *const *)opt.exclude_tags,
         .fleet = fleet ? hn_fleet_runner_ops(fleet) : NULL,
+        .thresholds = thresholds,
+        .n_thresholds = n_thresholds,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -473,6 +489,7 @@ int main(int argc, char **argv)
         .csv_full_history = opt.csv_full_history,
         .json_path = opt.json_path,
         .html_path = opt.html_path,
+        .junit_path = opt.junit_path,
         .only_summary = opt.only_summary,
         .exit_code_on_error = opt.exit_code_on_error,
         .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",
@@ -503,6 +520,7 @@ out:
     hn_fleet_stop(fleet);
     reap_local_workers(local_pids, n_local);
     free(types_json);
+    hn_thresholds_free(thresholds, n_thresholds);
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);
     curl_global_cleanup();

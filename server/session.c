@@ -222,6 +222,14 @@ int hn_session_run(const struct hn_session_config *cfg)
         }
         free(h);
     }
+    if (cfg->junit_path != NULL && hn_junit_write(cfg->junit_path, s, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        code = 2;
+    }
+    /* 2 (an output was lost) > 3 (the release gate failed) > 1 (failures). */
+    bool ran = s->start_time > 0;
+    if (code == 0 && ran && !hn_thresholds_passed(s))
+        code = 3;
     if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
         code = cfg->exit_code_on_error;
     hn_snapshot_release(t.pending);

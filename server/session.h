@@ -29,6 +29,7 @@ struct hn_session_config {
     bool csv_full_history;
     const char *json_path;    /* NULL = no JSON file */
     const char *html_path;    /* NULL = no HTML report */
+    const char *junit_path;   /* NULL = no JUnit XML */
     bool only_summary;
     int exit_code_on_error;
     const char *plugin_path;
@@ -43,9 +44,10 @@ struct hn_session_config {
     void *ready_ud;
 };
 
-/* Returns the process exit code: 0, exit_code_on_error when any request
- * failed or any exception was raised, 2 when the run could not start or an
- * output could not be written. */
+/* Returns the process exit code: 0; exit_code_on_error when any request
+ * failed or any exception was raised; 3 when a threshold failed at the end
+ * (it wins over exit_code_on_error); 2 when the run could not start or an
+ * output could not be written (it wins over both). */
 int hn_session_run(const struct hn_session_config *cfg);
 
 #endif

@@ -12,7 +12,7 @@
     var MAX_POINTS = 3600;          /* per chart series; halved when exceeded */
     var WS_SILENCE_MS = 5000;       /* the server pushes at 1 Hz: longer means a dead link */
     var LOG_POLL_MS = 2000;
-    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'workers', 'downloads', 'logs'];
+    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'thresholds', 'workers', 'downloads', 'logs'];
     /* A worker above this share of the CPU its threads can use is the
      * bottleneck (Locust warns at 90% of its one core): its users wait for
      * the CPU, so the load falls short and response times read high. */
@@ -25,7 +25,8 @@
     var sortKey = null;             /* null = server order (name, type) */
     var sortDesc = false;
     var filterText = '';
-    var dirty = { stats: true, failures: true, exceptions: true, ratio: true, workers: true };
+    var thresholdsTouched = false;
+    var dirty = { stats: true, failures: true, exceptions: true, ratio: true, workers: true, thresholds: true };
     var charts = null;
     var lastPointTime = 0;          /* wall seconds of the newest chart point */
     var historyLoading = null;      /* points that arrived while /api/history was loading */
@@ -383,6 +384,38 @@
         if (!html.length) html.push('<tr><td class="empty" colspan="6">No exceptions</td></tr>');
         document.querySelector('#exceptions-table tbody').innerHTML = html.join('');
         dirty.exceptions = false;
+    }
+
+    /* A threshold's measured value, as the console and the JUnit file write it. */
+    function fmtThresholdValue(t) {
+        if (t.value === null || t.value === undefined) return 'no data';
+        var v = num(t.value);
+        if (t.unit === 'ms') return v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0) + ' ms';
+        if (t.unit === 'ratio') return (v * 100).toFixed(2) + '%';
+        if (t.unit === 'rps') return v.toFixed(2) + ' req/s';
+        return fmtInt(v);
+    }
+
+    function renderThresholds() {
+        var ts = (snap && snap.thresholds) || [];
+        var failing = 0;
+        var html = ts.map(function (t) {
+            var v = t.verdict === 'pass' || t.verdict === 'fail' ? t.verdict : 'nodata';
+            if (v === 'fail') failing++;
+            return '<tr data-verdict="' + v + '"><td><span class="verdict verdict-' + v + '">' +
+                esc(v === 'nodata' ? 'no data' : v) + '</span></td><td class="mono">' + esc(t.expr) +
+                '</td><td class="num' + (v === 'fail' ? ' fail' : '') + '">' + esc(fmtThresholdValue(t)) +
+                '</td><td>' + (t.abort ? 'ends the run' : 'fails the run (exit 3)') + '</td></tr>';
+        });
+        if (!html.length) {
+            html.push('<tr><td class="empty" colspan="4">No thresholds. Add them in the start form, ' +
+                'e.g. p95&lt;300ms, or with --threshold.</td></tr>');
+        }
+        document.querySelector('#thresholds-table tbody').innerHTML = html.join('');
+        $('thresholds-summary').textContent = ts.length
+            ? (failing ? failing + ' of ' + ts.length + ' failing' : 'all ' + ts.length + ' holding')
+            : '';
+        dirty.thresholds = false;
     }
 
     function ratioBar(r, cls) {
@@ -747,10 +780,16 @@
         }
 
         dirty.stats = dirty.failures = dirty.exceptions = dirty.ratio = dirty.workers = true;
+        dirty.thresholds = true;
         renderVisibleTab();
         var ne = (s.errors || []).length, nx = (s.exceptions || []).length;
         $('badge-failures').textContent = ne ? String(ne) : '';
         $('badge-exceptions').textContent = nx ? String(nx) : '';
+        var nt = (s.thresholds || []).filter(function (t) { return t.verdict === 'fail'; }).length;
+        $('badge-thresholds').textContent = nt ? String(nt) : '';
+        if (!thresholdsTouched && Array.isArray(s.thresholds)) {
+            $('f-thresholds').value = s.thresholds.map(function (t) { return t.expr; }).join('\n');
+        }
     }
 
     function refreshStats() {
@@ -829,6 +868,7 @@
         else if (tab === 'exceptions' && dirty.exceptions) renderExceptions();
         else if (tab === 'ratio' && dirty.ratio) renderRatio();
         else if (tab === 'workers' && dirty.workers) renderWorkers();
+        else if (tab === 'thresholds' && dirty.thresholds) renderThresholds();
     }
 
     /* A log line pushed as it happens: refresh the open Logs tab at once,
@@ -944,6 +984,9 @@
         if (host) body.host = host;
         var rt = $('f-runtime').value.trim();
         if (rt) body.run_time = rt;
+        /* Always sent: an emptied box clears the thresholds for this run. */
+        body.thresholds = $('f-thresholds').value.split('\n').map(function (l) { return l.trim(); })
+            .filter(function (l) { return l !== ''; });
         command($('btn-start'), 'start-error', 'POST', '/api/swarm', body);
     }
 
@@ -1018,6 +1061,7 @@
         ['f-users', 'f-rate', 'f-host', 'f-runtime'].forEach(function (id) {
             $(id).addEventListener('input', function () { formTouched = true; });
         });
+        $('f-thresholds').addEventListener('input', function () { thresholdsTouched = true; });
         $('btn-edit').addEventListener('click', onEditToggle);
         $('btn-edit-cancel').addEventListener('click', function () { $('edit-form').hidden = true; });
         $('edit-form').addEventListener('submit', onResize);

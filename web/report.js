@@ -455,6 +455,33 @@
     }
 
     /* Distributed runs only: the worker processes as the master last saw them. */
+    /* As the console and the JUnit file write it. */
+    function fmtThresholdValue(t) {
+        if (t.value === null || t.value === undefined) return 'no data';
+        var v = num(t.value);
+        if (t.unit === 'ms') return fixed(v, v < 10 ? 2 : v < 100 ? 1 : 0) + ' ms';
+        if (t.unit === 'ratio') return fixed(v * 100, 2) + '%';
+        if (t.unit === 'rps') return fixed(v, 2) + ' req/s';
+        return fmtInt(v);
+    }
+
+    function renderThresholds() {
+        var ts = Array.isArray(data.thresholds) ? data.thresholds : [];
+        if (!ts.length) return;
+        show($('thresholds-section'), true);
+        var failing = ts.filter(function (t) { return t.verdict !== 'pass'; }).length;
+        $('thresholds-hint').textContent = failing
+            ? failing + ' of ' + ts.length + ' thresholds failed: the run failed its release gate (exit code 3).'
+            : 'Every threshold held over the whole run.';
+        makeListTable('thresholds-section', ts, function (tr, t) {
+            var fail = t.verdict !== 'pass';
+            tr.appendChild(td(t.verdict, fail ? 'fail' : 'ok'));
+            tr.appendChild(td(t.expr, 'name mono'));
+            tr.appendChild(td(fmtThresholdValue(t), 'num' + (fail ? ' fail' : '')));
+            tr.appendChild(td(t.abort ? 'ends the run' : 'fails the run'));
+        }, 'thresholds-count');
+    }
+
     function renderWorkers() {
         if (!workers) return;
         show($('workers-section'), true);
@@ -671,6 +698,7 @@
         renderHead();
         renderMeta();
         renderStats();
+        renderThresholds();
         renderFailures();
         renderExceptions();
         renderRatios();

@@ -624,6 +624,10 @@ def used_options():
                 if n.startswith("HORNET_") and n not in NON_OPTION_ENV:
                     used.setdefault("--" + n[7:].lower().replace("_", "-"),
                                     "k8s/%s (env %s)" % (name, n))
+    for name, cmd in ci_commands():
+        for w in shlex.split(cmd):
+            if w.startswith("-"):
+                used.setdefault(w.split("=", 1)[0], name)
     with open(os.path.join(PKG, "README.md"), encoding="utf-8") as f:
         readme = f.read()
     # Inline code that starts with an option is a hornet command-line fragment.
@@ -632,6 +636,88 @@ def used_options():
             if w.startswith("-"):
                 used.setdefault(w.split("=", 1)[0], "README.md")
     return used
+
+
+# ---------------------------------------------------------------- CI pipelines
+
+def gitlab_job():
+    with open(os.path.join(PKG, "ci", "gitlab-ci.yml"), encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    return doc["loadtest"]
+
+
+def jenkinsfile():
+    with open(os.path.join(PKG, "ci", "Jenkinsfile"), encoding="utf-8") as f:
+        return f.read()
+
+
+def ci_commands():
+    """[(file, the hornet command line)] of both pipelines."""
+    out = []
+    for line in gitlab_job()["script"]:
+        if line.strip().startswith("hornet "):
+            out.append(("ci/gitlab-ci.yml", " ".join(line.split())))
+    for m in re.finditer(r"sh '\''((?:hornet)[^']*)'\''", jenkinsfile()):
+        out.append(("ci/Jenkinsfile", " ".join(m.group(1).replace("\\\n", " ").split())))
+    return out
+
+
+def option_values(cmd, name):
+    words = shlex.split(cmd)
+    return [words[i + 1] for i, w in enumerate(words[:-1]) if w == name]
+
+
+class CiPipelines(unittest.TestCase):
+    def test_both_run_hornet_headless_with_thresholds(self):
+        """the GitLab job and the Jenkinsfile run hornet headless with thresholds and JUnit"""
+        cmds = dict(ci_commands())
+        self.assertEqual(sorted(cmds), ["ci/Jenkinsfile", "ci/gitlab-ci.yml"])
+        for name, cmd in cmds.items():
+            for opt in ("--headless", "--junit", "--html", "--csv", "-t"):
+                self.assertTrue(option_values(cmd, opt) or opt in shlex.split(cmd),
+                                "%s: %s missing" % (name, opt))
+            self.assertTrue(option_values(cmd, "--threshold"), name + ": no --threshold")
+
+    def test_thresholds_parse(self):
+        """every threshold in the pipelines is one hornet accepts"""
+        if not have_binary():
+            self.skipTest("no hornet binary (argv[1], HORNET_BIN or HORNET)")
+        for name, cmd in ci_commands():
+            for expr in option_values(cmd, "--threshold"):
+                # --master with --worker fails after every option parsed: any
+                # other complaint is about the threshold.
+                r = hnlib.run_hornet(["--threshold", expr, "--master", "--worker"], timeout=20)
+                hnlib.check_no_crash(r)
+                self.assertIn("cannot be combined", r.stderr, "%s: %s: %s" % (name, expr, r.stderr))
+
+    def test_gitlab_keeps_the_reports(self):
+        """GitLab: the junit report is the file hornet writes; every output is an artefact"""
+        job = gitlab_job()
+        cmd = dict(ci_commands())["ci/gitlab-ci.yml"]
+        junit = option_values(cmd, "--junit")[0]
+        self.assertEqual(job["artifacts"]["reports"]["junit"], junit)
+        self.assertEqual(job["artifacts"]["when"], "always", "a failed gate must keep its reports")
+        paths = job["artifacts"]["paths"]
+        for opt in ("--junit", "--html", "--csv", "--json"):
+            out = option_values(cmd, opt)[0]
+            self.assertTrue(any(out.startswith(p.rstrip("/") + "/") or out == p for p in paths),
+                            "%s %s is not kept (%s)" % (opt, out, paths))
+        self.assertEqual(job["image"]["entrypoint"], [""], "the image's entrypoint is hornet")
+
+    def test_jenkins_keeps_the_reports(self):
+        """Jenkins: the junit step reads the file hornet writes, always; outputs are archived"""
+        text = jenkinsfile()
+        cmd = dict(ci_commands())["ci/Jenkinsfile"]
+        junit = option_values(cmd, "--junit")[0]
+        m = re.search(r"always\s*\{(.*?)\n\s*\}", text, re.S)
+        self.assertTrue(m, "no post { always { ... } } block")
+        self.assertIn("junit testResults: '%s'" % junit, m.group(1))
+        arch = re.search(r"archiveArtifacts artifacts: '([^']+)'", m.group(1))
+        self.assertTrue(arch, "outputs are not archived")
+        prefix = arch.group(1).split("*")[0]
+        for opt in ("--junit", "--html", "--csv", "--json"):
+            self.assertTrue(option_values(cmd, opt)[0].startswith(prefix), opt)
+        self.assertEqual(text.count("{"), text.count("}"), "unbalanced braces")
 
 
 class Binary(unittest.TestCase):

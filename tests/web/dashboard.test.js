@@ -203,10 +203,26 @@ async function main() {
         log('     errors shown: "' + e1 + '" / "' + e2 + '"');
     });
 
+    await step('a bad threshold shows the API error', page, async () => {
+        await page.fill('#f-users', '20');
+        await page.fill('#f-thresholds', 'p95<5s\np97<1s');
+        const before = await text(page, '#start-error');
+        await page.click('#btn-start');
+        await until(page, (prev) => {
+            const t = document.getElementById('start-error').textContent;
+            return t.length > 0 && t !== prev;
+        }, before, 10000, 'an error for threshold p97<1s');
+        const e = await text(page, '#start-error');
+        assert(/thresholds\[1\]/.test(e) && /p97/.test(e), 'the error does not name the threshold: "' + e + '"');
+        assert(await text(page, '#state') === 'ready', 'a rejected start changed the state');
+    });
+
     await step('start a swarm from the form', page, async () => {
         await page.fill('#f-users', '20');
         await page.fill('#f-rate', '20');
         await page.fill('#f-runtime', '');
+        /* One threshold holds, one cannot (the demo target is not that fast). */
+        await page.fill('#f-thresholds', 'p95<5s\nrps>1000000');
         await page.click('#btn-start');
         await until(page, () => /spawning|running/.test(document.getElementById('state').textContent), null, 10000,
             'state spawning/running');
@@ -277,6 +293,21 @@ async function main() {
         await page.click('[data-tab="failures"]');
         await until(page, () => document.querySelectorAll('#failures-table tbody tr').length > 0, null, 10000,
             'the failures table');
+    });
+
+    await step('thresholds tab: live verdicts with the measured values', page, async () => {
+        await page.click('[data-tab="thresholds"]');
+        await until(page, () => {
+            const rows = document.querySelectorAll('#thresholds-table tbody tr');
+            return rows.length === 2 && rows[0].getAttribute('data-verdict') === 'pass' &&
+                rows[1].getAttribute('data-verdict') === 'fail';
+        }, null, 30000, 'p95<5s passing and rps>1000000 failing');
+        const cells = await page.$$eval('#thresholds-table tbody tr', (rows) =>
+            rows.map((r) => Array.from(r.cells).map((c) => c.textContent.trim())));
+        assert(cells[0][1] === 'p95<5s' && /^\d+(\.\d+)? ms$/.test(cells[0][2]), 'row 1: ' + cells[0].join(' | '));
+        assert(cells[1][1] === 'rps>1000000' && /^\d+\.\d\d req\/s$/.test(cells[1][2]), 'row 2: ' + cells[1].join(' | '));
+        assert(await text(page, '#badge-thresholds') === '1', 'the tab badge does not count 1 failing threshold');
+        log('     thresholds: ' + cells.map((c) => c.slice(0, 3).join(' ')).join('; '));
     });
 
     await page.click('[data-tab="charts"]');
