@@ -1098,10 +1098,50 @@ static void test_result_json(void **state)
     json_decref(j);
 }
 
+/* JUnit: one testcase per threshold and per failing entry, everything the
+ * plugin wrote escaped, control characters XML 1.0 cannot carry replaced. */
+static void test_junit(void **state)
+{
+    (void)state;
+    static struct fixture fixture;
+    struct fixture *fx = &fixture;
+    build(fx);
+    struct hn_threshold_view th[3] = {
+        {S("p95<300ms"), S("p95"), "ms", 1, 212.5, HN_VERDICT_PASS, 0},
+        {S("POST </script>:p99<1s\x01"), S("p99"), "ms", 1, 1340, HN_VERDICT_FAIL, 1},
+        {S("/never:p50<1s"), S("p50"), "ms", 0, 0, HN_VERDICT_FAIL, 0},
+    };
+    fx->s.thresholds = th;
+    fx->s.n_thresholds = 3;
+    char *x = capture(hn_junit_fwrite, &fx->s);
+    /* 3 thresholds + the entries with failures (/, "quoted", /ws). */
+    assert_non_null(strstr(x, "<testsuites name=\"hornet\" tests=\"6\" failures=\"5\""));
+    assert_non_null(strstr(x, "<testcase classname=\"hornet.thresholds\" name=\"p95&lt;300ms\" "
+                              "time=\"0\"/>"));
+    assert_non_null(strstr(x, "name=\"POST &lt;/script&gt;:p99&lt;1s\xef\xbf\xbd\""));
+    assert_non_null(strstr(x, "message=\"p99 = 1340 ms\""));
+    assert_non_null(strstr(x, "<failure type=\"threshold\" message=\"no data\">"));
+    assert_non_null(strstr(x, "name=\"GET &quot;quoted&quot;\""));
+    assert_non_null(strstr(x, "message=\"10 of 100 requests failed\">7 x HTTP 500, "
+                              "&quot;Internal&quot;\n</failure>"));
+    assert_non_null(strstr(x, "name=\"WEBSOCKET /ws\""));
+    assert_non_null(strstr(x, "message=\"3 of 0 requests failed\""));
+    assert_null(strstr(x, "\x01"));
+    assert_null(strstr(x, "<script"));
+    free(x);
+    assert_false(hn_thresholds_passed(&fx->s));
+    th[1].verdict = th[2].verdict = HN_VERDICT_PASS;
+    assert_true(hn_thresholds_passed(&fx->s));
+    fx->s.thresholds = NULL;
+    fx->s.n_thresholds = 0;
+    assert_true(hn_thresholds_passed(&fx->s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_headers_exact, teardown),
+        cmocka_unit_test_teardown(test_junit, teardown),
         cmocka_unit_test_teardown(test_stats_csv, teardown),
         cmocka_unit_test_teardown(test_stats_csv_empty, teardown),
         cmocka_unit_test_teardown(test_history_rows, teardown),

@@ -180,6 +180,19 @@ static struct hn_snapshot *make_snapshot(const struct spec *sp)
     assert_non_null(s->ratios[1].tasks);
     s->ratios[1].tasks[0] = (struct hn_task_ratio){xdup("reports"), 1.0};
 
+    /* Thresholds: one held, one broke, one without data; hostile expressions
+     * when hostile (a name inside an expression is the plugin's text). */
+    s->n_thresholds = 3;
+    s->thresholds = calloc(3, sizeof *s->thresholds);
+    assert_non_null(s->thresholds);
+    s->thresholds[0] = (struct hn_threshold_view){xdup("p95<300ms"), xdup("p95"), "ms", 1, 212.5,
+                                                  HN_VERDICT_PASS, 0};
+    s->thresholds[1] = (struct hn_threshold_view){
+        xdup(nh > 0 ? "GET </script><b>x:p99<1s" : "GET /cart:p99<1s"), xdup("p99"), "ms", 1,
+        1340, HN_VERDICT_FAIL, 1};
+    s->thresholds[2] = (struct hn_threshold_view){xdup("/never:requests>0"), xdup("requests"),
+                                                  "count", 0, 0, HN_VERDICT_FAIL, 0};
+
     if (sp->distributed) {
         s->distributed = 1;
         s->n_workers = N_WORKERS;
@@ -356,6 +369,12 @@ static void test_hostile_names_intact_and_inert(void **state)
     }
     json_t *r1 = json_array_get(json_object_get(d, "ratios"), 1);
     assert_string_equal(jget_str(r1, "user_type"), hostile[3]);
+    json_t *th = json_object_get(d, "thresholds");
+    assert_int_equal(json_array_size(th), 3);
+    assert_string_equal(jget_str(json_array_get(th, 1), "expr"), "GET </script><b>x:p99<1s");
+    assert_string_equal(jget_str(json_array_get(th, 1), "verdict"), "fail");
+    assert_true(json_is_null(json_object_get(json_array_get(th, 2), "value")));
+    assert_false(json_is_true(json_object_get(d, "thresholds_passed")));
     json_t *meta = json_object_get(json_object_get(d, "report"), "meta");
     assert_string_equal(jget_str(meta, "host"), "http://<b>evil</b>/\"x\"");
     json_decref(d);
