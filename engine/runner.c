@@ -17,15 +17,18 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "errbuf.h"
 #include "hornet/hornet.h"
 #include "log.h"
 #include "stats.h"
 #include "threshold.h"
+#include "units.h"
 #include "worker.h"
 
 #define TICK_US 10000u       /* control loop period */
@@ -68,6 +71,9 @@ struct hn_runner {
     double run_time_s;
     struct hn_threshold *thresholds;    /* judged into every snapshot */
     size_t n_thresholds;
+    struct hn_stage *stages;            /* load profile of the run; NULL = fixed users */
+    size_t n_stages;
+    int stage;                          /* the stage running now, -1 before/after */
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
     char *stop_reason;
@@ -117,12 +123,6 @@ struct hn_runner {
     struct hn_history_point *history;
     size_t history_n, history_cap;
 };
-
-static void set_err(char *err, size_t n, const char *msg)
-{
-    if (err && n)
-        snprintf(err, n, "%s", msg);
-}
 
 /* ---------------------------------------------------------------- */
 /* Plans: tasks filtered by tags                                     */
@@ -199,7 +199,7 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
         r->n_plans++;
     }
     if (r->n_plans == 0) {
-        set_err(err, err_len,
+        hn_set_err(err, err_len,
                 r->tags || r->exclude_tags
                     ? "no task matches the given --tags/--exclude-tags"
                     : "the plugin has no user type with tasks and a weight or fixed_count");
@@ -521,6 +521,9 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .distributed = r->fleet != NULL,
         .workers = views,
         .n_workers = n_views,
+        .stages = (const struct hn_stage_view *)r->stages,
+        .n_stages = r->n_stages,
+        .stage = r->stage,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -665,6 +668,42 @@ static void begin_stop_locked(struct hn_runner *r, const char *reason)
     pthread_cond_broadcast(&r->cond);
 }
 
+_Static_assert(sizeof(struct hn_stage) == sizeof(struct hn_stage_view) &&
+                   offsetof(struct hn_stage, users) == offsetof(struct hn_stage_view, users),
+               "a stage view is a stage");
+
+/* Sets the user target the load profile wants at this moment of active run
+ * time, and a spawn rate that keeps up with its slope (the count then
+ * trails the line by at most one spawn step); ends the run after the last
+ * stage. [control, r->lock held] */
+static void follow_profile(struct hn_runner *r)
+{
+    double t = (double)r->active_us / 1e6, begin = 0;
+    uint32_t from = 0;
+    for (size_t i = 0; i < r->n_stages; i++) {
+        const struct hn_stage *st = &r->stages[i];
+        double end = begin + st->duration_s;
+        if (t < end) {
+            double f = st->duration_s > 0 ? (t - begin) / st->duration_s : 1;
+            double want = (double)from + ((double)st->users - (double)from) * f;
+            uint32_t target = (uint32_t)llround(want);
+            double slope = st->duration_s > 0
+                               ? fabs((double)st->users - (double)from) / st->duration_s
+                               : 1e6;
+            if ((int)i != r->stage || target != r->target_users) {
+                r->stage = (int)i;
+                r->target_users = target;
+                r->spawn_rate = fmin(fmax(slope * 1.5, 1.0), 1e6);
+            }
+            return;
+        }
+        begin = end;
+        from = st->users;
+    }
+    r->stage = -1;
+    begin_stop_locked(r, "load profile complete");
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -749,6 +788,10 @@ static void *control_main(void *arg)
         if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->run_time_s > 0 &&
             (double)r->active_us / 1e6 >= r->run_time_s) {
             begin_stop_locked(r, "run time limit reached");
+            st = r->state;
+        }
+        if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->n_stages > 0) {
+            follow_profile(r);
             st = r->state;
         }
 
@@ -909,6 +952,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
         r->cfg.max_users = 1000000;
     r->state = HN_STATE_READY;
     r->spawn_rate = 1;
+    r->stage = -1;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     pthread_mutex_init(&r->snap_lock, NULL);
@@ -965,7 +1009,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
         };
         rc = hn_worker_start(&r->workers[i], &wc);
         if (rc != 0) {
-            set_err(err, err_len, "could not start a worker thread");
+            hn_set_err(err, err_len, "could not start a worker thread");
             goto fail;
         }
         r->n_workers++;
@@ -975,13 +1019,13 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->latest = build_snapshot(r, HN_STATE_READY, NULL);
     if (r->latest == NULL) {
         rc = -ENOMEM;
-        set_err(err, err_len, "out of memory");
+        hn_set_err(err, err_len, "out of memory");
         goto fail;
     }
 
     if (pthread_create(&r->control, NULL, control_main, r) != 0) {
         rc = -EAGAIN;
-        set_err(err, err_len, "could not start the control thread");
+        hn_set_err(err, err_len, "could not start the control thread");
         goto fail;
     }
     *out = r;
@@ -1037,6 +1081,7 @@ void hn_runner_destroy(struct hn_runner *r)
         hn_hist_cleanup(&r->ring[i].total);
     hn_snapshot_release(r->latest);
     hn_thresholds_free(r->thresholds, r->n_thresholds);
+    free(r->stages);
     free(r->history);
     free(r->host);
     free(r->stop_reason);
@@ -1083,7 +1128,7 @@ static int check_users(struct hn_runner *r, uint32_t users, double rate, char *e
         return -EINVAL;
     }
     if (!(rate > 0) || !isfinite(rate)) {
-        set_err(err, n, "spawn_rate must be a number > 0");
+        hn_set_err(err, n, "spawn_rate must be a number > 0");
         return -EINVAL;
     }
     return 0;
@@ -1092,26 +1137,33 @@ static int check_users(struct hn_runner *r, uint32_t users, double rate, char *e
 /* Start or resize; counts (per user type, n of them) switches to per-type
  * targets, NULL to choosing types by weight. */
 static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts, size_t n,
-                     double spawn_rate, const char *host, double run_time_s, char *err,
+                     double spawn_rate, const char *host, double run_time_s,
+                     const struct hn_stage *stages, size_t n_stages, char *err,
                      size_t err_len)
 {
     int rc = check_users(r, users, spawn_rate, err, err_len);
     if (rc)
         return rc;
     if (!(run_time_s >= 0) || !isfinite(run_time_s)) {
-        set_err(err, err_len, "run_time must be >= 0");
+        hn_set_err(err, err_len, "run_time must be >= 0");
         return -EINVAL;
     }
     pthread_mutex_lock(&r->lock);
     if (r->state == HN_STATE_STOPPING) {
         pthread_mutex_unlock(&r->lock);
-        set_err(err, err_len, "the swarm is stopping; start again once it has stopped");
+        hn_set_err(err, err_len, "the swarm is stopping; start again once it has stopped");
         return -EBUSY;
     }
     bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
+    if (!fresh && r->n_stages > 0 && counts == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "a load profile (stages) drives this run: stop it to set the "
+                              "users by hand");
+        return -EBUSY;
+    }
     if (fresh && r->fleet && r->fleet->ready(r->fleet->ud) == 0) {
         pthread_mutex_unlock(&r->lock);
-        set_err(err, err_len, "no worker is connected: start workers with --worker "
+        hn_set_err(err, err_len, "no worker is connected: start workers with --worker "
                               "--master-host pointing at this master");
         return -EBUSY;
     }
@@ -1131,6 +1183,15 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
     if (fresh) {
         r->run_time_s = run_time_s;
         r->new_run = true;
+        /* A fresh run follows the profile it was given, or none. */
+        free(r->stages);
+        r->stages = NULL;
+        r->n_stages = 0;
+        r->stage = -1;
+        if (n_stages > 0 && (r->stages = malloc(n_stages * sizeof *r->stages)) != NULL) {
+            memcpy(r->stages, stages, n_stages * sizeof *r->stages);
+            r->n_stages = n_stages;
+        }
         r->state = HN_STATE_SPAWNING;
         r->state_changed = true;
     } else {
@@ -1152,7 +1213,124 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
 int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
                     double run_time_s, char *err, size_t err_len)
 {
-    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, err, err_len);
+    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, NULL, 0, err, err_len);
+}
+
+int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,
+                           const char *host, double run_time_s, char *err, size_t err_len)
+{
+    if (n == 0 || n > HN_MAX_STAGES) {
+        hn_set_err(err, err_len, "a load profile needs 1 to 100 stages");
+        return -EINVAL;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(stages[i].duration_s >= 0) || !isfinite(stages[i].duration_s) ||
+            stages[i].users > r->cfg.max_users) {
+            hn_set_err(err, err_len, "a stage needs a duration >= 0 and at most max_users users");
+            return -EINVAL;
+        }
+        total += stages[i].duration_s;
+    }
+    if (!(total > 0)) {
+        hn_set_err(err, err_len, "the stages last 0 s in all: give at least one a duration");
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&r->lock);
+    enum hn_state st = r->state;
+    pthread_mutex_unlock(&r->lock);
+    if (st != HN_STATE_READY && st != HN_STATE_STOPPED) {
+        hn_set_err(err, err_len, "a load profile starts a new run: stop the %s swarm first",
+                hn_state_name(st));
+        return -EBUSY;
+    }
+    /* The profile sets the users from its first tick; 1 user/s until then. */
+    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n, err, err_len);
+}
+
+static const char stages_form[] =
+    "stages like 30s:100,2m:100,30s:0 (DURATION:USERS, comma-separated)";
+
+/* One "DURATION:USERS" of len bytes at p; no = its place in the list. */
+static int parse_stage(const char *p, size_t len, size_t no, struct hn_stage *out,
+                       uint32_t max_users, char *err, size_t err_len)
+{
+    char item[64];
+    const char *colon = memchr(p, ':', len);
+    if (len == 0 || len >= sizeof item || colon == NULL) {
+        hn_set_err(err, err_len, "stage %zu ('%.*s'): expected %s", no, (int)(len < 40 ? len : 40),
+                   p, stages_form);
+        return -1;
+    }
+    memcpy(item, p, len);
+    item[len] = '\0';
+    item[colon - p] = '\0';
+    const char *users = item + (colon - p) + 1;
+    double d;
+    char *uend;
+    unsigned long long u = strtoull(users, &uend, 10);
+    if (hn_parse_timespan(item, &d) != 0) {
+        hn_set_err(err, err_len, "stage %zu ('%s:%s'): '%s' is not a duration like 30s, 2m or "
+                   "1h30m", no, item, users, item);
+        return -1;
+    }
+    if (*users < '0' || *users > '9' || *uend != '\0' || u > max_users) {
+        hn_set_err(err, err_len, "stage %zu ('%s:%s'): users must be a whole number from 0 to %u",
+                   no, item, users, max_users);
+        return -1;
+    }
+    out->duration_s = d;
+    out->users = (uint32_t)u;
+    return 0;
+}
+
+int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, char *err,
+                   size_t err_len)
+{
+    size_t len = text ? strlen(text) : 0;
+    while (len > 0 && (*text == ' ' || *text == '\t')) {
+        text++;
+        len--;
+    }
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+        len--;
+    return parse_stage(text ? text : "", len, 1, out, max_users, err, err_len);
+}
+
+int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t max_users,
+                    char *err, size_t err_len)
+{
+    if (text == NULL || *text == '\0') {
+        hn_set_err(err, err_len, "expected %s", stages_form);
+        return -1;
+    }
+    size_t n = 0;
+    double total = 0;
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (n == max) {
+            hn_set_err(err, err_len, "at most %zu stages", max);
+            return -1;
+        }
+        if (parse_stage(p, len, n + 1, &out[n], max_users, err, err_len) != 0)
+            return -1;
+        total += out[n].duration_s;
+        n++;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    if (!(total > 0)) {
+        hn_set_err(err, err_len, "the stages last 0 s in all: give at least one a duration");
+        return -1;
+    }
+    return (int)n;
 }
 
 int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
@@ -1167,7 +1345,7 @@ int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
         snprintf(err, err_len, "users must be at most %u", r->cfg.max_users);
         return -EINVAL;
     }
-    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, err, err_len);
+    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, NULL, 0, err, err_len);
 }
 
 void hn_runner_set_delta_sink(struct hn_runner *r, hn_runner_delta_cb cb, void *ud)
@@ -1184,7 +1362,13 @@ int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, cha
     pthread_mutex_lock(&r->lock);
     enum hn_state st = r->state;
     double rate = spawn_rate > 0 ? spawn_rate : r->spawn_rate;
+    bool profile = r->n_stages > 0;
     pthread_mutex_unlock(&r->lock);
+    if (profile && (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED)) {
+        snprintf(err, err_len, "a load profile (stages) drives this run: stop it to set the "
+                               "users by hand");
+        return -EBUSY;
+    }
     if (st != HN_STATE_SPAWNING && st != HN_STATE_RUNNING && st != HN_STATE_PAUSED) {
         snprintf(err, err_len, "cannot resize: the swarm is %s", hn_state_name(st));
         return -EBUSY;
@@ -1261,7 +1445,7 @@ int hn_runner_set_thresholds(struct hn_runner *r, const struct hn_threshold *t, 
 {
     struct hn_threshold *copy = hn_thresholds_copy(t, n);
     if (n > 0 && copy == NULL) {
-        set_err(err, err_len, "out of memory");
+        hn_set_err(err, err_len, "out of memory");
         return -ENOMEM;
     }
     pthread_mutex_lock(&r->lock);

@@ -53,6 +53,14 @@ struct hn_fleet_ops {
     struct hn_worker_view *(*workers)(void *ud, size_t *n);
 };
 
+/* One stage of a load profile: ramp linearly from the previous stage's
+ * users (0 before the first) to users over duration_s. */
+struct hn_stage {
+    double duration_s;  /* >= 0; 0 jumps to users at once */
+    uint32_t users;
+};
+#define HN_MAX_STAGES 100
+
 struct hn_runner_config {
     const struct hn_plugin *plugin;  /* validated descriptor; must outlive the runner */
     int threads;                     /* worker threads; 0 = number of CPUs */
@@ -93,6 +101,19 @@ void hn_runner_unsubscribe(struct hn_runner *r, hn_runner_tick_cb cb, void *ud);
  * run_time_s 0 = unlimited. */
 int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
                     double run_time_s, char *err, size_t err_len);
+/* Starts a run (from ready/stopped) that follows a load profile: the user
+ * count ramps through the stages in order and the run stops when the last
+ * one ends ("load profile complete"), or at run_time_s (0 = none) if that
+ * comes first. Resizing such a run is refused with the reason. */
+int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,
+                           const char *host, double run_time_s, char *err, size_t err_len);
+/* Parses "30s:100,2m:100,30s:0" (timespan:users, comma-separated) into at
+ * most max stages. Returns the count, or -1 with the reason in err. [any] */
+int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t max_users,
+                    char *err, size_t err_len);
+/* Parses one "DURATION:USERS". Returns 0, or -1 with the reason. [any] */
+int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, char *err,
+                   size_t err_len);
 /* Distributed worker: as hn_runner_start, but the number of users of each
  * user type is given (index = position in the plugin's user_types, n =
  * their number; types without tasks after tag filtering are ignored)

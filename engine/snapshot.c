@@ -259,6 +259,13 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
         snap->workers[i].host = dup_str(in->workers[i].host);
         snap->workers[i].state = dup_str(in->workers[i].state);
     }
+    snap->n_stages = in->stages ? in->n_stages : 0;
+    snap->stages = NULL;
+    if (snap->n_stages > 0) {
+        snap->stages = xcalloc(snap->n_stages, sizeof(*snap->stages));
+        memcpy(snap->stages, in->stages, snap->n_stages * sizeof(*snap->stages));
+    }
+    snap->stage = snap->n_stages > 0 ? in->stage : -1;
     return snap;
 }
 
@@ -320,6 +327,7 @@ void hn_snapshot_release(struct hn_snapshot *s)
         free(s->thresholds[i].metric);
     }
     free(s->thresholds);
+    free(s->stages);
     free(s->host);
     free(s->stop_reason);
     free(s);

@@ -99,6 +99,12 @@ struct hn_threshold_view {
 /* "pass", "fail", "no data". */
 const char *hn_verdict_name(enum hn_verdict v);
 
+/* A stage of the run's load profile. */
+struct hn_stage_view {
+    double duration_s;
+    uint32_t users;
+};
+
 struct hn_snapshot {
     int refs;                           /* atomic; use acquire/release */
     uint64_t seq;                       /* increases with every snapshot */
@@ -127,6 +133,9 @@ struct hn_snapshot {
     struct hn_worker_view *workers;     /* by id */
     size_t n_thresholds;
     struct hn_threshold_view *thresholds; /* in the order given */
+    size_t n_stages;                    /* a load profile drives the run (0: fixed users) */
+    struct hn_stage_view *stages;
+    int stage;                          /* the stage running now (-1: none) */
 };
 
 /* Takes one more reference. [any] */
@@ -165,6 +174,9 @@ struct hn_snapshot_input {
     int distributed;
     const struct hn_worker_view *workers; /* copied */
     size_t n_workers;
+    const struct hn_stage_view *stages;  /* copied */
+    size_t n_stages;
+    int stage;
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

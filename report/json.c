@@ -184,6 +184,15 @@ static json_t *thresholds_json(const struct hn_snapshot *s)
     return a;
 }
 
+static json_t *stages_json(const struct hn_snapshot *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && s->stages != NULL && i < s->n_stages; i++)
+        json_array_append_new(a, json_pack("{s:o,s:I}", "duration_s", jreal(s->stages[i].duration_s),
+                                           "users", (json_int_t)s->stages[i].users));
+    return a;
+}
+
 static size_t workers_ready(const struct hn_snapshot *s)
 {
     size_t n = 0;
@@ -221,6 +230,8 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "worker_count", json_integer((json_int_t)workers_ready(s)));
     put(o, "workers", workers_json(s));
     put(o, "thresholds", thresholds_json(s));
+    put(o, "stages", stages_json(s));
+    put(o, "stage", s->n_stages > 0 && s->stage >= 0 ? json_integer(s->stage) : json_null());
     return o;
 }
 
@@ -273,6 +284,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "duration_s", jreal(s->active_s));
     put(run, "run_time_s", jreal(s->run_time_s));
     put(run, "stop_reason", hn_json_text_or_null(s->stop_reason));
+    put(run, "stages", stages_json(s));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(hn_fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

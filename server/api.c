@@ -335,6 +335,72 @@ static int get_run_time(json_t *o, double *out, struct hn_api_reply *rp)
     return 0;
 }
 
+/* "stages": a load profile, as objects {"duration": "30s" or seconds,
+ * "users": N} or strings "30s:100". *n is 0 when the field is absent. */
+static int get_stages(const struct hn_api_request *rq, json_t *o, struct hn_stage *out,
+                      size_t *n, struct hn_api_reply *rp)
+{
+    json_t *v = json_object_get(o, "stages");
+    *n = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > HN_MAX_STAGES) {
+        hn_api_error(rp, 400, "stages must be an array of 1 to %d stages like "
+                              "{\"duration\": \"30s\", \"users\": 100} or \"30s:100\"",
+                     HN_MAX_STAGES);
+        return -1;
+    }
+    double total = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *e = json_array_get(v, i);
+        char why[256];
+        if (json_is_string(e)) {
+            if (strlen(json_string_value(e)) != json_string_length(e) ||
+                hn_stage_parse(json_string_value(e), &out[i], rq->ctx->max_users, why,
+                               sizeof why) != 0) {
+                hn_api_error(rp, 400, "stages[%zu]: %s", i,
+                             strlen(json_string_value(e)) != json_string_length(e)
+                                 ? "NUL bytes are not allowed"
+                                 : why);
+                return -1;
+            }
+        } else if (json_is_object(e)) {
+            json_t *d = json_object_get(e, "duration"), *u = json_object_get(e, "users");
+            double secs = -1;
+            if (json_is_string(d)) {
+                if (hn_parse_timespan(json_string_value(d), &secs) != 0)
+                    secs = -1;
+            } else if (json_is_number(d)) {
+                secs = json_number_value(d);
+            }
+            json_int_t users = json_is_integer(u) ? json_integer_value(u) : -1;
+            if (json_object_size(e) != 2 || !(secs >= 0) || secs > RUN_TIME_MAX) {
+                hn_api_error(rp, 400, "stages[%zu]: expected {\"duration\": \"30s\" (a timespan "
+                                      "or seconds), \"users\": N}", i);
+                return -1;
+            }
+            if (users < 0 || (uint64_t)users > rq->ctx->max_users) {
+                hn_api_error(rp, 400, "stages[%zu]: users must be an integer from 0 to %" PRIu32,
+                             i, rq->ctx->max_users);
+                return -1;
+            }
+            out[i].duration_s = secs;
+            out[i].users = (uint32_t)users;
+        } else {
+            hn_api_error(rp, 400, "stages[%zu] must be {\"duration\": \"30s\", \"users\": N} "
+                                  "or \"30s:100\"", i);
+            return -1;
+        }
+        total += out[i].duration_s;
+    }
+    if (!(total > 0)) {
+        hn_api_error(rp, 400, "stages last 0 s in all: give at least one a duration");
+        return -1;
+    }
+    *n = json_array_size(v);
+    return 0;
+}
+
 #define THRESHOLDS_MAX 100
 
 /* "thresholds": an array of expressions (engine/threshold.h). *present is
@@ -401,29 +467,39 @@ static void command_reply(const struct hn_api_request *rq, struct hn_api_reply *
 
 static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
-    static const char *const fields[] = {"users", "spawn_rate", "host", "run_time", "thresholds",
-                                         NULL};
+    static const char *const fields[] = {"users",      "spawn_rate", "host", "run_time",
+                                         "thresholds", "stages",     NULL};
     json_t *o = json_body(rq, rp);
     if (o == NULL)
         return;
-    uint32_t users;
+    uint32_t users = 0;
     double rate = 0, run_time = 0;
     const char *host;
     struct hn_threshold *thresholds = NULL;
-    size_t n_thresholds = 0;
+    size_t n_thresholds = 0, n_stages = 0;
     bool set_thresholds = false;
-    if (check_fields(o, fields, rp) == 0 && get_users(rq, o, &users, rp) == 0 &&
-        get_spawn_rate(o, true, &rate, rp) == 0 && get_host(o, &host, rp) == 0 &&
-        get_run_time(o, &run_time, rp) == 0 &&
+    struct hn_stage stages[HN_MAX_STAGES];
+    if (check_fields(o, fields, rp) != 0 || get_stages(rq, o, stages, &n_stages, rp) != 0)
+        goto out;
+    if (n_stages > 0 && (json_object_get(o, "users") || json_object_get(o, "spawn_rate"))) {
+        hn_api_error(rp, 400, "give either users and spawn_rate, or stages (they set the users)");
+        goto out;
+    }
+    if ((n_stages > 0 || (get_users(rq, o, &users, rp) == 0 &&
+                          get_spawn_rate(o, true, &rate, rp) == 0)) &&
+        get_host(o, &host, rp) == 0 && get_run_time(o, &run_time, rp) == 0 &&
         get_thresholds(o, &thresholds, &n_thresholds, &set_thresholds, rp) == 0) {
         char err[256] = "";
         struct hn_runner *r = runner_of(rq);
-        int rc = hn_runner_start(r, users, rate, host, run_time, err, sizeof err);
+        int rc = n_stages > 0
+                     ? hn_runner_start_stages(r, stages, n_stages, host, run_time, err, sizeof err)
+                     : hn_runner_start(r, users, rate, host, run_time, err, sizeof err);
         /* Only a run that starts (or a swarm that resizes) takes them. */
         if (rc == 0 && set_thresholds)
             rc = hn_runner_set_thresholds(r, thresholds, n_thresholds, err, sizeof err);
         command_reply(rq, rp, rc, err);
     }
+out:
     hn_thresholds_free(thresholds, n_thresholds);
     json_decref(o);
 }

@@ -7,6 +7,7 @@
  * HORNET_USERS=ten are checked by the same code and fail the same way.
  */
 #include "cli.h"
+#include "runner.h"
 #include "threshold.h"
 
 #include <ctype.h>
@@ -330,6 +331,17 @@ static int set_spawn_rate(struct pstate *ps, const char *v)
 static int set_run_time(struct pstate *ps, const char *v)
 {
     return set_timespan(ps, &ps->o->run_time, v);
+}
+
+static int set_stages(struct pstate *ps, const char *v)
+{
+    struct hn_stage st[HN_MAX_STAGES];
+    char why[256], b[SHOWN_MAX + 8];
+    if (hn_stages_parse(v, st, HN_MAX_STAGES, MAX_USERS, why, sizeof why) < 0) {
+        fail(ps, "%s '%s': %s", ps->label, shown(v, b, sizeof b), why);
+        return -1;
+    }
+    return set_str(ps, &ps->o->stages, v, "a load profile");
 }
 
 static int set_headless(struct pstate *ps, const char *v)
@@ -691,6 +703,8 @@ static const struct opt opts[] = {
      "users started per second, fractions allowed (default 1)"},
     {"run-time", 't', A_VALUE, W_ALL, G_COMMON, set_run_time, "SPAN",
      "stop after this long: 90, 30s, 5m, 1h30m (default: until stopped)"},
+    {"stages", 0, A_VALUE, W_ALL, G_COMMON, set_stages, "SPEC",
+     "load profile: ramp to N users over each span (30s:100,2m:100,30s:0)"},
     {"config", 0, A_VALUE, W_ARGV, G_COMMON, set_config, "FILE",
      "read options from FILE instead of ./hornet.conf"},
     {"demo", 0, A_BOOL, W_ALL, G_COMMON, set_demo, NULL,
@@ -1135,10 +1149,10 @@ static int check_combinations(struct pstate *ps)
     if (o->processes > 0 && !o->worker)
         o->master = true;
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
-                      o->json_path || o->junit_path || o->thresholds)) {
+                      o->json_path || o->junit_path || o->thresholds || o->stages)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
-                 "--autostart, --csv, --html, --json, --junit and --threshold belong on the "
-                 "master");
+                 "--autostart, --csv, --html, --json, --junit, --threshold and --stages belong "
+                 "on the master");
         return -1;
     }
     if (o->expect_workers > 0 && !o->master) {
@@ -1248,6 +1262,7 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->html_path);
     free(o->json_path);
     free(o->junit_path);
+    free(o->stages);
     free_list(o->thresholds);
     free(o->config_path);
     free(o->master_host);

@@ -330,6 +330,8 @@ int main(int argc, char **argv)
     char *types_json = NULL;
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
+    struct hn_stage stages[HN_MAX_STAGES];
+    int n_stages = 0;
     char demo_host[64] = "";
     char sha[65] = "";
 
@@ -343,6 +345,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "hornet: --threshold '%s': %s\n", opt.thresholds[i], err);
             goto out;
         }
+
+    /* Checked with the options too. */
+    if (opt.stages != NULL &&
+        (n_stages = hn_stages_parse(opt.stages, stages, HN_MAX_STAGES, 1000000, err,
+                                    sizeof err)) < 0) {
+        fprintf(stderr, "hornet: --stages '%s': %s\n", opt.stages, err);
+        goto out;
+    }
 
     if (opt.demo) {
         if (hn_demo_target_start(&demo, "127.0.0.1", 0, 0, err, sizeof err) != 0) {
@@ -484,6 +494,8 @@ int main(int argc, char **argv)
         .users = opt.users,
         .spawn_rate = opt.spawn_rate,
         .run_time = opt.run_time,
+        .stages = stages,
+        .n_stages = n_stages > 0 ? (size_t)n_stages : 0,
         .host = host,
         .csv_prefix = opt.csv_prefix,
         .csv_full_history = opt.csv_full_history,

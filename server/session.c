@@ -134,8 +134,11 @@ int hn_session_run(const struct hn_session_config *cfg)
         return waited == 1 ? 0 : 2;
     }
     if (cfg->start_now &&
-        hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host, cfg->run_time, err,
-                        sizeof err) != 0) {
+        (cfg->n_stages > 0
+             ? hn_runner_start_stages(cfg->runner, cfg->stages, cfg->n_stages, cfg->host,
+                                      cfg->run_time, err, sizeof err)
+             : hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host,
+                               cfg->run_time, err, sizeof err)) != 0) {
         fprintf(stderr, "hornet: cannot start: %s\n", err);
         hn_runner_unsubscribe(cfg->runner, on_tick, &t);
         hn_snapshot_release(t.pending);

@@ -18,12 +18,15 @@
 #include <stdint.h>
 
 struct hn_runner;
+struct hn_stage;
 
 struct hn_session_config {
     struct hn_runner *runner;
     uint32_t users;
     double spawn_rate;
     double run_time;          /* seconds; 0 = until a signal */
+    const struct hn_stage *stages; /* a load profile instead of users/spawn_rate */
+    size_t n_stages;
     const char *host;
     const char *csv_prefix;   /* NULL = no CSV */
     bool csv_full_history;

@@ -201,7 +201,19 @@
 
         var info = '';
         if (s.start_time) info = 'started ' + fmtWall(s.start_time);
-        if (running && s.spawn_rate) info += ' \u00b7 ramp up ' + s.spawn_rate + ' users/s';
+        var stages = Array.isArray(s.stages) ? s.stages : [];
+        if (running && stages.length && s.stage !== null && s.stage !== undefined) {
+            info += ' \u00b7 load profile: stage ' + (s.stage + 1) + ' of ' + stages.length + ', to ' +
+                fmtInt(stages[s.stage].users) + ' users over ' + fmtDuration(stages[s.stage].duration_s);
+        } else if (running && stages.length) {
+            info += ' \u00b7 load profile of ' + stages.length + ' stages';
+        } else if (running && s.spawn_rate) {
+            info += ' \u00b7 ramp up ' + s.spawn_rate + ' users/s';
+        }
+        /* A profile sets the users: Edit would be refused, so say why up front. */
+        $('btn-edit').disabled = running && stages.length > 0;
+        $('btn-edit').title = running && stages.length > 0
+            ? 'A load profile (stages) drives this run: stop it to set the users by hand' : '';
         $('run-info').textContent = info;
         updateControlsBar();
 
@@ -974,12 +986,25 @@
         return isFinite(n) ? n : v;
     }
 
+    function profileIsStages() { return $('f-profile-stages').checked; }
+
+    function onProfileChange() {
+        var stages = profileIsStages();
+        $('field-stages').hidden = !stages;
+        var fixed = document.querySelectorAll('#start-form [data-fixed]');
+        for (var i = 0; i < fixed.length; i++) fixed[i].hidden = stages;
+    }
+
     function onStart(ev) {
         ev.preventDefault();
-        var body = {
-            users: numberOrRaw($('f-users').value),
-            spawn_rate: numberOrRaw($('f-rate').value)
-        };
+        var body = {};
+        if (profileIsStages()) {
+            body.stages = $('f-stages').value.split(/[,\n]/).map(function (l) { return l.trim(); })
+                .filter(function (l) { return l !== ''; });
+        } else {
+            body.users = numberOrRaw($('f-users').value);
+            body.spawn_rate = numberOrRaw($('f-rate').value);
+        }
         var host = $('f-host').value.trim();
         if (host) body.host = host;
         var rt = $('f-runtime').value.trim();
@@ -1062,6 +1087,8 @@
             $(id).addEventListener('input', function () { formTouched = true; });
         });
         $('f-thresholds').addEventListener('input', function () { thresholdsTouched = true; });
+        $('f-profile-fixed').addEventListener('change', onProfileChange);
+        $('f-profile-stages').addEventListener('change', onProfileChange);
         $('btn-edit').addEventListener('click', onEditToggle);
         $('btn-edit-cancel').addEventListener('click', function () { $('edit-form').hidden = true; });
         $('edit-form').addEventListener('submit', onResize);

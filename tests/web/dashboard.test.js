@@ -493,6 +493,23 @@ async function main() {
         assert(await text(page, '#control-error') === '', 'control error after New test');
     });
 
+    await step('a load profile from the form drives the run, Edit says why it is off', page, async () => {
+        await page.check('#f-profile-stages');
+        assert(await page.isVisible('#f-stages') && !(await page.isVisible('#f-users')),
+            'choosing Stages does not swap the users/ramp fields for the stages box');
+        await page.fill('#f-stages', '2s:6\n2s:6, 1s:0');
+        await page.fill('#f-thresholds', '');
+        await page.click('#btn-start');
+        await until(page, () => /load profile: stage \d of 3/.test(document.getElementById('run-info').textContent),
+            null, 15000, 'the header naming the stage of 3');
+        assert(await page.isDisabled('#btn-edit'), 'Edit is enabled while a profile drives the run');
+        const why = await page.getAttribute('#btn-edit', 'title');
+        assert(/load profile/.test(why), 'Edit does not say why it is off: ' + why);
+        await h.shot(page, 'stages-running');
+        await until(page, () => /load profile complete/.test(document.getElementById('run-banner').textContent),
+            null, 30000, 'the run ending with its last stage');
+    });
+
     assert(pageErrors.length === 0, 'errors in the page:\n  ' + pageErrors.join('\n  '));
 }
 
