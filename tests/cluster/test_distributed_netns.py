@@ -6,7 +6,7 @@ that address too. The master's count must equal the target's, and each
 worker's ZeroMQ connection must be an established TCP connection from its
 namespace's address.
 
-Addresses: 10.213.1.0/24 and 10.213.2.0/24, on interfaces this test creates
+Addresses: 10.213.1.0/24 and 10.213.2.0/24 (or the next free 10.N/16), on interfaces this test creates
 and deletes (nothing else is touched). Needs root (CAP_NET_ADMIN) and
 iproute2; without them the test is skipped with the reason (exit 77).
 """
@@ -26,6 +26,7 @@ from test_distributed import Master, Proc, CACHE, hello_plugin, users_are  # noq
 SKIP = 77
 TAG = "%x" % (os.getpid() & 0xffff)
 NAMESPACES = ["hn-%s-w%d" % (TAG, i) for i in (1, 2)]
+NET = "10.213"  # the /16 the test's veth pairs use (setup takes a free one)
 
 
 def ip(*args, ns=None, check=True):
@@ -46,8 +47,13 @@ def setup():
         skip("iproute2 ('ip') is not installed")
     if os.geteuid() != 0:
         skip("creating network namespaces needs root (CAP_NET_ADMIN)")
-    if "10.213." in ip("-4", "addr", "show").stdout:
-        skip("10.213.0.0/16 is already used on this machine")
+    # Another suite on this machine may hold a /16 already: take a free one.
+    global NET
+    used = ip("-4", "addr", "show").stdout
+    free = [n for n in range(213, 240) if "10.%d." % n not in used]
+    if not free:
+        skip("10.213.0.0/16 to 10.239.0.0/16 are all used on this machine")
+    NET = "10.%d" % free[0]
     probe = subprocess.run(["ip", "netns", "add", NAMESPACES[0]], capture_output=True, text=True)
     if probe.returncode != 0:
         skip("network namespaces are not permitted here: %s" % probe.stderr.strip())
@@ -57,12 +63,12 @@ def setup():
         host_if, ns_if = "hn%s-h%d" % (TAG, i), "hn%s-n%d" % (TAG, i)
         ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
         ip("link", "set", ns_if, "netns", ns)
-        ip("addr", "add", "10.213.%d.1/24" % i, "dev", host_if)
+        ip("addr", "add", "%s.%d.1/24" % (NET, i), "dev", host_if)
         ip("link", "set", host_if, "up")
         ip("link", "set", "lo", "up", ns=ns)
-        ip("addr", "add", "10.213.%d.2/24" % i, "dev", ns_if, ns=ns)
+        ip("addr", "add", "%s.%d.2/24" % (NET, i), "dev", ns_if, ns=ns)
         ip("link", "set", ns_if, "up", ns=ns)
-        ip("route", "add", "default", "via", "10.213.%d.1" % i, ns=ns)
+        ip("route", "add", "default", "via", "%s.%d.1" % (NET, i), ns=ns)
 
 
 def teardown():
@@ -84,23 +90,24 @@ def main():
     procs, failed = [], []
     target = None
     try:
-        target = hnlib.DemoTarget(extra_args=["--bind", "10.213.1.1"])
+        target = hnlib.DemoTarget(extra_args=["--bind", NET + ".1.1"])
         target.start()
-        url = "http://10.213.1.1:%d" % target.port
-        m = Master(hello_plugin(), url, extra=["--master-bind-host", "10.213.1.1"])
+        url = "http://%s.1.1:%d" % (NET, target.port)
+        m = Master(hello_plugin(), url, extra=["--master-bind-host", NET + ".1.1"])
         procs.append(m)
         for ns in NAMESPACES:
-            procs.append(Proc(["--worker", "--master-host", "10.213.1.1", "--master-port",
+            procs.append(Proc(["--worker", "--master-host", NET + ".1.1", "--master-port",
                                str(m.zmq), "-f", hello_plugin()],
                               prefix=["ip", "netns", "exec", ns]))
         m.until("2 workers from the namespaces", lambda s: s["worker_count"] == 2, 60)
         for i, ns in enumerate(NAMESPACES, 1):
             ss = subprocess.run(["ip", "netns", "exec", ns, "ss", "-tnH", "state", "established"],
                                 capture_output=True, text=True, timeout=10).stdout
-            peer = re.search(r"10\.213\.%d\.2:\d+\s+10\.213\.1\.1:%d\b" % (i, m.zmq), ss)
+            net = re.escape(NET)
+            peer = re.search(r"%s\.%d\.2:\d+\s+%s\.1\.1:%d\b" % (net, i, net, m.zmq), ss)
             check(failed, peer is not None,
-                  "worker in %s is connected from 10.213.%d.2 to the master over its veth"
-                  % (ns, i))
+                  "worker in %s is connected from %s.%d.2 to the master over its veth"
+                  % (ns, NET, i))
         status, body = m.api("POST", "/api/swarm", {"users": 8, "spawn_rate": 100})
         check(failed, status == 200, "swarm of 8 users started (%s %s)" % (status, body))
         m.until("4/4", users_are(8, [4, 4], 2), 30)
