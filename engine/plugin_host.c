@@ -201,6 +201,16 @@ static int validate(const struct hn_plugin *d, const char *path, char *err, size
                    "(16 KiB to 8 MiB, or 0 for the default)", path, t->name, t->stack_size);
             return -1;
         }
+        for (size_t h = 0; t->headers != NULL && t->headers[h] != NULL; h++) {
+            const char *line = t->headers[h], *colon = strchr(line, ':');
+            if (h >= 100 || colon == NULL || colon == line ||
+                strcspn(line, " \t") < (size_t)(colon - line) || strpbrk(line, "\r\n")) {
+                hn_set_err(err, err_len, "plugin '%s': user type '%s': header #%zu '%.60s' is not "
+                           "'Name: value' (one line, a name without blanks; at most 100)",
+                           path, t->name, h + 1, line);
+                return -1;
+            }
+        }
         if (t->weight > 0 || t->fixed_count > 0)
             any_users = 1;
     }
@@ -626,6 +636,12 @@ static int start_plugin(struct hn_loaded_plugin *p, entry_cb entry, char *err, s
         hn_set_err(err, err_len, "plugin '%s' was built for ABI %u.x, hornet provides %d.%d: rebuild "
                "it against this hornet.h", path, (unsigned)d->abi_major, HN_ABI_MAJOR,
                HN_ABI_MINOR);
+        return -1;
+    }
+    if (d->abi_minor > HN_ABI_MINOR) {
+        hn_set_err(err, err_len, "plugin '%s' was built for ABI %u.%u, newer than this hornet's "
+                   "%d.%d: upgrade hornet, or build it against this hornet.h", path,
+                   (unsigned)d->abi_major, (unsigned)d->abi_minor, HN_ABI_MAJOR, HN_ABI_MINOR);
         return -1;
     }
     if (d->struct_size < DESC_MIN_SIZE) {

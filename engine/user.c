@@ -211,6 +211,102 @@ static char *build_url(const char *host, const char *path, const char *query)
 
 static void release_slot(struct hn_worker *w);
 
+/* ---------------------------------------------------------------- */
+/* Per-user headers                                                  */
+/* ---------------------------------------------------------------- */
+
+/* Length of the name of a "Name: value" line (up to the colon). */
+static size_t header_name_len(const char *line)
+{
+    const char *c = strchr(line, ':');
+    return c ? (size_t)(c - line) : strlen(line);
+}
+
+/* Whether list (n lines, or NULL-terminated when n is SIZE_MAX) already
+ * has a header named like line. */
+static bool has_header(const char *const *list, size_t n, const char *line)
+{
+    size_t ln = header_name_len(line);
+    for (size_t i = 0; list != NULL && i < n && list[i] != NULL; i++)
+        if (header_name_len(list[i]) == ln && strncasecmp(list[i], line, ln) == 0)
+            return true;
+    return false;
+}
+
+/* The request's headers, then the user's, then the type's, each only when
+ * no earlier one has its name. NULL when there are none. */
+static const char *const *merged_headers(struct hn_user *u, const char *const *own)
+{
+    const char *const *type = u->plan->type->headers;
+    size_t n_own = 0, n_type = 0;
+    while (own && own[n_own])
+        n_own++;
+    while (type && type[n_type])
+        n_type++;
+    if (u->n_headers == 0 && n_type == 0)
+        return own;
+    size_t need = n_own + u->n_headers + n_type + 1;
+    if (need > u->cap_req_headers) {
+        const char **grown = realloc(u->req_headers, need * sizeof *grown);
+        if (grown == NULL)
+            return own;
+        u->req_headers = grown;
+        u->cap_req_headers = need;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < n_own; i++)
+        u->req_headers[n++] = own[i];
+    for (size_t i = 0; i < u->n_headers; i++)
+        if (!has_header(u->req_headers, n, u->headers[i]))
+            u->req_headers[n++] = u->headers[i];
+    for (size_t i = 0; i < n_type; i++)
+        if (!has_header(u->req_headers, n, type[i]))
+            u->req_headers[n++] = type[i];
+    u->req_headers[n] = NULL;
+    return u->req_headers;
+}
+
+static int api_set_header(struct hn_user *u, const char *name, const char *value)
+{
+    if (!in_own_coroutine(u, "hn_set_header"))
+        return -1;
+    size_t nl = name ? strlen(name) : 0;
+    if (nl == 0 || strpbrk(name, ": \t\r\n") != NULL ||
+        (value != NULL && strpbrk(value, "\r\n") != NULL))
+        return -1;
+    size_t at = u->n_headers;
+    for (size_t i = 0; i < u->n_headers; i++)
+        if (header_name_len(u->headers[i]) == nl && strncasecmp(u->headers[i], name, nl) == 0)
+            at = i;
+    if (value == NULL) {
+        if (at < u->n_headers) {
+            free(u->headers[at]);
+            memmove(&u->headers[at], &u->headers[at + 1],
+                    (u->n_headers - at - 1) * sizeof *u->headers);
+            u->n_headers--;
+        }
+        return 0;
+    }
+    size_t len = nl + 2 + strlen(value) + 1;
+    char *line = malloc(len);
+    if (line == NULL)
+        return -1;
+    snprintf(line, len, "%s: %s", name, value);
+    if (at == u->n_headers) {
+        char **grown = realloc(u->headers, (u->n_headers + 1) * sizeof *grown);
+        if (grown == NULL) {
+            free(line);
+            return -1;
+        }
+        u->headers = grown;
+        u->n_headers++;
+    } else {
+        free(u->headers[at]);
+    }
+    u->headers[at] = line;
+    return 0;
+}
+
 static struct hn_response *api_request(struct hn_user *u, const char *method, const char *path,
                                        const struct hn_req *opts)
 {
@@ -298,7 +394,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     struct hn_http_request rq = {
         .method = method,
         .url = u->url,
-        .headers = opts->headers,
+        .headers = merged_headers(u, opts->headers),
         .body = opts->json ? opts->json : opts->body,
         .body_len = opts->json ? strlen(opts->json)
                     : opts->body != NULL && opts->body_len == 0 ? strlen(opts->body)
@@ -658,6 +754,7 @@ static const struct hn_api api_table = {
     .stop_user = api_stop_user,
     .stop_test = api_stop_test,
     .exception = api_exception,
+    .set_header = api_set_header,
 };
 
 /* ---------------------------------------------------------------- */
@@ -913,6 +1010,10 @@ void hn_user_free(struct hn_user *u)
     free(u->resp.method);
     free(u->resp.name);
     hn_http_conn_cleanup(u->w->http, &u->conn);
+    for (size_t i = 0; i < u->n_headers; i++)
+        free(u->headers[i]);
+    free(u->headers);
+    free(u->req_headers);
     free(u->url);
     free(u->state);
     free(u->host);

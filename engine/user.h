@@ -89,6 +89,10 @@ struct hn_user {
     uint32_t fd_events;
 
     struct hn_http_conn conn; /* the HTTP client's per-user state and last response */
+    char **headers;           /* hn_set_header: "Name: value", sent with every request */
+    size_t n_headers;
+    const char **req_headers; /* this request's merged header list (reused) */
+    size_t cap_req_headers;
     char *url;
     struct hn_response resp;
 

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define HN_ABI_MAJOR 1
-#define HN_ABI_MINOR 0
+#define HN_ABI_MINOR 1
 
 /* The entry symbol, versioned by ABI major. */
 #define HN_PLUGIN_ENTRY hornet_plugin_entry_v1
@@ -99,7 +99,11 @@ struct hn_user_type {
     size_t state_size;                /* bytes of zeroed per-user state, see hn_state() */
     unsigned flags;                   /* HN_USER_* */
     size_t stack_size;                /* coroutine stack in bytes; 0 = default (64 KiB) */
-    void *reserved[4];                /* zero; room for later minors (arrays cannot grow) */
+    /* ABI 1.1: "Name: value" headers sent with every request of this type's
+     * users (hn_set_header and a request's own headers override them by
+     * name), NULL-terminated; may be NULL. */
+    const char *const *headers;
+    void *reserved[3];                /* zero; room for later minors (arrays cannot grow) */
 };
 
 /* The plugin descriptor returned by the entry function. */
@@ -197,6 +201,9 @@ struct hn_api {
     void (*stop_user)(struct hn_user *u);
     void (*stop_test)(struct hn_user *u, const char *reason);
     void (*exception)(struct hn_user *u, const char *message);
+
+    /* ABI 1.1 */
+    int (*set_header)(struct hn_user *u, const char *name, const char *value);
 };
 
 /* Every user handle starts with this, so the wrappers find the table. */
@@ -350,6 +357,17 @@ static inline void hn_stop_user(struct hn_user *u)
 static inline void hn_stop_test(struct hn_user *u, const char *reason)
 {
     HN_API(u)->stop_test(u, reason);
+}
+/* ABI 1.1. A header this user sends with every later request (Locust's
+ * client.headers), e.g. hn_set_header(u, "Authorization", "Bearer ...")
+ * after a login; value NULL removes it. Overrides the user type's headers
+ * of that name; a request's own headers override it. Returns 0, or -1 for
+ * a name that is empty or holds ':' or a blank, or a value with CR or LF. */
+static inline int hn_set_header(struct hn_user *u, const char *name, const char *value)
+{
+    if (HN_API(u)->abi_minor < 1)
+        return -1;
+    return HN_API(u)->set_header(u, name, value);
 }
 /* Count an exception (Exceptions table) and end this task; the user goes on. */
 static inline void hn_exception(struct hn_user *u, const char *message)

@@ -170,12 +170,18 @@ static void test_handshake_errors(void **state)
     (void)state;
     expect_built_failure("no_entry", ": no entry symbol hornet_plugin_entry_v1 (declare it with "
                                      "HN_PLUGIN(...))");
-    expect_built_failure("refuses", " refused hornet's ABI 1.0");
-    expect_built_failure("bad_abi", " was built for ABI 2.x, hornet provides 1.0: rebuild it "
-                                    "against this hornet.h");
-    char want[128];
+    char want[160];
+    snprintf(want, sizeof want, " refused hornet's ABI 1.%d", HN_ABI_MINOR);
+    expect_built_failure("refuses", want);
+    snprintf(want, sizeof want, " was built for ABI 2.x, hornet provides 1.%d: rebuild it "
+             "against this hornet.h", HN_ABI_MINOR);
+    expect_built_failure("bad_abi", want);
+    snprintf(want, sizeof want, " was built for ABI 1.%d, newer than this hornet's 1.%d: "
+             "upgrade hornet, or build it against this hornet.h", HN_ABI_MINOR + 1, HN_ABI_MINOR);
+    expect_built_failure("future_minor", want);
     snprintf(want, sizeof want, ": descriptor struct_size 12 is smaller than the %zu bytes ABI "
-             "1.0 requires", offsetof(struct hn_plugin, fini) + sizeof(void (*)(void)));
+             "1.%d requires", offsetof(struct hn_plugin, fini) + sizeof(void (*)(void)),
+             HN_ABI_MINOR);
     expect_built_failure("small_struct", want);
 }
 
