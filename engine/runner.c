@@ -74,6 +74,8 @@ struct hn_runner {
     struct hn_stage *stages;            /* load profile of the run; NULL = fixed users */
     size_t n_stages;
     int stage;                          /* the stage running now, -1 before/after */
+    bool shape;                         /* the plugin's load shape drives this run */
+    uint64_t next_shape_us;             /* when to ask the shape again */
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
     char *stop_reason;
@@ -524,6 +526,7 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .stages = (const struct hn_stage_view *)r->stages,
         .n_stages = r->n_stages,
         .stage = r->stage,
+        .shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -704,6 +707,45 @@ static void follow_profile(struct hn_runner *r)
     begin_stop_locked(r, "load profile complete");
 }
 
+/* Asks the plugin's load shape what it wants now (about once a second) and
+ * applies it; HN_SHAPE_DONE or a step hornet cannot take ends the run. The
+ * plugin's code runs without the runner's lock. [control, r->lock held] */
+static void ask_shape(struct hn_runner *r, uint64_t now_us)
+{
+    if (now_us < r->next_shape_us)
+        return;
+    r->next_shape_us = now_us + 1000000u;
+    double t = (double)r->active_us / 1e6;
+    struct hn_shape_step step = {0};
+    pthread_mutex_unlock(&r->lock);
+    int rc = r->cfg.plugin->shape(t, &step);
+    pthread_mutex_lock(&r->lock);
+    if (!r->shape || (r->state != HN_STATE_SPAWNING && r->state != HN_STATE_RUNNING))
+        return; /* stopped or paused meanwhile */
+    if (rc == HN_SHAPE_DONE) {
+        begin_stop_locked(r, "load shape finished");
+        return;
+    }
+    if (rc != HN_SHAPE_CONTINUE || step.users > r->cfg.max_users || !(step.spawn_rate > 0) ||
+        !isfinite(step.spawn_rate)) {
+        char why[200];
+        snprintf(why, sizeof why, "the load shape returned %d with %u users at %g users/s "
+                                  "(expected 0 or 1, at most %u users, a rate > 0)",
+                 rc, step.users, step.spawn_rate, r->cfg.max_users);
+        hn_logf(HN_ERROR, "%s: ending the run", why);
+        begin_stop_locked(r, "load shape returned an invalid step");
+        return;
+    }
+    if (step.users != r->target_users || step.spawn_rate != r->spawn_rate) {
+        r->target_users = step.users;
+        r->spawn_rate = fmin(step.spawn_rate, 1e6);
+        if (r->state == HN_STATE_RUNNING) {
+            r->state = HN_STATE_SPAWNING;
+            r->state_changed = true;
+        }
+    }
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -793,6 +835,11 @@ static void *control_main(void *arg)
         if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->n_stages > 0) {
             follow_profile(r);
             st = r->state;
+        }
+        if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->shape) {
+            ask_shape(r, now);
+            st = r->state;
+            now = hn_mono_us(); /* the plugin took its time */
         }
 
         if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
@@ -1155,6 +1202,18 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         return -EBUSY;
     }
     bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
+    bool has_shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL;
+    if (fresh && has_shape && counts == NULL && n_stages > 0) {
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "the plugin's load shape drives every run: stages cannot");
+        return -EBUSY;
+    }
+    if (!fresh && r->shape && counts == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "the plugin's load shape drives this run: stop it to set the "
+                                 "users by hand");
+        return -EBUSY;
+    }
     if (!fresh && r->n_stages > 0 && counts == NULL) {
         pthread_mutex_unlock(&r->lock);
         hn_set_err(err, err_len, "a load profile (stages) drives this run: stop it to set the "
@@ -1192,6 +1251,12 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
             memcpy(r->stages, stages, n_stages * sizeof *r->stages);
             r->n_stages = n_stages;
         }
+        /* A worker takes its counts from the master, whose runner asks the
+         * shape; anywhere else the shape drives, from its first answer. */
+        r->shape = has_shape && counts == NULL;
+        r->next_shape_us = 0;
+        if (r->shape)
+            r->target_users = 0;
         r->state = HN_STATE_SPAWNING;
         r->state_changed = true;
     } else {
@@ -1205,8 +1270,13 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     /* Per-type targets come from a master, many times a second: quiet. */
-    hn_logf(counts ? HN_DEBUG : HN_INFO, "%s: %u users at %g users/s",
-            fresh ? "starting" : "resizing", users, spawn_rate);
+    if (fresh && n_stages > 0)
+        hn_logf(HN_INFO, "starting: a load profile of %zu stages sets the users", n_stages);
+    else if (fresh && has_shape && counts == NULL)
+        hn_logf(HN_INFO, "starting: the plugin's load shape sets the users");
+    else
+        hn_logf(counts ? HN_DEBUG : HN_INFO, "%s: %u users at %g users/s",
+                fresh ? "starting" : "resizing", users, spawn_rate);
     return 0;
 }
 
@@ -1362,11 +1432,14 @@ int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, cha
     pthread_mutex_lock(&r->lock);
     enum hn_state st = r->state;
     double rate = spawn_rate > 0 ? spawn_rate : r->spawn_rate;
-    bool profile = r->n_stages > 0;
+    bool profile = r->n_stages > 0, shape = r->shape;
     pthread_mutex_unlock(&r->lock);
-    if (profile && (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED)) {
-        snprintf(err, err_len, "a load profile (stages) drives this run: stop it to set the "
-                               "users by hand");
+    bool active = st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED;
+    if (active && (profile || shape)) {
+        snprintf(err, err_len, shape ? "the plugin's load shape drives this run: stop it to set "
+                                       "the users by hand"
+                                     : "a load profile (stages) drives this run: stop it to set "
+                                       "the users by hand");
         return -EBUSY;
     }
     if (st != HN_STATE_SPAWNING && st != HN_STATE_RUNNING && st != HN_STATE_PAUSED) {

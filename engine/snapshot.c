@@ -266,6 +266,7 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
         memcpy(snap->stages, in->stages, snap->n_stages * sizeof(*snap->stages));
     }
     snap->stage = snap->n_stages > 0 ? in->stage : -1;
+    snap->shape = in->shape;
     return snap;
 }
 

@@ -136,6 +136,7 @@ struct hn_snapshot {
     size_t n_stages;                    /* a load profile drives the run (0: fixed users) */
     struct hn_stage_view *stages;
     int stage;                          /* the stage running now (-1: none) */
+    int shape;                          /* 1: the plugin's load shape drives runs */
 };
 
 /* Takes one more reference. [any] */
@@ -177,6 +178,7 @@ struct hn_snapshot_input {
     const struct hn_stage_view *stages;  /* copied */
     size_t n_stages;
     int stage;
+    int shape;
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

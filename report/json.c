@@ -232,6 +232,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "thresholds", thresholds_json(s));
     put(o, "stages", stages_json(s));
     put(o, "stage", s->n_stages > 0 && s->stage >= 0 ? json_integer(s->stage) : json_null());
+    put(o, "shape", json_boolean(s->shape));
     return o;
 }
 
@@ -285,6 +286,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "run_time_s", jreal(s->run_time_s));
     put(run, "stop_reason", hn_json_text_or_null(s->stop_reason));
     put(run, "stages", stages_json(s));
+    put(run, "shape", json_boolean(s->shape));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(hn_fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

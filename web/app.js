@@ -202,7 +202,18 @@
         var info = '';
         if (s.start_time) info = 'started ' + fmtWall(s.start_time);
         var stages = Array.isArray(s.stages) ? s.stages : [];
-        if (running && stages.length && s.stage !== null && s.stage !== undefined) {
+        var shape = !!s.shape;
+        /* A shape in the plugin sets the users: the form has nothing to ask. */
+        $('shape-note').hidden = !shape;
+        $('profile-choice').hidden = shape;
+        if (shape) {
+            $('field-stages').hidden = true;
+            var fixedFields = document.querySelectorAll('#start-form [data-fixed]');
+            for (var fi = 0; fi < fixedFields.length; fi++) fixedFields[fi].hidden = true;
+        }
+        if (running && shape) {
+            info += ' \u00b7 load shape: the plugin sets the users (' + fmtInt(s.target_users) + ' now)';
+        } else if (running && stages.length && s.stage !== null && s.stage !== undefined) {
             info += ' \u00b7 load profile: stage ' + (s.stage + 1) + ' of ' + stages.length + ', to ' +
                 fmtInt(stages[s.stage].users) + ' users over ' + fmtDuration(stages[s.stage].duration_s);
         } else if (running && stages.length) {
@@ -211,9 +222,10 @@
             info += ' \u00b7 ramp up ' + s.spawn_rate + ' users/s';
         }
         /* A profile sets the users: Edit would be refused, so say why up front. */
-        $('btn-edit').disabled = running && stages.length > 0;
-        $('btn-edit').title = running && stages.length > 0
-            ? 'A load profile (stages) drives this run: stop it to set the users by hand' : '';
+        $('btn-edit').disabled = running && (stages.length > 0 || shape);
+        $('btn-edit').title = !running ? ''
+            : shape ? 'The plugin\'s load shape drives this run: stop it to set the users by hand'
+            : stages.length > 0 ? 'A load profile (stages) drives this run: stop it to set the users by hand' : '';
         $('run-info').textContent = info;
         updateControlsBar();
 
@@ -998,7 +1010,11 @@
     function onStart(ev) {
         ev.preventDefault();
         var body = {};
-        if (profileIsStages()) {
+        if (snap && snap.shape) {
+            /* The shape sets the users; the API still wants a valid start. */
+            body.users = 0;
+            body.spawn_rate = 1;
+        } else if (profileIsStages()) {
             body.stages = $('f-stages').value.split(/[,\n]/).map(function (l) { return l.trim(); })
                 .filter(function (l) { return l !== ''; });
         } else {

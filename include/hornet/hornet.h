@@ -106,6 +106,14 @@ struct hn_user_type {
     void *reserved[3];                /* zero; room for later minors (arrays cannot grow) */
 };
 
+/* ABI 1.1: what a load shape wants for the next second. */
+struct hn_shape_step {
+    uint32_t users;                   /* users wanted */
+    double spawn_rate;                /* users started (or stopped) per second, > 0 */
+};
+#define HN_SHAPE_CONTINUE 0
+#define HN_SHAPE_DONE 1
+
 /* The plugin descriptor returned by the entry function. */
 struct hn_plugin {
     uint32_t abi_major;               /* HN_ABI_MAJOR */
@@ -118,7 +126,13 @@ struct hn_plugin {
     int (*init)(char *err, size_t err_len);
     /* Called once on the main thread after every user stopped. May be NULL. */
     void (*fini)(void);
-    void *reserved[8];                /* feeders and load shapes: future minors */
+    /* ABI 1.1: a load shape in code (Locust's LoadTestShape). When set, it
+     * drives every run instead of a fixed number of users: hornet calls it
+     * about once a second with the run's active time (pauses excluded) and
+     * applies *next, until it returns HN_SHAPE_DONE, which ends the run.
+     * Called on hornet's control thread: be quick, never block. May be NULL. */
+    int (*shape)(double run_time_s, struct hn_shape_step *next);
+    void *reserved[7];                /* feeders: future minors */
 };
 
 /* The host side of the handshake, passed to the entry function. */

@@ -2,7 +2,8 @@
 # Browser tests of the dashboard: Debian's chromium driven by playwright-core,
 #  - tests/web/dashboard.test.js against `$HORNET --demo --web-port 0`;
 #  - tests/web/distributed.test.js against a master, two workers and the demo
-#    target (the header's worker count, the Workers tab, the report's workers).
+#    target (the header's worker count, the Workers tab, the report's workers);
+#  - tests/web/shape.test.js against a plugin with a load shape.
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -37,4 +38,5 @@ export HN_SOURCE_DIR="$src"
 rc=0
 node "$web/dashboard.test.js" || rc=1
 node "$web/distributed.test.js" || rc=1
+node "$web/shape.test.js" || rc=1
 exit $rc
