@@ -599,6 +599,7 @@ static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
     put(o, "default_users", json_integer(c->default_users));
     put(o, "default_spawn_rate", jreal(c->default_spawn_rate));
     put(o, "default_run_time", jreal(c->default_run_time));
+    put(o, "default_stages", hn_json_text_or_null(c->default_stages));
     put(o, "max_users", json_integer(c->max_users));
     put(o, "user_types", types);
     reply_json(rp, 200, o);

@@ -468,6 +468,7 @@ int main(int argc, char **argv)
         .default_users = opt.users,
         .default_spawn_rate = opt.spawn_rate,
         .default_run_time = opt.run_time,
+        .default_stages = opt.stages,
         .max_users = 1000000,
         .web_root = opt.web_root,
         .user_types_json = types_json = user_types_json(plugin),

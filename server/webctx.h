@@ -21,6 +21,7 @@ struct hn_webctx {
     uint32_t default_users;       /* -u, prefilled in the start form */
     double default_spawn_rate;    /* -r */
     double default_run_time;      /* -t seconds, 0 = none */
+    const char *default_stages;   /* --stages as given, or NULL */
     uint32_t max_users;           /* upper bound accepted by the API */
     const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
     const char *user_types_json;  /* [{"name":..,"weight":..,"fixed_count":..,"tasks":[..]}] */

@@ -978,6 +978,11 @@
             }
             if (config.default_host) $('f-host').value = config.default_host;
             if (config.default_run_time) $('f-runtime').value = config.default_run_time + 's';
+            if (config.default_stages) {
+                $('f-stages').value = config.default_stages;
+                $('f-profile-stages').checked = true;
+                onProfileChange();
+            }
         }
         if (config.max_users) $('f-users').title = 'at most ' + config.max_users;
         var parts = [];

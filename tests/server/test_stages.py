@@ -145,6 +145,19 @@ class Follow(unittest.TestCase):
         finally:
             d.close()
 
+    def test_command_line_profile_prefills_the_form(self):
+        d = Dashboard(["--stages", "5s:2, 5s:0"])
+        try:
+            st, c = d.call("GET", "/api/config")
+            self.assertEqual((st, c["default_stages"]), (200, "5s:2, 5s:0"))
+        finally:
+            d.close()
+        d = Dashboard()
+        try:
+            self.assertIsNone(d.call("GET", "/api/config")[1]["default_stages"])
+        finally:
+            d.close()
+
     def test_bad_stages_are_400s(self):
         d = Dashboard()
         try:
