@@ -182,6 +182,8 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
             p->n_tasks++;
         }
         p->type = t;
+        /* Read only from plugins that know the field (it was reserved in 1.0). */
+        p->headers = r->cfg.plugin->abi_minor >= 1 ? t->headers : NULL;
         p->index = (int)i;
         if (p->n_tasks == 0) {
             if (r->tags || r->exclude_tags)
@@ -838,8 +840,7 @@ static void *control_main(void *arg)
         }
         if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->shape) {
             ask_shape(r, now);
-            st = r->state;
-            now = hn_mono_us(); /* the plugin took its time */
+            st = r->state; /* the plugin's time counts in the next tick's dt */
         }
 
         if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
@@ -993,6 +994,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->cfg.host = NULL;
     r->thresholds = hn_thresholds_copy(cfg->thresholds, cfg->n_thresholds);
     r->n_thresholds = r->thresholds ? cfg->n_thresholds : 0;
+
     r->cfg.thresholds = NULL;
     r->cfg.n_thresholds = 0;
     if (r->cfg.max_users == 0)
@@ -1009,7 +1011,12 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     for (size_t i = 0; i <= WINDOW; i++)
         hn_hist_init(&r->ring[i].total);
 
-    int rc = build_plans(r, err, err_len);
+    int rc = 0;
+    if (r->n_thresholds != cfg->n_thresholds) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = build_plans(r, err, err_len);
     if (rc != 0)
         goto fail;
     r->type_counts = calloc(r->n_plans, sizeof *r->type_counts);
@@ -1051,6 +1058,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
             .seed = cfg->seed,
             .stop_test = stop_test_from_user,
             .stop_test_ud = r,
+            .feeders = cfg->feeders,
             .in_flight_cap = cfg->in_flight_cap,
             .host = r->host,
         };
@@ -1191,7 +1199,15 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
     int rc = check_users(r, users, spawn_rate, err, err_len);
     if (rc)
         return rc;
+    struct hn_stage *copy = NULL;
+    if (n_stages > 0 && (copy = malloc(n_stages * sizeof *copy)) == NULL) {
+        hn_set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    if (copy)
+        memcpy(copy, stages, n_stages * sizeof *copy);
     if (!(run_time_s >= 0) || !isfinite(run_time_s)) {
+        free(copy);
         hn_set_err(err, err_len, "run_time must be >= 0");
         return -EINVAL;
     }
@@ -1203,6 +1219,12 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
     }
     bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
     bool has_shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL;
+    if (!fresh && n_stages > 0) {
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "a load profile starts a new run: stop the %s swarm first",
+                   hn_state_name(r->state));
+        return -EBUSY;
+    }
     if (fresh && has_shape && counts == NULL && n_stages > 0) {
         pthread_mutex_unlock(&r->lock);
         hn_set_err(err, err_len, "the plugin's load shape drives every run: stages cannot");
@@ -1244,13 +1266,10 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         r->new_run = true;
         /* A fresh run follows the profile it was given, or none. */
         free(r->stages);
-        r->stages = NULL;
-        r->n_stages = 0;
+        r->stages = copy;
+        r->n_stages = copy ? n_stages : 0;
         r->stage = -1;
-        if (n_stages > 0 && (r->stages = malloc(n_stages * sizeof *r->stages)) != NULL) {
-            memcpy(r->stages, stages, n_stages * sizeof *r->stages);
-            r->n_stages = n_stages;
-        }
+        copy = NULL;
         /* A worker takes its counts from the master, whose runner asks the
          * shape; anywhere else the shape drives, from its first answer. */
         r->shape = has_shape && counts == NULL;

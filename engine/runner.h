@@ -73,6 +73,7 @@ struct hn_runner_config {
     uint32_t in_flight_cap;          /* per worker; 0 = 1024 (waits count in the latency) */
     size_t history_max;              /* history points kept; 0 = 7200 */
     const struct hn_fleet_ops *fleet; /* distributed master; NULL = run users here */
+    const struct hn_feeders *feeders; /* the plugin's data feeders (must outlive the runner) */
     const struct hn_threshold *thresholds; /* judged into every snapshot (copied) */
     size_t n_thresholds;
 };

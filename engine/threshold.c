@@ -199,6 +199,8 @@ int hn_threshold_parse(const char *text, struct hn_threshold *out, char *err, si
             size_t m = 0;
             while (m < entry_len && entry[m] >= 'A' && entry[m] <= 'Z')
                 m++;
+            if ((out->entry_full = dup_range(entry, entry_len)) == NULL)
+                goto oom;
             if (m > 0 && m < entry_len && entry[m] == ' ') {
                 const char *name;
                 size_t nn;
@@ -274,6 +276,7 @@ void hn_threshold_free(struct hn_threshold *t)
     free(t->expr);
     free(t->entry_type);
     free(t->entry_name);
+    free(t->entry_full);
     free(t->metric_name);
     memset(t, 0, sizeof *t);
 }
@@ -295,9 +298,10 @@ struct hn_threshold *hn_thresholds_copy(const struct hn_threshold *t, size_t n)
         c[i].expr = dup_or_null(t[i].expr);
         c[i].entry_type = dup_or_null(t[i].entry_type);
         c[i].entry_name = dup_or_null(t[i].entry_name);
+        c[i].entry_full = dup_or_null(t[i].entry_full);
         c[i].metric_name = dup_or_null(t[i].metric_name);
         if (!c[i].expr || !c[i].metric_name || (t[i].entry_type && !c[i].entry_type) ||
-            (t[i].entry_name && !c[i].entry_name)) {
+            (t[i].entry_name && !c[i].entry_name) || (t[i].entry_full && !c[i].entry_full)) {
             hn_thresholds_free(c, i + 1);
             return NULL;
         }
@@ -388,7 +392,12 @@ static bool worse(enum hn_op op, double a, double b)
 
 static bool matches(const struct hn_threshold *t, const struct hn_entry_view *e)
 {
-    return e->name != NULL && strcmp(e->name, t->entry_name) == 0 &&
+    if (e->name == NULL)
+        return false;
+    /* "API health" may be a name with a space, not the method API. */
+    if (t->entry_type != NULL && t->entry_full != NULL && strcmp(e->name, t->entry_full) == 0)
+        return true;
+    return strcmp(e->name, t->entry_name) == 0 &&
            (t->entry_type == NULL || (e->type != NULL && strcmp(e->type, t->entry_type) == 0));
 }
 
@@ -433,12 +442,16 @@ void hn_thresholds_judge(const struct hn_threshold *t, size_t n, struct hn_snaps
     s->thresholds = NULL;
     if (n == 0)
         return;
+    /* Out of memory here aborts, as building the snapshot does: a release
+     * gate must never pass because its verdicts could not be written. */
     struct hn_threshold_view *v = calloc(n, sizeof *v);
     if (v == NULL)
-        return;
+        abort();
     for (size_t i = 0; i < n; i++) {
         v[i].expr = dup_or_null(t[i].expr);
         v[i].metric = dup_or_null(t[i].metric_name);
+        if (v[i].expr == NULL || v[i].metric == NULL)
+            abort();
         v[i].unit = unit_of(t[i].metric);
         v[i].abort = t[i].abort;
         judge_one(&t[i], s, final, &v[i]);

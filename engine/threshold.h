@@ -6,8 +6,9 @@
  * METRIC: p50 p66 p75 p80 p90 p95 p98 p99 p99.9 p99.99 p100 avg min max
  * (times: a number with ms or s, bare = ms), rps, fail_ratio (a fraction,
  * or a percentage with %), failures, requests. OP: < <= > >= == !=.
- * ENTRY is an entry's name, or "METHOD name"; without it the Aggregated
- * row. A name shared by several entries (methods) must hold for each.
+ * ENTRY is an entry's name, or "METHOD name" (an entry whose whole name is
+ * the ENTRY text matches too); without it the Aggregated row. A name shared
+ * by several entries (methods) must hold for each.
  * ":abort" ends the run as soon as the threshold is broken, once the run
  * has been active GRACE (a timespan, default 10 s) so early samples do not
  * decide alone. Values are judged on the whole run (cumulative).
@@ -44,6 +45,7 @@ struct hn_threshold {
     char *expr;           /* as written, without surrounding blanks */
     char *entry_type;     /* "GET" in "GET /cart:..."; NULL = any method */
     char *entry_name;     /* NULL = the Aggregated row */
+    char *entry_full;     /* ENTRY as written ("API health"), also matched as a name */
     char *metric_name;    /* "p95", "fail_ratio", ... */
     enum hn_metric metric;
     int pct_index;        /* HN_METRIC_PCT only */

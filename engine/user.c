@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "clock.h"
 #include "coro.h"
+#include "feeder.h"
 #include "log.h"
 #include "user.h"
 
@@ -233,19 +235,20 @@ static bool has_header(const char *const *list, size_t n, const char *line)
     return false;
 }
 
-/* The request's headers, then the user's, then the type's, each only when
- * no earlier one has its name. NULL when there are none. */
-static const char *const *merged_headers(struct hn_user *u, const char *const *own)
+/* The request's headers, a JSON body's Content-Type, then the user's, then
+ * the type's, each only when no earlier one has its name. */
+static const char *const *merged_headers(struct hn_user *u, const char *const *own, bool json)
 {
-    const char *const *type = u->plan->type->headers;
+    static const char json_type[] = "Content-Type: application/json";
+    const char *const *type = u->plan->headers;
     size_t n_own = 0, n_type = 0;
     while (own && own[n_own])
         n_own++;
     while (type && type[n_type])
         n_type++;
-    if (u->n_headers == 0 && n_type == 0)
+    if (u->n_headers == 0 && n_type == 0 && !json)
         return own;
-    size_t need = n_own + u->n_headers + n_type + 1;
+    size_t need = n_own + 1 + u->n_headers + n_type + 1;
     if (need > u->cap_req_headers) {
         const char **grown = realloc(u->req_headers, need * sizeof *grown);
         if (grown == NULL)
@@ -256,6 +259,10 @@ static const char *const *merged_headers(struct hn_user *u, const char *const *o
     size_t n = 0;
     for (size_t i = 0; i < n_own; i++)
         u->req_headers[n++] = own[i];
+    /* A JSON body's type comes next: the request's own headers may
+     * override it, the user's and the type's may not. */
+    if (json && !has_header(u->req_headers, n, json_type))
+        u->req_headers[n++] = json_type;
     for (size_t i = 0; i < u->n_headers; i++)
         if (!has_header(u->req_headers, n, u->headers[i]))
             u->req_headers[n++] = u->headers[i];
@@ -394,12 +401,11 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     struct hn_http_request rq = {
         .method = method,
         .url = u->url,
-        .headers = merged_headers(u, opts->headers),
+        .headers = merged_headers(u, opts->headers, opts->json != NULL),
         .body = opts->json ? opts->json : opts->body,
         .body_len = opts->json ? strlen(opts->json)
                     : opts->body != NULL && opts->body_len == 0 ? strlen(opts->body)
                                                                 : opts->body_len,
-        .json = opts->json != NULL,
         /* Bounded so the conversion to curl's milliseconds stays defined. */
         .timeout_s = opts->timeout > 0 ? fmin(opts->timeout, 1e6) : 60.0,
         .no_redirects = opts->no_redirects,
@@ -727,6 +733,83 @@ static void api_exception(struct hn_user *u, const char *message)
         longjmp(u->task_jmp, 2);
 }
 
+/* ---------------------------------------------------------------- */
+/* Data feeders                                                      */
+/* ---------------------------------------------------------------- */
+
+/* The feeder of that name, or an exception (which does not return when a
+ * task is running; NULL otherwise). */
+static struct hn_feed_table *feeder_of(struct hn_user *u, const char *name)
+{
+    struct hn_feed_table *t = hn_feeders_find(u->w->feeders, name);
+    if (t == NULL) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no feeder '%.60s' (see the plugin's feeders)", name ? name : "");
+        api_exception(u, msg);
+        return NULL;
+    }
+    if (u->feed_row == NULL &&
+        (u->feed_row = calloc(u->w->feeders->n, sizeof *u->feed_row)) == NULL) {
+        api_exception(u, "out of memory");
+        return NULL;
+    }
+    return t;
+}
+
+static void api_feed_next(struct hn_user *u, const char *name)
+{
+    if (!in_own_coroutine(u, "hn_feed_next"))
+        return;
+    struct hn_feed_table *t = feeder_of(u, name);
+    if (t == NULL)
+        return;
+    uint64_t row;
+    if (t->mode == HN_FEED_RANDOM) {
+        row = next_rand(&u->rng) % t->n_rows;
+    } else if (t->mode == HN_FEED_ONCE) {
+        /* Shared by every user of every thread: each row goes out once. */
+        row = atomic_fetch_add(&t->cursor, 1);
+        if (row >= t->n_rows) {
+            char why[160];
+            snprintf(why, sizeof why, "feeder '%.60s' ran out of rows", t->name);
+            if (t->flags & HN_FEED_STOP_TEST)
+                api_stop_test(u, why);
+            api_stop_user(u);
+            return;
+        }
+    } else {
+        row = atomic_fetch_add(&t->cursor, 1) % t->n_rows;
+    }
+    u->feed_row[hn_feeders_index(u->w->feeders, t)] = (size_t)row + 1;
+}
+
+static const char *api_feed_field(struct hn_user *u, const char *name, const char *column)
+{
+    if (!in_own_coroutine(u, "hn_feed_field"))
+        return NULL;
+    struct hn_feed_table *t = feeder_of(u, name);
+    if (t == NULL)
+        return NULL;
+    size_t row = u->feed_row[hn_feeders_index(u->w->feeders, t)];
+    long col = hn_feed_column(t, column);
+    char msg[240];
+    if (row == 0) {
+        snprintf(msg, sizeof msg, "feeder '%.60s': no current row (call hn_feed_next first)",
+                 t->name);
+    } else if (col < 0) {
+        int n = snprintf(msg, sizeof msg, "feeder '%.60s': no column '%.40s' (columns:", t->name,
+                         column ? column : "");
+        for (size_t i = 0; i < t->n_columns && n > 0 && (size_t)n < sizeof msg - 50; i++)
+            n += snprintf(msg + n, sizeof msg - (size_t)n, "%s %.30s", i ? "," : "",
+                          t->columns[i]);
+        snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+    } else {
+        return t->rows[row - 1][col];
+    }
+    api_exception(u, msg);
+    return NULL;
+}
+
 static const struct hn_api api_table = {
     .abi_major = HN_ABI_MAJOR,
     .abi_minor = HN_ABI_MINOR,
@@ -755,6 +838,8 @@ static const struct hn_api api_table = {
     .stop_test = api_stop_test,
     .exception = api_exception,
     .set_header = api_set_header,
+    .feed_next = api_feed_next,
+    .feed_field = api_feed_field,
 };
 
 /* ---------------------------------------------------------------- */
@@ -1014,6 +1099,7 @@ void hn_user_free(struct hn_user *u)
         free(u->headers[i]);
     free(u->headers);
     free(u->req_headers);
+    free(u->feed_row);
     free(u->url);
     free(u->state);
     free(u->host);

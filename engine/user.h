@@ -93,6 +93,7 @@ struct hn_user {
     size_t n_headers;
     const char **req_headers; /* this request's merged header list (reused) */
     size_t cap_req_headers;
+    size_t *feed_row;         /* per feeder: current row + 1, 0 = none (lazily allocated) */
     char *url;
     struct hn_response resp;
 
@@ -105,6 +106,7 @@ struct hn_worker {
     int index;
     void (*stop_test)(void *ud, const char *reason); /* hn_worker_config */
     void *stop_test_ud;
+    const struct hn_feeders *feeders;                /* hn_worker_config; may be NULL */
     pthread_t thread;
     uint64_t seed;
     char *host;

@@ -353,6 +353,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     w->index = cfg->index;
     w->stop_test = cfg->stop_test;
     w->stop_test_ud = cfg->stop_test_ud;
+    w->feeders = cfg->feeders;
     w->seed = cfg->seed;
     /* High enough that a swarm of ordinary size never queues behind it
      * (500 users against a 50 ms target needed more than 256); it still

@@ -32,6 +32,7 @@ struct hn_type_plan {
     const struct hn_task **tasks;  /* after tag filtering */
     uint64_t *cum_weights;         /* cum_weights[i] = sum of weights 0..i */
     uint64_t total_weight;
+    const char *const *headers;    /* the type's default headers (ABI 1.1), or NULL */
 };
 
 enum hn_cmd_kind {
@@ -62,6 +63,7 @@ struct hn_worker_config {
      * runs the workers. Called on the worker thread; must not block. */
     void (*stop_test)(void *ud, const char *reason);
     void *stop_test_ud;
+    const struct hn_feeders *feeders; /* the plugin's data feeders; may be NULL */
 };
 
 /* Starts the worker thread. Returns 0 or -errno. [control] */

@@ -26,6 +26,12 @@ static void xml_text(FILE *f, const char *s)
 {
     char *clean = hn_utf8_clean(s ? s : "");
     for (const unsigned char *p = (const unsigned char *)(clean ? clean : ""); *p; p++) {
+        /* U+FFFE and U+FFFF are valid UTF-8 but not XML 1.0 characters. */
+        if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+            fputs("\xef\xbf\xbd", f);
+            p += 2;
+            continue;
+        }
         switch (*p) {
         case '&':
             fputs("&amp;", f);

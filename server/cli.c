@@ -61,7 +61,7 @@ struct pstate {
     const char *label; /* how messages name the option being set */
     /* Layer that last set each list option, so a higher source replaces the
      * list while repeats within one source append to it. */
-    enum layer tags_layer, exclude_layer, thresholds_layer;
+    enum layer tags_layer, exclude_layer, thresholds_layer, feeds_layer;
     /* Per option: where its current value came from, for conflict messages. */
     char (*origin)[96];
 };
@@ -553,14 +553,39 @@ static int set_exclude_tags(struct pstate *ps, const char *v)
                     "comma-separated tag names like a,b");
 }
 
+/* On the command line each occurrence is one item, whole (request names
+ * hold commas and brackets); a config file or variable lists them. */
+static int set_item_or_list(struct pstate *ps, char ***list, enum layer *set_by, const char *v,
+                            const char *what)
+{
+    if (ps->layer != L_ARGV)
+        return set_list(ps, list, set_by, v, what);
+    if (*set_by != ps->layer) {
+        free_list(*list);
+        *list = NULL;
+        *set_by = ps->layer;
+    }
+    size_t count = 0;
+    while (*list && (*list)[count])
+        count++;
+    char **grown = realloc(*list, (count + 2) * sizeof *grown);
+    if (!grown)
+        return oom(ps);
+    *list = grown;
+    grown[count + 1] = NULL;
+    if (!(grown[count] = strdup(v)))
+        return oom(ps);
+    return 0;
+}
+
 /* Each expression is checked as it comes, so the message names it. */
 static int set_threshold(struct pstate *ps, const char *v)
 {
     size_t before = 0;
     while (ps->thresholds_layer == ps->layer && ps->o->thresholds && ps->o->thresholds[before])
         before++;
-    if (set_list(ps, &ps->o->thresholds, &ps->thresholds_layer, v,
-                 "thresholds like p95<300ms, separated by commas") < 0)
+    if (set_item_or_list(ps, &ps->o->thresholds, &ps->thresholds_layer, v,
+                         "thresholds like p95<300ms, separated by commas") < 0)
         return -1;
     for (size_t i = before; ps->o->thresholds && ps->o->thresholds[i]; i++) {
         struct hn_threshold t;
@@ -570,6 +595,24 @@ static int set_threshold(struct pstate *ps, const char *v)
             return -1;
         }
         hn_threshold_free(&t);
+    }
+    return 0;
+}
+
+/* NAME=PATH; the name is checked against the plugin's feeders once it is
+ * loaded, the file when it is read. */
+static int set_feed(struct pstate *ps, const char *v)
+{
+    size_t before = 0;
+    while (ps->feeds_layer == ps->layer && ps->o->feeds && ps->o->feeds[before])
+        before++;
+    if (set_item_or_list(ps, &ps->o->feeds, &ps->feeds_layer, v,
+                         "NAME=PATH (a feeder and its CSV file)") < 0)
+        return -1;
+    for (size_t i = before; ps->o->feeds && ps->o->feeds[i]; i++) {
+        const char *eq = strchr(ps->o->feeds[i], '=');
+        if (eq == NULL || eq == ps->o->feeds[i] || eq[1] == '\0')
+            return bad(ps, "NAME=PATH (a feeder and its CSV file)", ps->o->feeds[i]);
     }
     return 0;
 }
@@ -744,6 +787,8 @@ static const struct opt opts[] = {
      "run only tasks with one of these tags (repeatable)"},
     {"exclude-tags", 'E', A_VALUE, W_ALL, G_RUN, set_exclude_tags, "A,B",
      "skip tasks with any of these tags (repeatable)"},
+    {"feed", 0, A_VALUE, W_ALL, G_RUN, set_feed, "NAME=PATH",
+     "read the plugin's feeder NAME from this CSV file (repeatable)"},
     {"threshold", 0, A_VALUE, W_ALL, G_RUN, set_threshold, "EXPR",
      "exit 3 unless EXPR holds at the end, e.g. p95<300ms (repeatable)"},
     {"master", 0, A_BOOL, W_ALL, G_DIST, set_master, NULL,
@@ -1031,7 +1076,7 @@ static int config_line(struct pstate *ps, const char *path, unsigned lineno, cha
     snprintf(label, sizeof label, "%s:%u: %s", path, lineno, key);
     /* Lists unquote their own items; other values may be quoted whole. */
     bool is_list = opts[idx].set == set_tags || opts[idx].set == set_exclude_tags ||
-                   opts[idx].set == set_threshold;
+                   opts[idx].set == set_threshold || opts[idx].set == set_feed;
     if (!is_list && (*value == '"' || *value == '\'')) {
         char *close = strchr(value + 1, *value);
         if (!close) {
@@ -1264,6 +1309,7 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->junit_path);
     free(o->stages);
     free_list(o->thresholds);
+    free_list(o->feeds);
     free(o->config_path);
     free(o->master_host);
     free(o->master_bind_host);

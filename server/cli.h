@@ -51,6 +51,7 @@ struct hn_options {
     bool csv_full_history;        /* --csv-full-history (requires --csv) */
     char *html_path, *json_path;  /* --html FILE, --json FILE */
     char *junit_path;             /* --junit FILE */
+    char **feeds;                 /* --feed NAME=PATH (repeatable), NULL-terminated */
     char **thresholds;            /* --threshold EXPR (repeatable, or "a, b"): checked
                                    * expressions (engine/threshold.h), NULL-terminated */
     int threads;                  /* --threads N (1..1024; default 0 = CPUs) */

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "demo_target.h"
+#include "feeder.h"
 #include "fsutil.h"
 #include "hornet/hornet.h"
 #include "http.h"
@@ -330,6 +331,7 @@ int main(int argc, char **argv)
     char *types_json = NULL;
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
+    struct hn_feeders *feeders = NULL;
     struct hn_stage stages[HN_MAX_STAGES];
     int n_stages = 0;
     char demo_host[64] = "";
@@ -378,6 +380,20 @@ int main(int argc, char **argv)
             goto out;
         }
         plugin = hn_plugin_descriptor(loaded);
+    }
+
+    /* Data feeders are read before anything runs: a bad file is exit 2. */
+    bool has_feeders = plugin != NULL && plugin->abi_minor >= 1 && plugin->feeders != NULL &&
+                       plugin->feeders[0].name != NULL;
+    if ((has_feeders || opt.feeds) && (opt.master || opt.worker)) {
+        fprintf(stderr, "hornet: data feeders run in one process for now: run this plugin "
+                        "without --master, --worker and --processes\n");
+        goto out;
+    }
+    if (plugin != NULL && (has_feeders || opt.feeds) &&
+        hn_feeders_load(plugin, (const char *const *)opt.feeds, &feeders, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
     }
 
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
@@ -438,6 +454,7 @@ int main(int argc, char **argv)
         .fleet = fleet ? hn_fleet_runner_ops(fleet) : NULL,
         .thresholds = thresholds,
         .n_thresholds = n_thresholds,
+        .feeders = feeders,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -534,6 +551,7 @@ out:
     reap_local_workers(local_pids, n_local);
     free(types_json);
     hn_thresholds_free(thresholds, n_thresholds);
+    hn_feeders_free(feeders); /* after the runner: its users read them */
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);
     curl_global_cleanup();

@@ -44,8 +44,8 @@ struct hn_http_response {
     uint64_t first_send_us, last_send_us;
 };
 
-/* A request. Pointers must stay valid until hn_curl_start returns (curl
- * copies the URL; body and headers are kept by the conn until the next). */
+/* A request. The URL and headers are copied by hn_curl_start; the body is
+ * not (CURLOPT_POSTFIELDS): it must stay valid until the transfer ends. */
 struct hn_http_request {
     const char *method;       /* upper case; GET, HEAD, POST, anything else as given */
     const char *url;          /* absolute */

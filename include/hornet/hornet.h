@@ -106,6 +106,22 @@ struct hn_user_type {
     void *reserved[3];                /* zero; room for later minors (arrays cannot grow) */
 };
 
+/* ABI 1.1: a data feeder: the rows of a CSV file (its first row names the
+ * columns) handed out to users with hn_feed_next / hn_feed_field. */
+enum hn_feed_mode {
+    HN_FEED_CYCLE = 0,                /* in order, wrapping around */
+    HN_FEED_ONCE,                     /* every row exactly once; then the user stops */
+    HN_FEED_RANDOM                    /* a random row per call (repeatable with --seed) */
+};
+#define HN_FEED_STOP_TEST 0x1u        /* ONCE: when rows run out, stop the whole test */
+struct hn_feeder {
+    const char *name;                 /* required, unique; --feed NAME=PATH overrides path */
+    const char *path;                 /* the CSV file (relative to the working directory) */
+    enum hn_feed_mode mode;
+    unsigned flags;                   /* HN_FEED_* */
+    void *reserved[2];                /* zero */
+};
+
 /* ABI 1.1: what a load shape wants for the next second. */
 struct hn_shape_step {
     uint32_t users;                   /* users wanted */
@@ -132,7 +148,10 @@ struct hn_plugin {
      * applies *next, until it returns HN_SHAPE_DONE, which ends the run.
      * Called on hornet's control thread: be quick, never block. May be NULL. */
     int (*shape)(double run_time_s, struct hn_shape_step *next);
-    void *reserved[7];                /* feeders: future minors */
+    /* ABI 1.1: data feeders, terminated by an entry with name == NULL;
+     * loaded before any user starts (a bad file stops hornet with exit 2). */
+    const struct hn_feeder *feeders;
+    void *reserved[6];                /* zero; room for later minors */
 };
 
 /* The host side of the handshake, passed to the entry function. */
@@ -218,6 +237,8 @@ struct hn_api {
 
     /* ABI 1.1 */
     int (*set_header)(struct hn_user *u, const char *name, const char *value);
+    void (*feed_next)(struct hn_user *u, const char *feeder);
+    const char *(*feed_field)(struct hn_user *u, const char *feeder, const char *column);
 };
 
 /* Every user handle starts with this, so the wrappers find the table. */
@@ -382,6 +403,22 @@ static inline int hn_set_header(struct hn_user *u, const char *name, const char 
     if (HN_API(u)->abi_minor < 1)
         return -1;
     return HN_API(u)->set_header(u, name, value);
+}
+/* ABI 1.1. Takes this user's next row of a feeder (struct hn_feeder):
+ * the next in order (CYCLE), the next unused one (ONCE; when none is left
+ * the user stops, or the test with HN_FEED_STOP_TEST: this call then does
+ * not return), or a random one (RANDOM). An unknown feeder is an exception. */
+static inline void hn_feed_next(struct hn_user *u, const char *feeder)
+{
+    HN_API(u)->feed_next(u, feeder);
+}
+/* ABI 1.1. A field of this user's current row of a feeder, by column name
+ * (the file's header row). Valid until the user's next hn_feed_next of that
+ * feeder. No current row or no such column is an exception (the task ends). */
+static inline const char *hn_feed_field(struct hn_user *u, const char *feeder,
+                                        const char *column)
+{
+    return HN_API(u)->feed_field(u, feeder, column);
 }
 /* Count an exception (Exceptions table) and end this task; the user goes on. */
 static inline void hn_exception(struct hn_user *u, const char *message)

@@ -237,6 +237,16 @@ static void test_judge(void **state)
     assert_int_equal(judge(&s, "/cart:failures==0", false, &v, NULL), HN_VERDICT_FAIL);
     assert_true(v == 10);
 
+    /* A name with a space whose first word looks like a method. */
+    struct hn_entry_view spaced[1] = {entry("GET", "API health", 5, 0, 10, 5)};
+    struct hn_snapshot sp;
+    memset(&sp, 0, sizeof sp);
+    sp.entries = spaced;
+    sp.n_entries = 1;
+    assert_int_equal(judge(&sp, "API health:requests==5", false, NULL, NULL), HN_VERDICT_PASS);
+    assert_int_equal(judge(&sp, "GET API health:requests==5", false, NULL, NULL),
+                     HN_VERDICT_PASS);
+
     /* An entry that never ran: counts are 0, times have no data, and no
      * data fails once the run is over. */
     assert_int_equal(judge(&s, "/never:requests==0", false, NULL, NULL), HN_VERDICT_PASS);

@@ -36,7 +36,8 @@ class UserHeaders(unittest.TestCase):
             self.assertEqual(doc["exceptions"], [])
             self.assertEqual(r.returncode, 0, r.stderr[-2000:])
             steps = {e["name"]: e["requests"] for e in doc["entries"]}
-            for step in ("/headers [type]", "/headers [user]", "/headers [removed]"):
+            for step in ("/headers [type]", "/headers [user]", "/headers [json]",
+                         "/headers [json, own type]", "/headers [removed]"):
                 self.assertGreaterEqual(steps.get(step, 0), 4, steps)
             served = target.counts()["by_route"].get("GET /headers", 0)
             self.assertEqual(sum(steps.values()), served)

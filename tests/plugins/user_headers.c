@@ -75,6 +75,26 @@ static void flow(struct hn_user *u)
     expect(r, "X-A", NULL, why, sizeof why);
     judge(r, why);
 
+    /* A JSON body's Content-Type beats the user's; the request's own beats both. */
+    if (hn_set_header(u, "Content-Type", "text/plain") != 0)
+        hn_exception(u, "hn_set_header refused Content-Type");
+    struct hn_req j = {0};
+    j.name = "/headers [json]";
+    j.json = "{\"a\":1}";
+    j.catch_response = 1;
+    why[0] = '\0';
+    r = hn_request(u, "GET", "/headers", &j);
+    expect(r, "Content-Type", "application/json", why, sizeof why);
+    judge(r, why);
+    static const char *const xml[] = {"Content-Type: application/xml", NULL};
+    j.name = "/headers [json, own type]";
+    j.headers = xml;
+    why[0] = '\0';
+    r = hn_request(u, "GET", "/headers", &j);
+    expect(r, "Content-Type", "application/xml", why, sizeof why);
+    judge(r, why);
+    hn_set_header(u, "Content-Type", NULL);
+
     /* Removed again: the type's value comes back. */
     hn_set_header(u, "Authorization", NULL);
     hn_set_header(u, "X-Team", NULL);

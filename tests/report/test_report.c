@@ -1109,7 +1109,7 @@ static void test_junit(void **state)
     struct hn_threshold_view th[3] = {
         {S("p95<300ms"), S("p95"), "ms", 1, 212.5, HN_VERDICT_PASS, 0},
         {S("POST </script>:p99<1s\x01"), S("p99"), "ms", 1, 1340, HN_VERDICT_FAIL, 1},
-        {S("/never:p50<1s"), S("p50"), "ms", 0, 0, HN_VERDICT_FAIL, 0},
+        {S("/never\xef\xbf\xbe:p50<1s"), S("p50"), "ms", 0, 0, HN_VERDICT_FAIL, 0},
     };
     fx->s.thresholds = th;
     fx->s.n_thresholds = 3;
@@ -1127,6 +1127,8 @@ static void test_junit(void **state)
     assert_non_null(strstr(x, "name=\"WEBSOCKET /ws\""));
     assert_non_null(strstr(x, "message=\"3 of 0 requests failed\""));
     assert_null(strstr(x, "\x01"));
+    assert_null(strstr(x, "\xef\xbf\xbe")); /* U+FFFE is no XML character */
+    assert_non_null(strstr(x, "name=\"/never\xef\xbf\xbd:p50&lt;1s\""));
     assert_null(strstr(x, "<script"));
     free(x);
     assert_false(hn_thresholds_passed(&fx->s));

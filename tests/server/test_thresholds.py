@@ -81,6 +81,16 @@ class ExitCodes(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr[-2000:])
         self.assertIn("hornet-no-such-dir", r.stderr)
 
+    def test_command_line_expressions_are_whole(self):
+        """on argv one --threshold is one expression: names keep commas and brackets"""
+        r = hornet(CLEAN + ["-t", "1s", "--threshold", "GET /item/[id]?a=1,2:requests==0",
+                            "--threshold", "[api] login:failures==0", "--json",
+                            out("whole.json")])
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        doc = json.load(open(out("whole.json")))
+        self.assertEqual([t["expr"] for t in doc["thresholds"]],
+                         ["GET /item/[id]?a=1,2:requests==0", "[api] login:failures==0"])
+
     def test_malformed_expression_exit_2(self):
         for expr, needle in [("p97<1s", "unknown metric 'p97'"),
                              ("p95<fast", "expected a number"),
