@@ -75,6 +75,19 @@ struct hn_runner {
     size_t n_stages;
     int stage;                          /* the stage running now, -1 before/after */
     bool shape;                         /* the plugin's load shape drives this run */
+    /* The open model (--arrival-rate): iterations start on a schedule,
+     * each run by an idle user of the pool, which grows up to pool_max. */
+    bool open;
+    double arrival_rate;                /* iterations per second */
+    uint32_t pool_max;
+    double arrival_acc;                 /* arrivals due so far (the rate's integral) */
+    double arrival_until;               /* ... up to this active run time; < 0 = not begun */
+    uint64_t iterations, dropped;       /* since the run started or stats were reset */
+    uint64_t missed_base;               /* workers' missed count at that moment */
+    uint32_t *open_spawned;             /* [worker * n_plans + plan]: users in the pool */
+    uint64_t *open_assigned;            /* [same]: iterations handed to them */
+    int64_t *open_swrr;                 /* per plan: smooth weighted round robin */
+    size_t open_rr;                     /* next worker to try */
     uint64_t next_shape_us;             /* when to ask the shape again */
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
@@ -182,6 +195,7 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
             p->n_tasks++;
         }
         p->type = t;
+        p->slot = r->n_plans;
         /* Read only from plugins that know the field (it was reserved in 1.0). */
         p->headers = r->cfg.plugin->abi_minor >= 1 ? t->headers : NULL;
         p->index = (int)i;
@@ -478,6 +492,15 @@ static struct hn_ratio_view *build_ratios(struct hn_runner *r, size_t *n_out)
     return v;
 }
 
+/* Iterations a worker could not start (its user had stopped itself). */
+static uint64_t missed_total(struct hn_runner *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < r->n_workers; i++)
+        n += hn_worker_iterations_missed(r->workers[i]);
+    return n;
+}
+
 /* The last seconds' counts (the 10 s window) for a snapshot. */
 struct snapshot_window {
     const uint64_t *requests, *failures; /* per cum entry */
@@ -502,6 +525,7 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
 
     pthread_mutex_lock(&r->lock);
+    uint64_t missed = r->open ? missed_total(r) : r->missed_base;
     struct hn_snapshot_input in = {
         .cum = &r->cum,
         .win_requests = win ? win->requests : NULL,
@@ -529,6 +553,10 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .n_stages = r->n_stages,
         .stage = r->stage,
         .shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL,
+        .open = r->open,
+        .arrival_rate = r->arrival_rate,
+        .iterations = r->iterations - (missed - r->missed_base),
+        .dropped_iterations = r->dropped + (missed - r->missed_base),
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -695,6 +723,11 @@ static void follow_profile(struct hn_runner *r)
             double slope = st->duration_s > 0
                                ? fabs((double)st->users - (double)from) / st->duration_s
                                : 1e6;
+            if (r->open) {
+                r->stage = (int)i; /* the stages give the arrival rate */
+                r->arrival_rate = want;
+                return;
+            }
             if ((int)i != r->stage || target != r->target_users) {
                 r->stage = (int)i;
                 r->target_users = target;
@@ -748,6 +781,89 @@ static void ask_shape(struct hn_runner *r, uint64_t now_us)
     }
 }
 
+/* Open model: the user type of the next iteration, by weight (fixed
+ * counts do not apply: a pool has no fixed users). */
+static int open_plan(struct hn_runner *r)
+{
+    int64_t total = 0;
+    int best = -1;
+    for (size_t i = 0; i < r->n_plans; i++) {
+        unsigned wgt = r->plans[i].type->weight ? r->plans[i].type->weight : 1;
+        r->open_swrr[i] += wgt;
+        total += wgt;
+        if (best < 0 || r->open_swrr[i] > r->open_swrr[best])
+            best = (int)i;
+    }
+    if (best >= 0)
+        r->open_swrr[best] -= total;
+    return best;
+}
+
+/* Hands one iteration, intended to start at at_us, to an idle user of the
+ * pool, or to a new one while the pool may grow; else it is dropped (and
+ * counted: an open model never waits for a free user). [control, r->lock] */
+static void open_assign(struct hn_runner *r, uint64_t at_us, struct batch *b)
+{
+    int p = open_plan(r);
+    if (p < 0)
+        return;
+    size_t nw = (size_t)r->n_workers;
+    for (size_t k = 0; k < nw; k++) {
+        size_t w = (r->open_rr + k) % nw, i = w * r->n_plans + (size_t)p;
+        uint64_t busy = r->open_assigned[i] - hn_worker_iterations_done(r->workers[w], (size_t)p);
+        if (r->open_spawned[i] > busy) {
+            struct hn_cmd c = {.kind = HN_CMD_ITERATE, .plan = &r->plans[p], .at_us = at_us};
+            batch_add(&b[w], &c);
+            r->open_assigned[i]++;
+            r->open_rr = w + 1;
+            r->iterations++;
+            return;
+        }
+    }
+    if (r->spawned < r->pool_max) {
+        size_t w = r->open_rr++ % nw, i = w * r->n_plans + (size_t)p;
+        struct hn_cmd c = {.kind = HN_CMD_SPAWN, .plan = &r->plans[p],
+                           .user_id = r->next_user_id++, .at_us = at_us};
+        batch_add(&b[w], &c);
+        r->open_spawned[i]++;
+        r->open_assigned[i]++;
+        r->type_counts[p]++;
+        r->spawned++;
+        r->iterations++;
+        return;
+    }
+    r->dropped++;
+}
+
+/* Starts every iteration due up to one tick ahead, each with its exact
+ * intended time (workers start them on their timers), whatever the target
+ * is doing: a slow target gets more users or dropped iterations, never
+ * fewer arrivals. Arrivals are the integral of the rate, so a rate that
+ * changes (stages) ramps smoothly and a constant one is exactly k / rate.
+ * [control, r->lock held] */
+static void open_arrivals(struct hn_runner *r, uint64_t now_us, struct batch *b)
+{
+    double active = (double)r->active_us / 1e6;
+    double horizon = active + (double)TICK_US / 1e6;
+    if (r->arrival_until < 0)
+        r->arrival_until = active; /* the first arrival is at once */
+    if (!(horizon > r->arrival_until))
+        return;
+    double rate = r->arrival_rate > 0 ? r->arrival_rate : 0;
+    double from = r->arrival_until, acc = r->arrival_acc;
+    double next = floor(acc) + 1; /* the next whole arrival to cross */
+    if (acc == 0 && r->iterations + r->dropped == 0)
+        next = 0;                 /* the very first one, at the start */
+    double acc_end = acc + rate * (horizon - from);
+    for (; next <= acc_end && rate > 0; next += 1) {
+        double due = from + (next - acc) / rate;
+        int64_t at = (int64_t)now_us + (int64_t)llround((due - active) * 1e6);
+        open_assign(r, at > 0 ? (uint64_t)at : 1, b);
+    }
+    r->arrival_acc = acc_end;
+    r->arrival_until = horizon;
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -789,6 +905,8 @@ static void *control_main(void *arg)
         if (r->reset_requested) {
             r->reset_requested = false;
             reset = reset_fleet = true;
+            r->iterations = r->dropped = 0;
+            r->missed_base = missed_total(r);
         }
         if (r->new_run) {
             r->new_run = false;
@@ -843,7 +961,13 @@ static void *control_main(void *arg)
             st = r->state; /* the plugin's time counts in the next tick's dt */
         }
 
-        if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
+        if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->open) {
+            open_arrivals(r, now, b);
+            if (r->state != HN_STATE_RUNNING) {
+                r->state = HN_STATE_RUNNING;
+                r->state_changed = true;
+            }
+        } else if (st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) {
             bool reached = adjust_users(r, now, b);
             if (r->fleet && r->targets_changed)
                 send_fleet_targets(r);
@@ -863,6 +987,9 @@ static void *control_main(void *arg)
                 r->spawned = 0;
                 r->stack_n = 0;
                 memset(r->type_counts, 0, r->n_plans * sizeof *r->type_counts);
+                if (r->open_spawned != NULL)
+                    memset(r->open_spawned, 0, (size_t)r->n_workers * r->n_plans *
+                                                   sizeof *r->open_spawned);
                 memset(r->swrr, 0, r->n_plans * sizeof *r->swrr);
                 r->stop_deadline_us = now + (uint64_t)(r->cfg.stop_timeout * 1e6);
             } else {
@@ -1059,6 +1186,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
             .stop_test = stop_test_from_user,
             .stop_test_ud = r,
             .feeders = cfg->feeders,
+            .n_plans = r->n_plans,
             .in_flight_cap = cfg->in_flight_cap,
             .host = r->host,
         };
@@ -1071,6 +1199,14 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     }
 
     /* An initial snapshot so readers never see NULL. */
+    size_t cells = (size_t)(r->n_workers > 0 ? r->n_workers : 1) * (r->n_plans ? r->n_plans : 1);
+    r->open_spawned = calloc(cells, sizeof *r->open_spawned);
+    r->open_assigned = calloc(cells, sizeof *r->open_assigned);
+    r->open_swrr = calloc(r->n_plans ? r->n_plans : 1, sizeof *r->open_swrr);
+    if (r->open_spawned == NULL || r->open_assigned == NULL || r->open_swrr == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     r->latest = build_snapshot(r, HN_STATE_READY, NULL);
     if (r->latest == NULL) {
         rc = -ENOMEM;
@@ -1137,6 +1273,9 @@ void hn_runner_destroy(struct hn_runner *r)
     hn_snapshot_release(r->latest);
     hn_thresholds_free(r->thresholds, r->n_thresholds);
     free(r->stages);
+    free(r->open_spawned);
+    free(r->open_assigned);
+    free(r->open_swrr);
     free(r->history);
     free(r->host);
     free(r->stop_reason);
@@ -1193,8 +1332,8 @@ static int check_users(struct hn_runner *r, uint32_t users, double rate, char *e
  * targets, NULL to choosing types by weight. */
 static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts, size_t n,
                      double spawn_rate, const char *host, double run_time_s,
-                     const struct hn_stage *stages, size_t n_stages, char *err,
-                     size_t err_len)
+                     const struct hn_stage *stages, size_t n_stages, double arrival_rate,
+                     uint32_t pool_max, char *err, size_t err_len)
 {
     int rc = check_users(r, users, spawn_rate, err, err_len);
     if (rc)
@@ -1212,40 +1351,29 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         return -EINVAL;
     }
     pthread_mutex_lock(&r->lock);
-    if (r->state == HN_STATE_STOPPING) {
-        pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "the swarm is stopping; start again once it has stopped");
-        return -EBUSY;
-    }
     bool fresh = r->state == HN_STATE_READY || r->state == HN_STATE_STOPPED;
     bool has_shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL;
-    if (!fresh && n_stages > 0) {
+    /* Why this start (or resize) cannot happen now, if it cannot. */
+    const char *busy = NULL;
+    if (r->state == HN_STATE_STOPPING)
+        busy = "the swarm is stopping; start again once it has stopped";
+    else if (!fresh && n_stages > 0)
+        busy = "a load profile starts a new run: stop the running swarm first";
+    else if (fresh && has_shape && counts == NULL && n_stages > 0)
+        busy = "the plugin's load shape drives every run: stages cannot";
+    else if (!fresh && r->shape && counts == NULL)
+        busy = "the plugin's load shape drives this run: stop it to set the users by hand";
+    else if (!fresh && (r->open || arrival_rate > 0) && counts == NULL)
+        busy = "an arrival rate (the open model) drives this run: stop it first";
+    else if (!fresh && r->n_stages > 0 && counts == NULL)
+        busy = "a load profile (stages) drives this run: stop it to set the users by hand";
+    else if (fresh && r->fleet && r->fleet->ready(r->fleet->ud) == 0)
+        busy = "no worker is connected: start workers with --worker --master-host pointing at "
+               "this master";
+    if (busy != NULL) {
         pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "a load profile starts a new run: stop the %s swarm first",
-                   hn_state_name(r->state));
-        return -EBUSY;
-    }
-    if (fresh && has_shape && counts == NULL && n_stages > 0) {
-        pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "the plugin's load shape drives every run: stages cannot");
-        return -EBUSY;
-    }
-    if (!fresh && r->shape && counts == NULL) {
-        pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "the plugin's load shape drives this run: stop it to set the "
-                                 "users by hand");
-        return -EBUSY;
-    }
-    if (!fresh && r->n_stages > 0 && counts == NULL) {
-        pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "a load profile (stages) drives this run: stop it to set the "
-                              "users by hand");
-        return -EBUSY;
-    }
-    if (fresh && r->fleet && r->fleet->ready(r->fleet->ud) == 0) {
-        pthread_mutex_unlock(&r->lock);
-        hn_set_err(err, err_len, "no worker is connected: start workers with --worker "
-                              "--master-host pointing at this master");
+        free(copy);
+        hn_set_err(err, err_len, "%s", busy);
         return -EBUSY;
     }
     if (host != NULL && *host && (r->host == NULL || strcmp(host, r->host) != 0)) {
@@ -1274,6 +1402,22 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
          * shape; anywhere else the shape drives, from its first answer. */
         r->shape = has_shape && counts == NULL;
         r->next_shape_us = 0;
+        r->open = arrival_rate > 0;
+        r->arrival_rate = arrival_rate;
+        r->pool_max = pool_max;
+        r->arrival_acc = 0;
+        r->arrival_until = -1;
+        r->iterations = r->dropped = 0;
+        r->missed_base = missed_total(r);
+        /* Every user of the last run is gone: none is busy. */
+        for (int w = 0; r->open && w < r->n_workers; w++)
+            for (size_t p = 0; p < r->n_plans; p++) {
+                r->open_spawned[(size_t)w * r->n_plans + p] = 0;
+                r->open_assigned[(size_t)w * r->n_plans + p] =
+                    hn_worker_iterations_done(r->workers[w], p);
+            }
+        if (r->open)
+            memset(r->open_swrr, 0, r->n_plans * sizeof *r->open_swrr);
         if (r->shape)
             r->target_users = 0;
         r->state = HN_STATE_SPAWNING;
@@ -1302,7 +1446,46 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
 int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
                     double run_time_s, char *err, size_t err_len)
 {
-    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, NULL, 0, err, err_len);
+    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, NULL, 0, 0, 0, err,
+                     err_len);
+}
+
+int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
+                         const struct hn_stage *stages, size_t n_stages, const char *host,
+                         double run_time_s, char *err, size_t err_len)
+{
+    if (n_stages > 0)
+        rate = 1e-9; /* the stages give the rate from the first tick */
+    else if (!(rate > 0) || !isfinite(rate) || rate > 1e6) {
+        hn_set_err(err, err_len, "arrival_rate must be a number of iterations per second > 0 "
+                                 "(at most 1000000)");
+        return -EINVAL;
+    }
+    if (pool_max == 0 || pool_max > r->cfg.max_users) {
+        hn_set_err(err, err_len, "with an arrival rate, users is the most users the pool may "
+                                 "grow to: from 1 to %u", r->cfg.max_users);
+        return -EINVAL;
+    }
+    if (r->fleet != NULL) {
+        hn_set_err(err, err_len, "the open model (arrival rate) runs in one process for now, "
+                                 "not on a master");
+        return -EINVAL;
+    }
+    if (r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL) {
+        hn_set_err(err, err_len, "the plugin's load shape drives every run: an arrival rate "
+                                 "cannot");
+        return -EBUSY;
+    }
+    pthread_mutex_lock(&r->lock);
+    enum hn_state st = r->state;
+    pthread_mutex_unlock(&r->lock);
+    if (st != HN_STATE_READY && st != HN_STATE_STOPPED) {
+        hn_set_err(err, err_len, "an arrival rate starts a new run: stop the %s swarm first",
+                   hn_state_name(st));
+        return -EBUSY;
+    }
+    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n_stages, rate, pool_max, err,
+                     err_len);
 }
 
 int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,
@@ -1334,7 +1517,7 @@ int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, s
         return -EBUSY;
     }
     /* The profile sets the users from its first tick; 1 user/s until then. */
-    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n, err, err_len);
+    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n, 0, 0, err, err_len);
 }
 
 static const char stages_form[] =
@@ -1434,7 +1617,8 @@ int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
         snprintf(err, err_len, "users must be at most %u", r->cfg.max_users);
         return -EINVAL;
     }
-    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, NULL, 0, err, err_len);
+    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, NULL, 0, 0, 0, err,
+                     err_len);
 }
 
 void hn_runner_set_delta_sink(struct hn_runner *r, hn_runner_delta_cb cb, void *ud)
@@ -1451,14 +1635,16 @@ int hn_runner_resize(struct hn_runner *r, uint32_t users, double spawn_rate, cha
     pthread_mutex_lock(&r->lock);
     enum hn_state st = r->state;
     double rate = spawn_rate > 0 ? spawn_rate : r->spawn_rate;
-    bool profile = r->n_stages > 0, shape = r->shape;
+    bool open = r->open, profile = r->n_stages > 0 || open, shape = r->shape;
     pthread_mutex_unlock(&r->lock);
     bool active = st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED;
     if (active && (profile || shape)) {
         snprintf(err, err_len, shape ? "the plugin's load shape drives this run: stop it to set "
                                        "the users by hand"
-                                     : "a load profile (stages) drives this run: stop it to set "
-                                       "the users by hand");
+                             : open ? "an arrival rate (the open model) drives this run: "
+                                         "stop it first"
+                                       : "a load profile (stages) drives this run: stop it to set "
+                                         "the users by hand");
         return -EBUSY;
     }
     if (st != HN_STATE_SPAWNING && st != HN_STATE_RUNNING && st != HN_STATE_PAUSED) {

@@ -112,6 +112,17 @@ int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, s
  * most max stages. Returns the count, or -1 with the reason in err. [any] */
 int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t max_users,
                     char *err, size_t err_len);
+/* Starts a run (from ready/stopped) in the open model: iterations start at
+ * rate per second whatever the target does, each one task of a user type
+ * picked by weight, run by an idle user of a pool that grows up to pool_max
+ * users; when none is idle and the pool is full the iteration is dropped
+ * (counted). With stages (n_stages > 0), they give the rate instead of
+ * rate (their users are iterations per second) and end the run. Latency
+ * counts from each iteration's intended start. One process only (not on a
+ * master); resizing such a run is refused. */
+int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
+                         const struct hn_stage *stages, size_t n_stages, const char *host,
+                         double run_time_s, char *err, size_t err_len);
 /* Parses one "DURATION:USERS". Returns 0, or -1 with the reason. [any] */
 int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, char *err,
                    size_t err_len);

@@ -267,6 +267,18 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
     }
     snap->stage = snap->n_stages > 0 ? in->stage : -1;
     snap->shape = in->shape;
+    snap->open = in->open;
+    snap->arrival_rate = in->arrival_rate;
+    snap->iterations = in->iterations;
+    snap->dropped_iterations = in->dropped_iterations;
+    if (in->cum != NULL && in->cum->start_lag.count > 0) {
+        static const double lag_q[3] = {0.5, 0.95, 1.0};
+        uint64_t lag[3];
+        hn_hist_quantiles(&in->cum->start_lag, lag_q, 3, lag);
+        snap->start_lag_p50_ms = (double)lag[0] / 1000.0;
+        snap->start_lag_p95_ms = (double)lag[1] / 1000.0;
+        snap->start_lag_max_ms = (double)lag[2] / 1000.0;
+    }
     return snap;
 }
 

@@ -137,6 +137,12 @@ struct hn_snapshot {
     struct hn_stage_view *stages;
     int stage;                          /* the stage running now (-1: none) */
     int shape;                          /* 1: the plugin's load shape drives runs */
+    /* The open model (--arrival-rate); zeros otherwise. */
+    int open;                           /* 1: an arrival rate drives the run */
+    double arrival_rate;                /* iterations per second asked */
+    uint64_t iterations;                /* started since the run started (or a reset) */
+    uint64_t dropped_iterations;        /* due, but no user was free and the pool was full */
+    double start_lag_p50_ms, start_lag_p95_ms, start_lag_max_ms; /* how late they started */
 };
 
 /* Takes one more reference. [any] */
@@ -179,6 +185,9 @@ struct hn_snapshot_input {
     size_t n_stages;
     int stage;
     int shape;
+    int open;
+    double arrival_rate;
+    uint64_t iterations, dropped_iterations; /* lag comes from cum->start_lag */
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

@@ -229,6 +229,7 @@ static void widen(double *first, double *last, int fresh, double f, double l)
 void hn_stats_init(struct hn_stats *s)
 {
     memset(s, 0, sizeof(*s));
+    hn_hist_init(&s->start_lag);
 }
 
 static void free_error(struct hn_stats_error *e)
@@ -264,6 +265,7 @@ void hn_stats_reset(struct hn_stats *s)
     for (size_t i = 0; i < s->n_exceptions; i++)
         free_exception(s->exceptions[i]);
     s->n_entries = s->n_errors = s->n_exceptions = 0;
+    hn_hist_reset(&s->start_lag);
     clear_index(&s->entry_index);
     clear_index(&s->error_index);
     clear_index(&s->exception_index);
@@ -278,12 +280,14 @@ void hn_stats_cleanup(struct hn_stats *s)
     free(s->entry_index.slots);
     free(s->error_index.slots);
     free(s->exception_index.slots);
+    hn_hist_cleanup(&s->start_lag);
     memset(s, 0, sizeof(*s));
 }
 
 int hn_stats_empty(const struct hn_stats *s)
 {
-    return s->n_entries == 0 && s->n_errors == 0 && s->n_exceptions == 0;
+    return s->n_entries == 0 && s->n_errors == 0 && s->n_exceptions == 0 &&
+           s->start_lag.count == 0;
 }
 
 void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uint64_t elapsed_us,
@@ -310,10 +314,16 @@ void hn_stats_exception(struct hn_stats *s, const char *user_type, const char *t
     x->count++;
 }
 
+void hn_stats_start_lag(struct hn_stats *s, uint64_t lag_us)
+{
+    hn_hist_record(&s->start_lag, lag_us);
+}
+
 void hn_stats_merge(struct hn_stats *dst, const struct hn_stats *src)
 {
     if (dst == src)
         return;
+    hn_hist_merge(&dst->start_lag, &src->start_lag);
     for (size_t i = 0; i < src->n_entries; i++) {
         const struct hn_stats_entry *se = src->entries[i];
         struct hn_stats_entry *de = hn_stats_entry_get(dst, se->type, se->name);

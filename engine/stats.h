@@ -65,6 +65,10 @@ struct hn_stats {
     struct hn_stats_exception **exceptions;
     size_t n_exceptions, cap_exceptions;
     struct hn_stats_index exception_index;
+
+    /* The open model (--arrival-rate): how late each iteration started
+     * after its intended start (us), one value per iteration. */
+    struct hn_hist start_lag;
 };
 
 void hn_stats_init(struct hn_stats *s);
@@ -78,6 +82,8 @@ int hn_stats_empty(const struct hn_stats *s);
  * in the failures table. ts is wall seconds. */
 void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uint64_t elapsed_us,
                      uint64_t bytes, const char *error, double ts);
+/* Records how late an iteration of the open model started (us). */
+void hn_stats_start_lag(struct hn_stats *s, uint64_t lag_us);
 /* Records one exception raised by user code. */
 void hn_stats_exception(struct hn_stats *s, const char *user_type, const char *task,
                         const char *message, double ts);

@@ -21,7 +21,7 @@ static const char *const pct_names[HN_NPCT] = {"p50", "p66", "p75",    "p80",   
 
 static const char metric_list[] =
     "p50, p66, p75, p80, p90, p95, p98, p99, p99.9, p99.99, p100, avg, min, max, rps, "
-    "fail_ratio, failures, requests";
+    "fail_ratio, failures, requests, dropped_iterations";
 
 static const struct {
     const char *name;
@@ -34,6 +34,7 @@ static const struct {
     {"fail_ratio", HN_METRIC_FAIL_RATIO},
     {"failures", HN_METRIC_FAILURES},
     {"requests", HN_METRIC_REQUESTS},
+    {"dropped_iterations", HN_METRIC_DROPPED},
 };
 
 static bool is_time(enum hn_metric m)
@@ -261,6 +262,11 @@ int hn_threshold_parse(const char *text, struct hn_threshold *out, char *err, si
     value[vn] = '\0';
     if (parse_value(out, value, err, err_len) < 0)
         goto fail;
+    if (out->metric == HN_METRIC_DROPPED && out->entry_name != NULL) {
+        hn_set_err(err, err_len, "'%.*s': dropped_iterations belongs to the whole run: drop the "
+                   "entry name", SHOWN_MAX, out->expr);
+        goto fail;
+    }
     return 0;
 oom:
     hn_set_err(err, err_len, "out of memory");
@@ -360,6 +366,8 @@ static bool measure(const struct hn_threshold *t, const struct hn_entry_view *e,
     case HN_METRIC_REQUESTS:
         *out = (double)e->requests;
         return true;
+    case HN_METRIC_DROPPED:
+        break; /* the run's, see judge_one */
     }
     return false;
 }
@@ -406,7 +414,11 @@ static void judge_one(const struct hn_threshold *t, const struct hn_snapshot *s,
 {
     bool have = false, failed = false;
     double value = 0;
-    if (t->entry_name == NULL) {
+    if (t->metric == HN_METRIC_DROPPED) {
+        have = true;
+        value = (double)s->dropped_iterations;
+        failed = !holds(t->op, value, t->limit);
+    } else if (t->entry_name == NULL) {
         have = measure(t, &s->total, &value);
         failed = have && !holds(t->op, value, t->limit);
     } else {

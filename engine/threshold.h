@@ -5,7 +5,8 @@
  *   p95<300ms   GET /cart:p99<1s   fail_ratio<1%   rps>500   failures==0
  * METRIC: p50 p66 p75 p80 p90 p95 p98 p99 p99.9 p99.99 p100 avg min max
  * (times: a number with ms or s, bare = ms), rps, fail_ratio (a fraction,
- * or a percentage with %), failures, requests. OP: < <= > >= == !=.
+ * or a percentage with %), failures, requests, dropped_iterations (the open
+ * model's; no ENTRY). OP: < <= > >= == !=.
  * ENTRY is an entry's name, or "METHOD name" (an entry whose whole name is
  * the ENTRY text matches too); without it the Aggregated row. A name shared
  * by several entries (methods) must hold for each.
@@ -34,7 +35,8 @@ enum hn_metric {
     HN_METRIC_RPS,
     HN_METRIC_FAIL_RATIO,
     HN_METRIC_FAILURES,
-    HN_METRIC_REQUESTS
+    HN_METRIC_REQUESTS,
+    HN_METRIC_DROPPED     /* dropped iterations of the open model (the whole run) */
 };
 
 enum hn_op { HN_OP_LT, HN_OP_LE, HN_OP_GT, HN_OP_GE, HN_OP_EQ, HN_OP_NE };

@@ -387,7 +387,10 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
 
     reset_response(&u->resp);
     struct hn_response *r = &u->resp;
-    r->slot_wait_us = hn_mono_us() - called_us;
+    /* Open model: the iteration's late start counts in its first request,
+     * measured from the intended start (no coordinated omission). */
+    r->slot_wait_us = hn_mono_us() - called_us + u->start_lag_us;
+    u->start_lag_us = 0;
     set_str(&r->method, method);
     set_str(&r->name, name);
     free(default_name);
@@ -903,6 +906,38 @@ static void run_hook(struct hn_user *u, void (*fn)(struct hn_user *))
     finish_pending(u);
 }
 
+/* The open model: the user waits in its worker's pool until the runner
+ * assigns it an iteration, starts it at its intended time (or as soon as it
+ * can: the lag is recorded and added to the iteration's first request, so a
+ * slow start shows in the latency), runs one task, and goes back. No think
+ * time: the arrival rate paces the iterations. */
+static void open_loop(struct hn_user *u)
+{
+    for (;;) {
+        gate(u);
+        if (!u->iteration_due) {
+            u->wait = HN_BLOCK_IDLE;
+            hn_ulist_push(&u->w->idle_users, u);
+            hn_coro_yield();
+            u->wait = HN_BLOCK_NONE;
+            continue; /* the gate decides first: a stop wakes it too */
+        }
+        u->iteration_due = false;
+        if (u->iteration_at > hn_mono_us())
+            sleep_until(u, u->iteration_at);
+        uint64_t now = hn_mono_us();
+        u->start_lag_us = now > u->iteration_at ? now - u->iteration_at : 0;
+        hn_worker_record_start_lag(u->w, u->start_lag_us);
+        const struct hn_task *task = pick_task(u);
+        u->task_name = task->name;
+        u->task_start_us = now;
+        run_hook(u, task->fn);
+        u->start_lag_us = 0;
+        finish_pending(u); /* the iteration's last response is its own */
+        atomic_fetch_add(&u->w->iterations_done[u->plan->slot], 1);
+    }
+}
+
 static void user_main(void *arg)
 {
     struct hn_user *u = arg;
@@ -915,6 +950,8 @@ static void user_main(void *arg)
             u->task_start_us = hn_mono_us();
             run_hook(u, t->on_start);
         }
+        if (u->open)
+            open_loop(u); /* never returns: the user leaves through exit_jmp */
         for (;;) {
             gate(u);
             const struct hn_task *task = pick_task(u);
@@ -956,7 +993,23 @@ static void coro_entry(void *arg)
     u->finished = true;
 }
 
-void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id)
+bool hn_user_iterate(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t at_us)
+{
+    for (struct hn_user *u = w->idle_users.head; u != NULL; u = u->next) {
+        if (u->plan != plan || u->stopping)
+            continue;
+        hn_ulist_remove(u);
+        u->wait = HN_BLOCK_NONE;
+        u->iteration_due = true;
+        u->iteration_at = at_us;
+        hn_worker_make_runnable(w, u);
+        return true;
+    }
+    return false;
+}
+
+void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id,
+                   uint64_t at_us)
 {
     struct hn_user *u = calloc(1, sizeof *u);
     if (u == NULL)
@@ -974,6 +1027,11 @@ void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_
     next_rand(&u->rng);
     u->heap_idx = HN_NOT_IN_HEAP;
     u->fd = -1;
+    if (at_us != 0) {
+        u->open = true;
+        u->iteration_due = true;
+        u->iteration_at = at_us;
+    }
     const struct hn_user_type *t = plan->type;
     const char *host = t->host && *t->host ? t->host : w->host;
     u->host = host ? strdup(host) : NULL;
@@ -1030,6 +1088,7 @@ static void kick(struct hn_user *u)
         break;
     case HN_BLOCK_SLOT:
     case HN_BLOCK_PAUSED:
+    case HN_BLOCK_IDLE:
         hn_ulist_remove(u);
         hn_worker_make_runnable(w, u);
         break;

@@ -37,7 +37,8 @@ enum hn_block {
     HN_BLOCK_HTTP,
     HN_BLOCK_SLOT,
     HN_BLOCK_FD,
-    HN_BLOCK_PAUSED
+    HN_BLOCK_PAUSED,
+    HN_BLOCK_IDLE             /* open model: in the pool, waiting for an iteration */
 };
 
 /* The plugin's handle on a user's last response: what the client received
@@ -97,6 +98,11 @@ struct hn_user {
     char *url;
     struct hn_response resp;
 
+    bool open;                /* open model: one task per iteration the runner assigns */
+    bool iteration_due;       /* an iteration was assigned and has not started */
+    uint64_t iteration_at;    /* its intended start (monotonic us) */
+    uint64_t start_lag_us;    /* how late it started: added to its first request */
+
     const char *task_name;
     size_t seq_next;
     uint64_t task_start_us;
@@ -120,6 +126,9 @@ struct hn_worker {
     struct hn_user *run_head, *run_tail;
     struct hn_ulist slot_waiters;
     struct hn_ulist paused_users;
+    struct hn_ulist idle_users;   /* open model: the pool's users between iterations */
+    _Atomic uint64_t *iterations_done; /* [any] per plan slot: iterations finished */
+    _Atomic uint64_t iterations_missed; /* [any] assigned to a user that had gone */
 
     struct hn_user **users;   /* spawn order; stop picks from the end (LIFO) */
     size_t n_users, cap_users;
@@ -149,13 +158,19 @@ void hn_ulist_push(struct hn_ulist *l, struct hn_user *u);
 void hn_ulist_remove(struct hn_user *u);
 void hn_worker_record(struct hn_worker *w, const char *type, const char *name, uint64_t us,
                       uint64_t bytes, const char *error);
+void hn_worker_record_start_lag(struct hn_worker *w, uint64_t lag_us);
 void hn_worker_record_exception(struct hn_worker *w, const char *user_type, const char *task,
                                 const char *message);
 int hn_worker_watch_fd(struct hn_worker *w, struct hn_user *u, int fd, uint32_t events);
 void hn_worker_unwatch_fd(struct hn_worker *w, int fd);
 
 /* user.c */
-void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id);
+/* at_us != 0: an open-model user whose first iteration starts then. */
+void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t id,
+                   uint64_t at_us);
+/* Open model: an idle user of plan starts an iteration at at_us; false
+ * when the worker has none. */
+bool hn_user_iterate(struct hn_worker *w, const struct hn_type_plan *plan, uint64_t at_us);
 void hn_user_resume(struct hn_user *u);
 void hn_user_free(struct hn_user *u);
 void hn_user_request_stop(struct hn_user *u);

@@ -192,7 +192,11 @@ static size_t run_commands(struct hn_worker *w)
         switch (c->kind) {
         case HN_CMD_SPAWN:
             if (!w->quitting)
-                hn_user_spawn(w, c->plan, c->user_id);
+                hn_user_spawn(w, c->plan, c->user_id, c->at_us);
+            break;
+        case HN_CMD_ITERATE:
+            if (!w->quitting && !hn_user_iterate(w, c->plan, c->at_us))
+                atomic_fetch_add(&w->iterations_missed, 1);
             break;
         case HN_CMD_STOP_USERS:
             for (uint32_t k = 0; k < c->count; k++)
@@ -354,6 +358,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     w->stop_test = cfg->stop_test;
     w->stop_test_ud = cfg->stop_test_ud;
     w->feeders = cfg->feeders;
+    w->iterations_done = calloc(cfg->n_plans ? cfg->n_plans : 1, sizeof *w->iterations_done);
     w->seed = cfg->seed;
     /* High enough that a swarm of ordinary size never queues behind it
      * (500 users against a 50 ms target needed more than 256); it still
@@ -371,7 +376,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
      * closed and reopened as handles come and go (measured: 1 % reuse). */
     if (w->epfd >= 0)
         w->http = hn_curl_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done);
-    if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL)
+    if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL || w->iterations_done == NULL)
         goto fail;
     w->wake_pe.kind = HN_POLL_WAKE;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_pe};
@@ -384,6 +389,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     return 0;
 fail:
     hn_curl_client_free(w->http);
+    free(w->iterations_done);
     if (w->epfd >= 0)
         close(w->epfd);
     if (w->wakefd >= 0)
@@ -408,6 +414,7 @@ void hn_worker_join(struct hn_worker *w)
     free(w->users);
     free(w->heap);
     hn_curl_client_free(w->http);
+    free(w->iterations_done);
     close(w->epfd);
     close(w->wakefd);
     hn_stats_cleanup(w->shard);
@@ -437,6 +444,16 @@ bool hn_worker_settled(struct hn_worker *w)
     return atomic_load(&w->cmds_done) == atomic_load(&w->cmds_sent);
 }
 
+uint64_t hn_worker_iterations_done(struct hn_worker *w, size_t p)
+{
+    return atomic_load(&w->iterations_done[p]);
+}
+
+uint64_t hn_worker_iterations_missed(struct hn_worker *w)
+{
+    return atomic_load(&w->iterations_missed);
+}
+
 uint32_t hn_worker_in_flight(struct hn_worker *w)
 {
     return atomic_load_explicit(&w->in_flight_count, memory_order_relaxed);
@@ -448,6 +465,13 @@ void hn_worker_record(struct hn_worker *w, const char *type, const char *name, u
     double ts = hn_wall_s();
     pthread_mutex_lock(&w->shard_lock);
     hn_stats_record(w->shard, type, name, us, bytes, error, ts);
+    pthread_mutex_unlock(&w->shard_lock);
+}
+
+void hn_worker_record_start_lag(struct hn_worker *w, uint64_t lag_us)
+{
+    pthread_mutex_lock(&w->shard_lock);
+    hn_stats_start_lag(w->shard, lag_us);
     pthread_mutex_unlock(&w->shard_lock);
 }
 

@@ -33,6 +33,7 @@ struct hn_type_plan {
     uint64_t *cum_weights;         /* cum_weights[i] = sum of weights 0..i */
     uint64_t total_weight;
     const char *const *headers;    /* the type's default headers (ABI 1.1), or NULL */
+    size_t slot;                   /* position in the runner's plans */
 };
 
 enum hn_cmd_kind {
@@ -43,6 +44,7 @@ enum hn_cmd_kind {
     HN_CMD_PAUSE,
     HN_CMD_RESUME,
     HN_CMD_SET_HOST,    /* text: new default host (owned by the command) */
+    HN_CMD_ITERATE,     /* plan, at_us: an idle user of plan starts an iteration (open model) */
     HN_CMD_QUIT
 };
 
@@ -52,6 +54,8 @@ struct hn_cmd {
     uint64_t user_id;
     uint32_t count;
     char *text;
+    uint64_t at_us;     /* SPAWN: open-model user, first iteration then (0 = closed model);
+                         * ITERATE: the iteration's intended start */
 };
 
 struct hn_worker_config {
@@ -64,6 +68,7 @@ struct hn_worker_config {
     void (*stop_test)(void *ud, const char *reason);
     void *stop_test_ud;
     const struct hn_feeders *feeders; /* the plugin's data feeders; may be NULL */
+    size_t n_plans;                   /* for the per-plan iteration counters */
 };
 
 /* Starts the worker thread. Returns 0 or -errno. [control] */
@@ -82,6 +87,10 @@ uint32_t hn_worker_alive(struct hn_worker *w);
 bool hn_worker_settled(struct hn_worker *w);
 /* Requests in flight on this worker. [any] */
 uint32_t hn_worker_in_flight(struct hn_worker *w);
+/* Open model: iterations of plan slot p finished so far, and iterations
+ * assigned to a user that had gone (it stopped itself). [any] */
+uint64_t hn_worker_iterations_done(struct hn_worker *w, size_t p);
+uint64_t hn_worker_iterations_missed(struct hn_worker *w);
 
 
 #endif

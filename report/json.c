@@ -193,6 +193,19 @@ static json_t *stages_json(const struct hn_snapshot *s)
     return a;
 }
 
+/* The open model's figures, or null for a closed-model run. */
+static json_t *open_json(const struct hn_snapshot *s)
+{
+    if (!s->open)
+        return json_null();
+    double achieved = s->active_s > 0 ? (double)s->iterations / s->active_s : 0;
+    return json_pack("{s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "arrival_rate", jreal(s->arrival_rate),
+                     "achieved_rate", jreal(achieved), "iterations", jcount(s->iterations),
+                     "dropped_iterations", jcount(s->dropped_iterations), "start_lag_ms", "p50",
+                     jreal(s->start_lag_p50_ms), "p95", jreal(s->start_lag_p95_ms), "max",
+                     jreal(s->start_lag_max_ms));
+}
+
 static size_t workers_ready(const struct hn_snapshot *s)
 {
     size_t n = 0;
@@ -233,6 +246,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "stages", stages_json(s));
     put(o, "stage", s->n_stages > 0 && s->stage >= 0 ? json_integer(s->stage) : json_null());
     put(o, "shape", json_boolean(s->shape));
+    put(o, "open", open_json(s));
     return o;
 }
 
@@ -287,6 +301,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "stop_reason", hn_json_text_or_null(s->stop_reason));
     put(run, "stages", stages_json(s));
     put(run, "shape", json_boolean(s->shape));
+    put(run, "open", open_json(s));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(hn_fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

@@ -465,33 +465,61 @@ static void command_reply(const struct hn_api_request *rq, struct hn_api_reply *
 /* ------------------------------------------------------------------------ */
 /* Control: POST /api/...                                                    */
 
+/* "arrival_rate": iterations per second (the open model), or 0 when absent. */
+static int get_arrival_rate(json_t *o, double *out, struct hn_api_reply *rp)
+{
+    json_t *v = json_object_get(o, "arrival_rate");
+    *out = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    double r = json_is_number(v) ? json_number_value(v) : -1;
+    if (!(r > 0) || r > 1e6) {
+        hn_api_error(rp, 400, "arrival_rate must be a number of iterations per second > 0 "
+                              "(at most 1000000)");
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
 static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
-    static const char *const fields[] = {"users",      "spawn_rate", "host", "run_time",
-                                         "thresholds", "stages",     NULL};
+    static const char *const fields[] = {"users",      "spawn_rate", "host",         "run_time",
+                                         "thresholds", "stages",     "arrival_rate", NULL};
     json_t *o = json_body(rq, rp);
     if (o == NULL)
         return;
     uint32_t users = 0;
-    double rate = 0, run_time = 0;
+    double rate = 0, run_time = 0, arrival = 0;
     const char *host;
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0, n_stages = 0;
     bool set_thresholds = false;
     struct hn_stage stages[HN_MAX_STAGES];
-    if (check_fields(o, fields, rp) != 0 || get_stages(rq, o, stages, &n_stages, rp) != 0)
+    if (check_fields(o, fields, rp) != 0 || get_stages(rq, o, stages, &n_stages, rp) != 0 ||
+        get_arrival_rate(o, &arrival, rp) != 0)
         goto out;
-    if (n_stages > 0 && (json_object_get(o, "users") || json_object_get(o, "spawn_rate"))) {
+    bool open = arrival > 0;
+    if (open && json_object_get(o, "spawn_rate")) {
+        hn_api_error(rp, 400, "give either spawn_rate or arrival_rate (the open model starts "
+                              "iterations, not users)");
+        goto out;
+    }
+    if (!open && n_stages > 0 && (json_object_get(o, "users") || json_object_get(o, "spawn_rate"))) {
         hn_api_error(rp, 400, "give either users and spawn_rate, or stages (they set the users)");
         goto out;
     }
-    if ((n_stages > 0 || (get_users(rq, o, &users, rp) == 0 &&
-                          get_spawn_rate(o, true, &rate, rp) == 0)) &&
+    /* Open model: users is the pool's maximum; stages, if any, give the rate. */
+    if ((open ? get_users(rq, o, &users, rp) == 0
+              : n_stages > 0 || (get_users(rq, o, &users, rp) == 0 &&
+                                 get_spawn_rate(o, true, &rate, rp) == 0)) &&
         get_host(o, &host, rp) == 0 && get_run_time(o, &run_time, rp) == 0 &&
         get_thresholds(o, &thresholds, &n_thresholds, &set_thresholds, rp) == 0) {
         char err[256] = "";
         struct hn_runner *r = runner_of(rq);
-        int rc = n_stages > 0
+        int rc = open ? hn_runner_start_open(r, arrival, users, stages, n_stages, host, run_time,
+                                             err, sizeof err)
+                 : n_stages > 0
                      ? hn_runner_start_stages(r, stages, n_stages, host, run_time, err, sizeof err)
                      : hn_runner_start(r, users, rate, host, run_time, err, sizeof err);
         /* Only a run that starts (or a swarm that resizes) takes them. */

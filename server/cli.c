@@ -333,6 +333,16 @@ static int set_run_time(struct pstate *ps, const char *v)
     return set_timespan(ps, &ps->o->run_time, v);
 }
 
+static int set_arrival_rate(struct pstate *ps, const char *v)
+{
+    const char *p = v;
+    double r;
+    if (hn_scan_decimal(&p, &r) < 0 || *p || !(r > 0) || r > 1e6)
+        return bad(ps, "iterations per second > 0 (e.g. 50 or 0.5), at most 1000000", v);
+    ps->o->arrival_rate = r;
+    return 0;
+}
+
 static int set_stages(struct pstate *ps, const char *v)
 {
     struct hn_stage st[HN_MAX_STAGES];
@@ -746,6 +756,8 @@ static const struct opt opts[] = {
      "users started per second, fractions allowed (default 1)"},
     {"run-time", 't', A_VALUE, W_ALL, G_COMMON, set_run_time, "SPAN",
      "stop after this long: 90, 30s, 5m, 1h30m (default: until stopped)"},
+    {"arrival-rate", 0, A_VALUE, W_ALL, G_COMMON, set_arrival_rate, "R",
+     "open model: R iterations/s; -u caps the user pool; --stages: rates"},
     {"stages", 0, A_VALUE, W_ALL, G_COMMON, set_stages, "SPEC",
      "load profile: ramp to N users over each span (30s:100,2m:100,30s:0)"},
     {"config", 0, A_VALUE, W_ARGV, G_COMMON, set_config, "FILE",
@@ -1193,6 +1205,11 @@ static int check_combinations(struct pstate *ps)
     }
     if (o->processes > 0 && !o->worker)
         o->master = true;
+    if ((o->master || o->worker) && o->arrival_rate > 0) {
+        fail(ps, "--arrival-rate (the open model) runs in one process for now: drop --master, "
+                 "--worker and --processes");
+        return -1;
+    }
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
                       o->json_path || o->junit_path || o->thresholds || o->stages)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "

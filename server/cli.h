@@ -40,6 +40,8 @@ struct hn_options {
     uint32_t users;               /* -u/--users N, 0..1,000,000 (default 1) */
     double spawn_rate;            /* -r/--spawn-rate N, > 0, fractional ok (default 1) */
     double run_time;              /* -t/--run-time timespan in seconds (0 = none) */
+    double arrival_rate;          /* --arrival-rate R iterations/s (0 = closed model); -u is then
+                                   * the most users the pool may grow to */
     char *stages;                 /* --stages "30s:100,2m:100,30s:0" (checked; hn_stages_parse);
                                    * it sets the users, so -u and -r do not apply */
     bool headless, autostart;     /* --headless, --autostart (conflicting: error) */

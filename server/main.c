@@ -514,6 +514,7 @@ int main(int argc, char **argv)
         .run_time = opt.run_time,
         .stages = stages,
         .n_stages = n_stages > 0 ? (size_t)n_stages : 0,
+        .arrival_rate = opt.arrival_rate,
         .host = host,
         .csv_prefix = opt.csv_prefix,
         .csv_full_history = opt.csv_full_history,

@@ -134,7 +134,10 @@ int hn_session_run(const struct hn_session_config *cfg)
         return waited == 1 ? 0 : 2;
     }
     if (cfg->start_now &&
-        (cfg->n_stages > 0
+        (cfg->arrival_rate > 0
+             ? hn_runner_start_open(cfg->runner, cfg->arrival_rate, cfg->users, cfg->stages,
+                                    cfg->n_stages, cfg->host, cfg->run_time, err, sizeof err)
+         : cfg->n_stages > 0
              ? hn_runner_start_stages(cfg->runner, cfg->stages, cfg->n_stages, cfg->host,
                                       cfg->run_time, err, sizeof err)
              : hn_runner_start(cfg->runner, cfg->users, cfg->spawn_rate, cfg->host,

@@ -26,6 +26,7 @@ struct hn_session_config {
     double spawn_rate;
     double run_time;          /* seconds; 0 = until a signal */
     const struct hn_stage *stages; /* a load profile instead of users/spawn_rate */
+    double arrival_rate;      /* > 0: the open model, users = the pool's maximum */
     size_t n_stages;
     const char *host;
     const char *csv_prefix;   /* NULL = no CSV */

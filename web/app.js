@@ -211,7 +211,12 @@
             var fixedFields = document.querySelectorAll('#start-form [data-fixed]');
             for (var fi = 0; fi < fixedFields.length; fi++) fixedFields[fi].hidden = true;
         }
-        if (running && shape) {
+        var open = s.open;
+        if (running && open) {
+            var achieved = num(s.active_s) > 0 ? num(open.iterations) / num(s.active_s) : 0;
+            info += ' \u00b7 open model: ' + fixed2(open.arrival_rate) + '/s asked, ' + fixed2(achieved) +
+                '/s achieved, ' + fmtInt(open.dropped_iterations) + ' dropped';
+        } else if (running && shape) {
             info += ' \u00b7 load shape: the plugin sets the users (' + fmtInt(s.target_users) + ' now)';
         } else if (running && stages.length && s.stage !== null && s.stage !== undefined) {
             info += ' \u00b7 load profile: stage ' + (s.stage + 1) + ' of ' + stages.length + ', to ' +
@@ -222,8 +227,9 @@
             info += ' \u00b7 ramp up ' + s.spawn_rate + ' users/s';
         }
         /* A profile sets the users: Edit would be refused, so say why up front. */
-        $('btn-edit').disabled = running && (stages.length > 0 || shape);
+        $('btn-edit').disabled = running && (stages.length > 0 || shape || !!open);
         $('btn-edit').title = !running ? ''
+            : open ? 'An arrival rate (the open model) drives this run: stop it first'
             : shape ? 'The plugin\'s load shape drives this run: stop it to set the users by hand'
             : stages.length > 0 ? 'A load profile (stages) drives this run: stop it to set the users by hand' : '';
         $('run-info').textContent = info;
@@ -409,6 +415,8 @@
         document.querySelector('#exceptions-table tbody').innerHTML = html.join('');
         dirty.exceptions = false;
     }
+
+    function fixed2(v) { return num(v).toFixed(2); }
 
     /* A threshold's measured value, as the console and the JUnit file write it. */
     function fmtThresholdValue(t) {
@@ -1004,12 +1012,19 @@
     }
 
     function profileIsStages() { return $('f-profile-stages').checked; }
+    function profileIsArrival() { return $('f-profile-arrival').checked; }
 
     function onProfileChange() {
-        var stages = profileIsStages();
+        var stages = profileIsStages(), arrival = profileIsArrival();
         $('field-stages').hidden = !stages;
+        $('field-arrival').hidden = !arrival;
         var fixed = document.querySelectorAll('#start-form [data-fixed]');
-        for (var i = 0; i < fixed.length; i++) fixed[i].hidden = stages;
+        for (var i = 0; i < fixed.length; i++) {
+            /* The open model keeps the users field: the pool's maximum. */
+            fixed[i].hidden = stages || (arrival && fixed[i].hasAttribute('data-ramp'));
+        }
+        $('f-users-label').textContent = arrival ? 'Most users (the pool grows up to this)'
+            : 'Number of users (peak concurrency)';
     }
 
     function onStart(ev) {
@@ -1019,6 +1034,9 @@
             /* The shape sets the users; the API still wants a valid start. */
             body.users = 0;
             body.spawn_rate = 1;
+        } else if (profileIsArrival()) {
+            body.arrival_rate = numberOrRaw($('f-arrival').value);
+            body.users = numberOrRaw($('f-users').value);
         } else if (profileIsStages()) {
             body.stages = $('f-stages').value.split(/[,\n]/).map(function (l) { return l.trim(); })
                 .filter(function (l) { return l !== ''; });
@@ -1110,6 +1128,7 @@
         $('f-thresholds').addEventListener('input', function () { thresholdsTouched = true; });
         $('f-profile-fixed').addEventListener('change', onProfileChange);
         $('f-profile-stages').addEventListener('change', onProfileChange);
+        $('f-profile-arrival').addEventListener('change', onProfileChange);
         $('btn-edit').addEventListener('click', onEditToggle);
         $('btn-edit-cancel').addEventListener('click', function () { $('edit-form').hidden = true; });
         $('edit-form').addEventListener('submit', onResize);

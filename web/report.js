@@ -217,14 +217,24 @@
             ['hornet version', meta.version || '–'],
             ['Plugin', meta.plugin || 'built-in demo'],
             ['Host', meta.host || '–'],
-            ['Users', fmtInt(meta.users)],
-            ['Spawn rate', fixed(meta.spawn_rate, num(meta.spawn_rate) % 1 ? 2 : 0) + ' users/s'],
+            [run.open ? 'Most users (pool)' : 'Users', fmtInt(meta.users)],
+            run.open ? null
+                : ['Spawn rate', fixed(meta.spawn_rate, num(meta.spawn_rate) % 1 ? 2 : 0) + ' users/s'],
             ['Start', num(meta.start_time) > 0 ? fmtWallTz(meta.start_time) : '–'],
             ['End', num(meta.end_time) > 0 ? fmtWallTz(meta.end_time) : 'still running'],
             ['Duration', fmtDuration(meta.duration_s) +
                 (num(run.run_time_s) > 0 ? ' (limit ' + fmtDuration(run.run_time_s) + ')' : '')],
             ['Stop reason', meta.stop_reason || (stopped ? '–' : 'still running')],
             workers ? ['Workers', workerSummary()] : null,
+            run.open ? ['Open model', fixed(run.open.arrival_rate, 2) + ' iterations/s asked, ' +
+                fixed(run.open.achieved_rate, 2) + ' achieved; ' + fmtInt(run.open.iterations) +
+                ' started, ' + fmtInt(run.open.dropped_iterations) + ' dropped'] : null,
+            run.open ? ['Start lag', 'p50 ' + fmtMs(run.open.start_lag_ms.p50) + ' ms, p95 ' +
+                fmtMs(run.open.start_lag_ms.p95) + ' ms, max ' + fmtMs(run.open.start_lag_ms.max) +
+                ' ms (latencies count from each iteration\'s intended start)'] : null,
+            Array.isArray(run.stages) && run.stages.length ? ['Load profile', run.stages.map(function (st) {
+                return fmtDuration(st.duration_s) + ' to ' + fmtInt(st.users);
+            }).join(', ')] : null,
             ['Report made', fmtWallTz(rep.generated_at)]
         ];
         var dl = $('meta');
