@@ -1405,6 +1405,8 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         r->open = arrival_rate > 0;
         r->arrival_rate = arrival_rate;
         r->pool_max = pool_max;
+        if (r->open)
+            r->target_users = pool_max; /* what the header shows beside the users */
         r->arrival_acc = 0;
         r->arrival_until = -1;
         r->iterations = r->dropped = 0;

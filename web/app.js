@@ -213,8 +213,9 @@
         }
         var open = s.open;
         if (running && open) {
-            var achieved = num(s.active_s) > 0 ? num(open.iterations) / num(s.active_s) : 0;
-            info += ' \u00b7 open model: ' + fixed2(open.arrival_rate) + '/s asked, ' + fixed2(achieved) +
+            /* The first second's rate says little (one iteration at t = 0). */
+            var achieved = num(s.active_s) >= 1 ? fixed2(num(open.iterations) / num(s.active_s)) : '\u2013';
+            info += ' \u00b7 open model: ' + fixed2(open.arrival_rate) + '/s asked, ' + achieved +
                 '/s achieved, ' + fmtInt(open.dropped_iterations) + ' dropped';
         } else if (running && shape) {
             info += ' \u00b7 load shape: the plugin sets the users (' + fmtInt(s.target_users) + ' now)';

@@ -510,6 +510,22 @@ async function main() {
             null, 30000, 'the run ending with its last stage');
     });
 
+    await step('an arrival rate from the form: the open model in the header', page, async () => {
+        await page.check('#f-profile-arrival');
+        assert(await page.isVisible('#f-arrival') && await page.isVisible('#f-users') &&
+            !(await page.isVisible('#f-rate')), 'the Arrival rate choice does not show rate + pool size');
+        assert(/pool/.test(await text(page, '#f-users-label')), 'the users field is not labelled as the pool');
+        await page.fill('#f-arrival', '20');
+        await page.fill('#f-users', '10');
+        await page.click('#btn-start');
+        await until(page, () => /open model: 20\.00\/s asked, [\d.]+\/s achieved, \d+ dropped/.test(
+            document.getElementById('run-info').textContent), null, 15000, 'the header with the open model');
+        assert(await page.isDisabled('#btn-edit'), 'Edit is enabled while an arrival rate drives the run');
+        await h.shot(page, 'open-model-running');
+        await page.click('#btn-stop');
+        await until(page, () => document.getElementById('state').textContent === 'stopped', null, 30000, 'stopped');
+    });
+
     assert(pageErrors.length === 0, 'errors in the page:\n  ' + pageErrors.join('\n  '));
 }
 
