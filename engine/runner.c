@@ -3,9 +3,13 @@
  *
  * One control thread does all of it: every 10 ms it moves the user count
  * toward the target at the spawn rate (deterministic weighted interleaving
- * of user types, fixed counts first, LIFO ramp-down), applies pause/resume
- * and stop, and once per second swaps the workers' stats shards, merges
- * them into the cumulative table and publishes an immutable snapshot.
+ * of user types, fixed counts first, LIFO ramp-down) — a target that load
+ * profiles (stages) and load shapes move, or, in the open model, hands out
+ * the iterations due to a pool of users — applies pause/resume and stop,
+ * and once per second swaps the workers' stats shards, merges them into
+ * the cumulative table, publishes an immutable snapshot with the
+ * thresholds judged into it, and ends the run when an abort threshold
+ * breaks.
  *
  * Locks: r->lock guards the command fields (state, targets, flags);
  * r->snap_lock guards latest/history. Order: r->lock, then a worker's
@@ -705,10 +709,10 @@ _Static_assert(sizeof(struct hn_stage) == sizeof(struct hn_stage_view) &&
                    offsetof(struct hn_stage, users) == offsetof(struct hn_stage_view, users),
                "a stage view is a stage");
 
-/* Sets the user target the load profile wants at this moment of active run
- * time, and a spawn rate that keeps up with its slope (the count then
- * trails the line by at most one spawn step); ends the run after the last
- * stage. [control, r->lock held] */
+/* Sets what the load profile wants at this moment of active run time: the
+ * user target, with a spawn rate that keeps up with its slope (the count
+ * then trails the line by at most one spawn step), or in the open model the
+ * arrival rate. Ends the run after the last stage. [control, r->lock held] */
 static void follow_profile(struct hn_runner *r)
 {
     double t = (double)r->active_us / 1e6, begin = 0;
