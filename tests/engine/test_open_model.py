@@ -156,18 +156,9 @@ class OpenModel(unittest.TestCase):
 
     def test_api_and_refusals(self):
         with FreezingTarget() as t:
-            log = open(os.path.join(TMP, "dash.log"), "w")
-            p = __import__("subprocess").Popen(
-                [hnlib.hornet_path(), "-f", PLUGIN, "-H", t.url, "--web-port", "0"],
-                stdout=__import__("subprocess").PIPE, stderr=log, text=True, env=hnlib.clean_env())
-            try:
-                port = int(__import__("re").search(r":(\d+)/", p.stdout.readline()).group(1))
-
-                def call(method, path, body=None):
-                    st, _, data = hnlib.http_request(
-                        port, method, path, body=json.dumps(body) if body is not None else None,
-                        headers={"Content-Type": "application/json"})
-                    return st, json.loads(data) if data else None
+            with hnlib.Dashboard(["-f", PLUGIN, "-H", t.url],
+                                 os.path.join(TMP, "dash.log")) as d:
+                call = d.call
                 for body, needle in [({"arrival_rate": 0, "users": 5}, "arrival_rate must be"),
                                      ({"arrival_rate": "x", "users": 5}, "arrival_rate must be"),
                                      ({"arrival_rate": 5}, "users is required"),
@@ -187,10 +178,6 @@ class OpenModel(unittest.TestCase):
                     st, e = call("POST", path, body)
                     self.assertEqual(st, 409, path)
                     self.assertIn("an arrival rate (the open model) drives this run", e["error"])
-            finally:
-                p.terminate()
-                p.communicate(timeout=60)
-                log.close()
 
     def test_bad_input(self):
         for args, needle in [(["--arrival-rate", "0"], "--arrival-rate expects iterations per"),

@@ -9,11 +9,8 @@ drives; a step hornet cannot take ends the run with a clear log line.
 """
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.dont_write_bytecode = True
@@ -87,19 +84,9 @@ class Shape(unittest.TestCase):
 
     def test_dashboard_refuses_resize(self):
         with hnlib.DemoTarget() as target:
-            log = open(os.path.join(TMP, "dash.log"), "w")
-            p = subprocess.Popen([hnlib.hornet_path(), "-f", PLUGIN, "-H", target.url,
-                                  "--web-port", "0"], stdout=subprocess.PIPE, stderr=log,
-                                 text=True, env=hnlib.clean_env(None))
-            try:
-                m = re.search(r":(\d+)/", p.stdout.readline())
-                port = int(m.group(1))
-
-                def call(method, path, body=None):
-                    st, _, data = hnlib.http_request(
-                        port, method, path, body=json.dumps(body) if body is not None else None,
-                        headers={"Content-Type": "application/json"})
-                    return st, json.loads(data) if data else None
+            with hnlib.Dashboard(["-f", PLUGIN, "-H", target.url],
+                                 os.path.join(TMP, "dash.log")) as d:
+                call = d.call
                 self.assertTrue(call("GET", "/api/stats")[1]["shape"])
                 st, _ = call("POST", "/api/swarm", {"users": 0, "spawn_rate": 1})
                 self.assertEqual(st, 200)
@@ -114,10 +101,6 @@ class Shape(unittest.TestCase):
                                  "the shape to end the run")
                 self.assertEqual(call("GET", "/api/state")[1]["stop_reason"],
                                  "load shape finished")
-            finally:
-                p.terminate()
-                p.communicate(timeout=60)
-                log.close()
 
 
 if __name__ == "__main__":

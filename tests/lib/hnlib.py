@@ -30,7 +30,7 @@ import time
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
            "http_request", "TargetError", "plugin_so", "clean_env", "sanitizer_report",
            "HornetCrash", "check_no_crash", "stderr_lines", "known_bug", "run_checks",
-           "wait_until"]
+           "wait_until", "Dashboard"]
 
 _READY_RE = re.compile(r"^demo-target http://([0-9.]+):(\d+) kv ([0-9.]+):(\d+)$")
 
@@ -106,6 +106,48 @@ def wait_until(pred, timeout, what, interval=0.1):
             raise AssertionError("timed out after %ss waiting for %s (last: %r)"
                                  % (timeout, what, last))
         time.sleep(interval)
+
+
+class Dashboard:
+    """A `hornet ... --web-port 0` child process with its dashboard up; its
+    stderr goes to log_path. call(method, path, body) sends body as JSON and
+    returns (status, parsed JSON or None). As a context manager it stops the
+    process on exit and raises HornetCrash on a sanitizer report."""
+
+    def __init__(self, args, log_path, cwd=None, env=None):
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen([hornet_path()] + list(args) + ["--web-port", "0"],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     cwd=cwd, env=env if env is not None else clean_env())
+        line = self.proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if m is None:
+            self.close()
+            raise AssertionError("no dashboard line from hornet: %r" % line)
+        self.port = int(m.group(1))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def call(self, method, path, body=None):
+        status, _, data = http_request(self.port, method, path,
+                                       body=json.dumps(body) if body is not None else None,
+                                       headers={"Content-Type": "application/json"})
+        return status, json.loads(data) if data else None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.communicate(timeout=60)
+        if not self.log.closed:
+            self.log.close()
+            with open(self.log.name) as f:
+                report = sanitizer_report(f.read())
+            if report:
+                raise HornetCrash(report)
 
 
 class DemoTarget:

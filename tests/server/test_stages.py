@@ -43,34 +43,10 @@ def hornet(args, timeout=120, env=None):
     return r
 
 
-class Dashboard:
-    def __init__(self, extra=()):
-        self.log = open(os.path.join(TMP, "dash-%d.log" % time.monotonic_ns()), "w")
-        self.p = subprocess.Popen([hnlib.hornet_path(), "--demo", "-f", PROBE, "-T", "delay",
-                                   "--web-port", "0"] + list(extra),
-                                  stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=TMP,
-                                  env=hnlib.clean_env(CACHE))
-        line = self.p.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        if m is None:
-            self.close()
-            raise AssertionError("no dashboard line: %r" % line)
-        self.port = int(m.group(1))
-
-    def call(self, method, path, body=None):
-        st, _, data = hnlib.http_request(self.port, method, path,
-                                         body=json.dumps(body) if body is not None else None,
-                                         headers={"Content-Type": "application/json"})
-        return st, json.loads(data) if data else None
-
-    def close(self):
-        self.p.terminate()
-        self.p.communicate(timeout=60)
-        self.log.close()
-        with open(self.log.name) as f:
-            report = hnlib.sanitizer_report(f.read())
-        if report:
-            raise hnlib.HornetCrash(report)
+def Dashboard(extra=()):
+    return hnlib.Dashboard(["--demo", "-f", PROBE, "-T", "delay"] + list(extra),
+                           os.path.join(TMP, "dash-%d.log" % time.monotonic_ns()), cwd=TMP,
+                           env=hnlib.clean_env(CACHE))
 
 
 class Follow(unittest.TestCase):

@@ -11,7 +11,6 @@
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -221,23 +220,10 @@ class JUnit(unittest.TestCase):
 
 class Api(unittest.TestCase):
     def test_swarm_with_thresholds(self):
-        log = open(out("api.log"), "w")
-        p = subprocess.Popen([hnlib.hornet_path(), "--demo", "-f", PROBE, "-T", "delay",
-                              "--web-port", "0", "--threshold", "requests>=0"],
-                             stdout=subprocess.PIPE, stderr=log, text=True, cwd=TMP,
-                             env=hnlib.clean_env(CACHE))
-        try:
-            line = p.stdout.readline()
-            m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-            self.assertIsNotNone(m, line)
-            port = int(m.group(1))
-
-            def call(method, path, body=None):
-                st, _, data = hnlib.http_request(port, method, path,
-                                                 body=json.dumps(body) if body is not None else None,
-                                                 headers={"Content-Type": "application/json"})
-                return st, json.loads(data) if data else None
-
+        with hnlib.Dashboard(["--demo", "-f", PROBE, "-T", "delay", "--threshold",
+                              "requests>=0"], out("api.log"), cwd=TMP,
+                             env=hnlib.clean_env(CACHE)) as d:
+            call = d.call
             # The command line's thresholds show before any run.
             st, s = call("GET", "/api/stats")
             self.assertEqual(st, 200)
@@ -274,11 +260,6 @@ class Api(unittest.TestCase):
             self.assertEqual(st, 200)
             hnlib.wait_until(lambda: call("GET", "/api/stats")[1]["thresholds"] == [], 30,
                              "the thresholds to be cleared")
-        finally:
-            p.terminate()
-            p.communicate(timeout=60)
-            log.close()
-        self.assertIsNone(hnlib.sanitizer_report(open(out("api.log")).read()))
 
 
 class Distributed(unittest.TestCase):
