@@ -25,6 +25,8 @@
 
 #include "clock.h"
 #include "cluster.h"
+#include "feed_wire.h"
+#include "feeder.h"
 #include "hornet/hornet.h"
 #include "log.h"
 #include "plugin_host.h"
@@ -51,6 +53,9 @@ struct desired {
     double spawn_rate;
     char *host;
     bool paused;
+    bool open;                /* the open model: its share of the arrival rate */
+    double arrival_rate;
+    uint32_t pool;
 };
 
 struct agent {
@@ -78,12 +83,26 @@ struct agent {
     uint64_t confirmed_run;       /* last run reported stopped */
     uint32_t *applied;            /* counts last given to the runner */
     double applied_rate;
+    bool applied_open;
+    double applied_arrival;
+    uint32_t applied_pool;
     char *applied_host;
     bool stop_test_sent;
     bool self_stopped;            /* the agent stopped the runner (not a user) */
 
     struct rusage last_ru;
     uint64_t last_ru_us;
+
+    /* The master's feeder tables; ONCE and CYCLE rows come in leases. */
+    struct hn_feeders *feeders;
+    char feeders_sha[65];
+    const struct hn_plugin *feeders_for; /* the plugin they were checked against */
+    struct feed_state {
+        uint64_t asked, got;      /* last lease asked for, last one received */
+        uint64_t asked_us;
+        uint64_t pace_taken, pace_us; /* taken count at the start of this second */
+        uint64_t pace;            /* rows taken in the last second */
+    } *feed;
 };
 
 /* ---------------------------------------------------------------- */
@@ -212,6 +231,17 @@ static int send_report(struct agent *a, uint64_t now)
     if (!hn_stats_empty(stats))
         json_object_set_new(msg, "stats", hn_stats_wire_encode(stats));
     json_object_set_new(msg, "logs", logs);
+    if (a->feeders != NULL) {
+        /* The master stops a test when every worker used up its rows. */
+        json_t *feeds = json_array();
+        for (size_t k = 0; k < a->feeders->n; k++) {
+            bool drained;
+            uint64_t left = hn_feed_lease_left(&a->feeders->tables[k], &drained);
+            json_array_append_new(feeds, json_pack("[I, I]", (json_int_t)a->feed[k].got,
+                                                   (json_int_t)left));
+        }
+        json_object_set_new(msg, "feeds", feeds);
+    }
     int rc = hn_cluster_send(a->sock, NULL, msg);
     if (rc != 0) {
         /* Not sent (reconnecting): keep the statistics for the next report. */
@@ -326,6 +356,89 @@ static int use_shipped_plugin(struct agent *a, const json_t *welcome, char *err,
     return 0;
 }
 
+/* Takes the feeder tables the master sent (when they are not the ones
+ * this worker has): the runner that reads them is made again. */
+static int use_feeders(struct agent *a, const json_t *welcome, char *err, size_t err_len)
+{
+    const json_t *fj = json_object_get(welcome, "feeders");
+    const char *sha = json_string_value(json_object_get(fj, "sha256"));
+    bool declares = a->plugin->abi_minor >= 1 && a->plugin->feeders != NULL &&
+                    a->plugin->feeders[0].name != NULL;
+    if (!declares)
+        return 0;
+    if (sha != NULL && a->feeders != NULL && strcmp(sha, a->feeders_sha) == 0 &&
+        a->feeders_for == a->plugin)
+        return 0;
+    struct hn_feeders *f = NULL;
+    char why[256];
+    if (hn_feed_wire_decode(json_object_get(fj, "tables"), a->plugin, &f, why, sizeof why) != 0) {
+        snprintf(err, err_len, "cannot use the master's feeders: %s", why);
+        return -1;
+    }
+    destroy_runner(a);
+    hn_feeders_free(a->feeders);
+    free(a->feed);
+    a->feeders = f;
+    a->feed = calloc(f ? f->n : 1, sizeof *a->feed);
+    if (a->feed == NULL)
+        abort();
+    snprintf(a->feeders_sha, sizeof a->feeders_sha, "%s", sha ? sha : "");
+    a->feeders_for = a->plugin;
+    return 0;
+}
+
+/* Asks the master for more rows of a leased feeder before its users run
+ * dry, during a run: when fewer are left than half a second's worth, for
+ * two seconds' worth (at least 64). A request unanswered for 2 s is asked again under a
+ * new lease number (the master answers each number once). */
+static void refill_feeders(struct agent *a, uint64_t now)
+{
+    /* Only while running: an idle worker must not sit on ONCE rows. */
+    if (!a->want.known || strcmp(a->want.phase, "run") != 0 || a->local_run != a->want.run)
+        return;
+    for (size_t k = 0; a->feeders != NULL && k < a->feeders->n; k++) {
+        struct hn_feed_table *t = &a->feeders->tables[k];
+        struct feed_state *fs = &a->feed[k];
+        if (!t->leased)
+            continue;
+        uint64_t taken = atomic_load(&t->taken);
+        if (now - fs->pace_us >= 1000000u) {
+            fs->pace = taken - fs->pace_taken;
+            fs->pace_taken = taken;
+            fs->pace_us = now;
+        }
+        bool drained;
+        uint64_t left = hn_feed_lease_left(t, &drained);
+        if (drained || left >= 16 + fs->pace / 2 ||
+            (fs->asked > fs->got && now - fs->asked_us < 2000000u))
+            continue;
+        json_t *msg = hn_cluster_msg("feed");
+        json_object_set_new(msg, "feeder", json_integer((json_int_t)k));
+        json_object_set_new(msg, "lease", json_integer((json_int_t)++fs->asked));
+        json_object_set_new(msg, "want", json_integer((json_int_t)(fs->pace * 2 > 64 ? fs->pace * 2
+                                                                                    : 64)));
+        hn_cluster_send(a->sock, NULL, msg);
+        fs->asked_us = now;
+    }
+}
+
+static void on_rows(struct agent *a, const json_t *msg)
+{
+    json_int_t k = json_integer_value(json_object_get(msg, "feeder"));
+    json_int_t lease = json_integer_value(json_object_get(msg, "lease"));
+    json_int_t from = json_integer_value(json_object_get(msg, "from"));
+    json_int_t count = json_integer_value(json_object_get(msg, "count"));
+    if (a->feeders == NULL || k < 0 || (size_t)k >= a->feeders->n || lease <= 0 || from < 0 ||
+        count < 0 || !a->feeders->tables[k].leased) {
+        hn_logf(HN_WARNING, "ignored a malformed rows message from the master");
+        return;
+    }
+    /* Every answer is rows this worker owns, a late one included. */
+    hn_feed_lease_add(&a->feeders->tables[k], (uint64_t)from, (uint64_t)count);
+    if ((uint64_t)lease > a->feed[k].got)
+        a->feed[k].got = (uint64_t)lease;
+}
+
 /* (Re)creates the runner with the master's tags and stop timeout. Returns
  * 0, or -1 with err (e.g. the tags leave no task). */
 static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t err_len)
@@ -355,6 +468,7 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
         .host = a->cfg->host,
         .tags = (const char *const *)tags,
         .exclude_tags = (const char *const *)xtags,
+        .feeders = a->feeders,
     };
     if (hn_runner_create(&a->runner, &rc, err, err_len) != 0)
         return -1;
@@ -367,6 +481,10 @@ static bool counts_differ(const struct agent *a)
     for (size_t i = 0; i < a->n_types; i++)
         if (a->applied[i] != a->want.counts[i])
             return true;
+    if (a->want.open != a->applied_open ||
+        (a->want.open && (a->want.arrival_rate != a->applied_arrival ||
+                          a->want.pool != a->applied_pool)))
+        return true;
     return a->applied_rate != a->want.spawn_rate ||
            (a->want.host && (!a->applied_host || strcmp(a->want.host, a->applied_host) != 0));
 }
@@ -375,11 +493,20 @@ static bool apply_counts(struct agent *a)
 {
     char err[256];
     double rate = a->want.spawn_rate > 0 ? a->want.spawn_rate : 1;
-    if (hn_runner_start_types(a->runner, a->want.counts, a->n_types, rate, a->want.host, err,
-                              sizeof err) != 0) {
+    if (a->want.open) {
+        if (hn_runner_follow_arrival(a->runner, a->want.arrival_rate, a->want.pool, a->want.host,
+                                     err, sizeof err) != 0) {
+            hn_logf(HN_WARNING, "cannot apply the master's arrival rate: %s", err);
+            return false;
+        }
+    } else if (hn_runner_start_types(a->runner, a->want.counts, a->n_types, rate, a->want.host,
+                                     err, sizeof err) != 0) {
         hn_logf(HN_WARNING, "cannot apply the master's user counts: %s", err);
         return false;
     }
+    a->applied_open = a->want.open;
+    a->applied_arrival = a->want.arrival_rate;
+    a->applied_pool = a->want.pool;
     memcpy(a->applied, a->want.counts, a->n_types * sizeof *a->applied);
     a->applied_rate = a->want.spawn_rate;
     free(a->applied_host);
@@ -487,6 +614,13 @@ static void on_state(struct agent *a, const json_t *msg)
     free(w->host);
     w->host = host ? strdup(host) : NULL;
     w->paused = json_is_true(json_object_get(msg, "paused"));
+    const json_t *arrival = json_object_get(msg, "arrival");
+    double rate = json_number_value(json_object_get(arrival, "rate"));
+    json_int_t pool = json_integer_value(json_object_get(arrival, "pool"));
+    w->open = json_is_object(arrival) && rate >= 0 && isfinite(rate) && pool > 0 &&
+              pool <= 1000000;
+    w->arrival_rate = w->open ? rate : 0;
+    w->pool = w->open ? (uint32_t)pool : 0;
 }
 
 /* Handles one message; returns 1 to quit, 2 when refused, else 0. */
@@ -507,7 +641,7 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
     } else if (strcmp(type, "welcome") == 0) {
         a->last_master_us = now;
         if ((a->cfg->plugin == NULL && use_shipped_plugin(a, msg, err, err_len) != 0) ||
-            make_runner(a, msg, err, err_len) != 0) {
+            use_feeders(a, msg, err, err_len) != 0 || make_runner(a, msg, err, err_len) != 0) {
             rc = 2;
         } else {
             const char *master = json_string_value(json_object_get(msg, "master"));
@@ -517,6 +651,12 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
                 snprintf(a->master_id, sizeof a->master_id, "%s", master ? master : "");
                 a->local_run = a->confirmed_run = a->epoch = 0;
                 outbox_clear(&a->out);
+                /* Its feeders' cursors start again: rows leased by the old
+                 * one are not this one's to hand out. */
+                for (size_t k = 0; a->feeders != NULL && k < a->feeders->n; k++) {
+                    hn_feed_lease_reset(&a->feeders->tables[k]);
+                    a->feed[k].asked = a->feed[k].got = 0;
+                }
             }
             if (!a->welcomed)
                 hn_logf(HN_INFO, "connected to the master at %s:%u as %s",
@@ -530,6 +670,9 @@ static int on_message(struct agent *a, const char *text, size_t len, uint64_t no
     } else if (strcmp(type, "state") == 0) {
         a->last_master_us = now;
         on_state(a, msg);
+    } else if (strcmp(type, "rows") == 0) {
+        a->last_master_us = now;
+        on_rows(a, msg);
     } else if (strcmp(type, "rehello") == 0) {
         a->welcomed = false;
         a->hello_session++;
@@ -626,6 +769,8 @@ static void teardown(struct agent *a)
     free(a->want.host);
     free(a->applied);
     free(a->applied_host);
+    hn_feeders_free(a->feeders); /* after the runner: its users read them */
+    free(a->feed);
 }
 
 int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
@@ -643,7 +788,8 @@ int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
     uint64_t quit_deadline = 0;
     for (;;) {
         zmq_pollitem_t item = {.socket = a.sock, .events = ZMQ_POLLIN};
-        zmq_poll(&item, 1, 100);
+        /* Leased feeders are topped up every 10 ms, so users seldom wait. */
+        zmq_poll(&item, 1, a.feeders != NULL && a.welcomed ? 10 : 100);
         uint64_t now = hn_mono_us();
 
         for (int k = 0; k < 1000; k++) {
@@ -697,6 +843,7 @@ int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
             a.local_run = 0;
         } else if (a.welcomed) {
             reconcile(&a, now);
+            refill_feeders(&a, now);
         }
 
         if (!a.welcomed && !quitting && now - a.last_hello_us >= HN_CLUSTER_HEARTBEAT_MS * 1000u) {

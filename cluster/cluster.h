@@ -10,17 +10,27 @@
  *     hello    {id, session, version, host, pid, threads, plugin:{sha256, types:[names]}
  *              or null to be sent the master's}; resent each second until welcomed,
  *              with the same session number until the worker loses the master again
- *     report   {epoch, run, state, users, threads, cpu, rss, stats?, logs?}  every second;
- *              it is also the heartbeat, sent by a thread that never runs user code
+ *     report   {epoch, run, state, users, threads, cpu, rss, stats?, logs?,
+ *              feeds?:[[lease, left] per feeder]}  every second; it is also the
+ *              heartbeat, sent by a thread that never runs user code
+ *     feed     {feeder, lease, want}: rows of a ONCE or CYCLE feeder, please (lease
+ *              numbers this worker's requests)
  *     stopped  {run}: every user of that run has stopped and its last statistics
  *              were in the reports before this message
  *     stop_test {run, reason}: a user called hn_stop_test
  *     bye      the worker is quitting (also the answer to quit)
  *   master -> worker
  *     welcome  {master (instance id), version, tags, exclude_tags, stop_timeout,
- *              plugin_file?:{name, sha256, data (base64)}} | refuse {reason}
+ *              plugin_file?:{name, sha256, data (base64)}, feeders?:{sha256, tables}
+ *              (feed_wire.h)} | refuse {reason}
+ *     rows     {feeder, lease, from, count}: row numbers [from, from + count) are this
+ *              worker's; count 0: a ONCE feeder has no more. The master holds the
+ *              cluster's one cursor per feeder, so ONCE rows go out once in all; a
+ *              ONCE feeder that stops the test does so when every live worker has
+ *              used up its rows, not when the first one runs out
  *     state    {run, epoch, phase: idle|run|stop, counts:[per user type], spawn_rate,
- *              host, paused}: the worker's whole desired state, absolute and
+ *              host, paused, arrival?:{rate, pool}}: the worker's whole desired
+ *              state (arrival: its share of the open model), absolute and
  *              idempotent, sent on every change and every second (the
  *              master's heartbeat)
  *     rehello  the master does not know this worker (it restarted)
@@ -41,7 +51,7 @@
 
 #include <jansson.h>
 
-#define HN_CLUSTER_PROTOCOL 1
+#define HN_CLUSTER_PROTOCOL 2
 #define HN_CLUSTER_HEARTBEAT_MS 1000   /* reports and state messages */
 #define HN_CLUSTER_WORKER_LOST_MS 3000 /* master marks a silent worker missing */
 #define HN_CLUSTER_MASTER_LOST_MS 5000 /* worker stops its users without a master */
@@ -81,6 +91,7 @@ struct hn_fleet_config {
     const char *const *tags;          /* sent to workers; NULL = none */
     const char *const *exclude_tags;
     double stop_timeout;              /* sent to workers */
+    const struct hn_feeders *feeders; /* the plugin's data, sent to workers; NULL = none */
 };
 /* Binds and starts the fleet's thread. Returns 0 or -1 with err. [main] */
 int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, char *err,

@@ -15,6 +15,10 @@
  * the others, and a worker that joins takes users one at a time from the
  * busiest until totals differ by at most one.
  *
+ * The open model: the arrival rate and the pool are split evenly over the
+ * live workers, each scheduling its share; a worker that joins or goes
+ * missing changes every share at once (the rate asked stays whole).
+ *
  * Locks: f->lock guards everything below it in struct hn_fleet; it is
  * never held while calling into the runner.
  */
@@ -31,6 +35,8 @@
 
 #include "clock.h"
 #include "cluster.h"
+#include "feed_wire.h"
+#include "feeder.h"
 #include "hornet/hornet.h"
 #include "log.h"
 #include "runner.h"
@@ -65,6 +71,9 @@ struct member {
     uint64_t stopped_run;      /* last run it confirmed stopped */
     json_int_t session;        /* of its last hello: repeats are not a new join */
     uint32_t *counts;          /* its users per user type */
+    uint64_t *feed_lease;      /* per feeder: the last lease answered */
+    uint64_t *feed_seen;       /* ... the last lease its reports said it had */
+    uint64_t *feed_left;       /* ... and the rows it had left then */
 };
 
 struct hn_fleet {
@@ -73,6 +82,8 @@ struct hn_fleet {
     size_t n_types;
     const char **type_names;
     json_t *plugin_file;       /* {name, sha256, data} for workers without -f, or NULL */
+    json_t *feeders;           /* {sha256, tables} for the welcome, or NULL */
+    size_t n_feeds;
     char instance[40];         /* random: tells workers a restarted master from this one */
     bool started;              /* the thread runs */
     void *zctx, *sock;
@@ -94,8 +105,13 @@ struct hn_fleet {
     bool paused;
     uint32_t *totals;          /* cluster-wide users per type */
     double spawn_rate;
+    bool open;                 /* the open model: arrival_rate and pool_max rule */
+    double arrival_rate;       /* cluster-wide iterations per second */
+    uint32_t pool_max;         /* cluster-wide */
     bool respread;             /* membership or totals changed */
     struct hn_stats *pending;  /* received since the runner's last swap */
+    uint64_t *feed_cursor;     /* per feeder: rows handed out in the cluster */
+    bool feed_out_said;        /* this run was stopped for a feeder already */
 };
 
 static void wake(struct hn_fleet *f)
@@ -133,6 +149,9 @@ static void remove_member(struct hn_fleet *f, struct member *m)
     }
     free(m->host);
     free(m->counts);
+    free(m->feed_lease);
+    free(m->feed_seen);
+    free(m->feed_left);
     free(m);
 }
 
@@ -225,6 +244,15 @@ static json_t *string_list(const char *const *l)
     return a;
 }
 
+/* m's place among the live workers (its share of a pool's remainder). */
+static int live_index(const struct hn_fleet *f, const struct member *m)
+{
+    int k = 0;
+    for (size_t i = 0; i < f->n_members && f->members[i] != m; i++)
+        k += !f->members[i]->missing;
+    return k;
+}
+
 static void send_state(struct hn_fleet *f, struct member *m, uint64_t now)
 {
     json_t *msg = hn_cluster_msg("state");
@@ -239,6 +267,14 @@ static void send_state(struct hn_fleet *f, struct member *m, uint64_t now)
     json_object_set_new(msg, "spawn_rate", json_real(f->spawn_rate / (live > 0 ? live : 1)));
     json_object_set_new(msg, "host", hn_json_text_or_null(f->host));
     json_object_set_new(msg, "paused", json_boolean(f->paused));
+    if (f->open) {
+        /* Every live worker has a pool of at least one user. */
+        int n = live > 0 ? live : 1, k = live_index(f, m);
+        uint32_t pool = f->pool_max / (uint32_t)n + ((uint32_t)k < f->pool_max % (uint32_t)n);
+        json_object_set_new(msg, "arrival",
+                            json_pack("{s:f, s:I}", "rate", f->arrival_rate / n, "pool",
+                                      (json_int_t)(pool > 0 ? pool : 1)));
+    }
     hn_cluster_send(f->sock, m->id, msg);
     m->dirty = false;
     m->last_sent_us = now;
@@ -274,6 +310,8 @@ static void send_welcome(struct hn_fleet *f, const char *id, bool with_plugin)
     json_object_set_new(w, "version", json_string(HN_VERSION));
     if (with_plugin)
         json_object_set(w, "plugin_file", f->plugin_file);
+    if (f->feeders)
+        json_object_set(w, "feeders", f->feeders);
     hn_cluster_send(f->sock, id, w);
 }
 
@@ -334,8 +372,11 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
                 abort();
         }
         m = calloc(1, sizeof *m);
+        size_t nf = f->n_feeds ? f->n_feeds : 1;
         if (m == NULL || (m->counts = calloc(f->n_types ? f->n_types : 1, sizeof *m->counts)) ==
-                             NULL)
+                             NULL || (m->feed_lease = calloc(nf, sizeof *m->feed_lease)) == NULL ||
+            (m->feed_seen = calloc(nf, sizeof *m->feed_seen)) == NULL ||
+            (m->feed_left = calloc(nf, sizeof *m->feed_left)) == NULL)
             abort();
         snprintf(m->id, sizeof m->id, "%s", id);
         f->members[f->n_members++] = m;
@@ -373,6 +414,13 @@ static void on_report(struct hn_fleet *f, struct member *m, const json_t *msg, u
     json_int_t threads = json_integer_value(json_object_get(msg, "threads"));
     if (threads > 0)
         m->threads = (int)threads;
+    const json_t *feeds = json_object_get(msg, "feeds");
+    for (size_t k = 0; k < f->n_feeds && k < json_array_size(feeds); k++) {
+        json_int_t lease = json_integer_value(json_array_get(json_array_get(feeds, k), 0));
+        json_int_t left = json_integer_value(json_array_get(json_array_get(feeds, k), 1));
+        m->feed_seen[k] = lease > 0 ? (uint64_t)lease : 0;
+        m->feed_left[k] = left > 0 ? (uint64_t)left : 0;
+    }
 
     const json_t *stats = json_object_get(msg, "stats");
     const json_t *epoch = json_object_get(msg, "epoch");
@@ -392,6 +440,58 @@ static void on_report(struct hn_fleet *f, struct member *m, const json_t *msg, u
                     m->id, text);
     }
     (void)now;
+}
+
+/* A worker asks for rows of a ONCE or CYCLE feeder: the next ones of the
+ * cluster's cursor. A ONCE feeder's last rows are spread over the live
+ * workers, so that none sits on many while the others run dry. */
+static void on_feed(struct hn_fleet *f, struct member *m, const json_t *msg)
+{
+    json_int_t k = json_integer_value(json_object_get(msg, "feeder"));
+    json_int_t lease = json_integer_value(json_object_get(msg, "lease"));
+    json_int_t want = json_integer_value(json_object_get(msg, "want"));
+    if (k < 0 || (size_t)k >= f->n_feeds || lease <= 0 || want <= 0 ||
+        (uint64_t)lease <= m->feed_lease[k])
+        return; /* malformed, or answered already */
+    const struct hn_feed_table *t = &f->cfg.feeders->tables[k];
+    if (t->mode == HN_FEED_RANDOM)
+        return;
+    uint64_t from = f->feed_cursor[k], count = (uint64_t)want > 65536 ? 65536 : (uint64_t)want;
+    if (t->mode == HN_FEED_ONCE) {
+        uint64_t rest = t->n_rows > from ? t->n_rows - from : 0;
+        int live = live_count(f);
+        uint64_t fair = (rest + (uint64_t)live - 1) / (uint64_t)(live > 0 ? live : 1);
+        count = count < fair ? count : fair;
+    }
+    f->feed_cursor[k] += count;
+    m->feed_lease[k] = (uint64_t)lease;
+    json_t *rows = hn_cluster_msg("rows");
+    json_object_set_new(rows, "feeder", json_integer(k));
+    json_object_set_new(rows, "lease", json_integer(lease));
+    json_object_set_new(rows, "from", json_integer((json_int_t)from));
+    json_object_set_new(rows, "count", json_integer((json_int_t)count));
+    hn_cluster_send(f->sock, m->id, rows);
+}
+
+/* The name of a ONCE feeder that stops the test and is used up: every row
+ * handed out, and every live worker has said (after its last lease) that
+ * it has none left. NULL otherwise. [fleet thread, f->lock held] */
+static const char *feeder_used_up(struct hn_fleet *f)
+{
+    for (size_t k = 0; f->phase == PHASE_RUN && !f->feed_out_said && k < f->n_feeds; k++) {
+        const struct hn_feed_table *t = &f->cfg.feeders->tables[k];
+        if (t->mode != HN_FEED_ONCE || !(t->flags & HN_FEED_STOP_TEST) ||
+            f->feed_cursor[k] < t->n_rows)
+            continue;
+        bool out = true;
+        for (size_t i = 0; out && i < f->n_members; i++) {
+            const struct member *m = f->members[i];
+            out = m->missing || (m->feed_seen[k] == m->feed_lease[k] && m->feed_left[k] == 0);
+        }
+        if (out)
+            return t->name;
+    }
+    return NULL;
 }
 
 static void handle(struct hn_fleet *f, const char *id, const char *text, size_t len,
@@ -432,6 +532,14 @@ static void handle(struct hn_fleet *f, const char *id, const char *text, size_t 
     }
     if (strcmp(type, "report") == 0) {
         on_report(f, m, msg, now);
+        const char *used_up = feeder_used_up(f);
+        if (used_up != NULL) {
+            f->feed_out_said = true;
+            snprintf(stop_reason, sizeof stop_reason, "feeder '%.100s' ran out of rows",
+                     used_up);
+        }
+    } else if (strcmp(type, "feed") == 0) {
+        on_feed(f, m, msg);
     } else if (strcmp(type, "stopped") == 0) {
         json_int_t run = json_integer_value(json_object_get(msg, "run"));
         if (run > 0 && (uint64_t)run <= f->run && (uint64_t)run > m->stopped_run)
@@ -528,6 +636,8 @@ static void maintain(struct hn_fleet *f, uint64_t now)
     if (f->respread) {
         f->respread = false;
         respread(f);
+        for (size_t i = 0; f->open && i < f->n_members; i++)
+            f->members[i]->dirty = true; /* the shares changed */
     }
     for (size_t i = 0; i < f->n_members; i++) {
         struct member *m = f->members[i];
@@ -609,7 +719,8 @@ static void ops_start_run(void *ud, const char *host)
     f->run++;
     f->epoch++;
     f->phase = PHASE_RUN;
-    f->paused = false;
+    f->paused = false; /* open stays: set_arrival comes first for the open model */
+    f->feed_out_said = false;
     free(f->host);
     f->host = host ? strdup(host) : NULL;
     hn_stats_reset(f->pending);
@@ -631,6 +742,19 @@ static void ops_set_targets(void *ud, const uint32_t *counts, size_t n, double s
             f->members[i]->dirty = true;
     }
     f->respread = true;
+    pthread_mutex_unlock(&f->lock);
+    wake(f);
+}
+
+static void ops_set_arrival(void *ud, double rate, uint32_t pool_max)
+{
+    struct hn_fleet *f = ud;
+    pthread_mutex_lock(&f->lock);
+    f->open = true;
+    f->arrival_rate = rate;
+    f->pool_max = pool_max;
+    for (size_t i = 0; i < f->n_members; i++)
+        f->members[i]->dirty = true;
     pthread_mutex_unlock(&f->lock);
     wake(f);
 }
@@ -664,6 +788,7 @@ static void ops_stop(void *ud)
     pthread_mutex_lock(&f->lock);
     f->phase = PHASE_STOP;
     f->paused = false;
+    f->open = false;
     memset(f->totals, 0, f->n_types * sizeof *f->totals);
     for (size_t i = 0; i < f->n_members; i++) {
         memset(f->members[i]->counts, 0, f->n_types * sizeof *f->members[i]->counts);
@@ -767,10 +892,33 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     for (size_t i = 0; i < f->n_types; i++)
         f->type_names[i] = cfg->plugin->user_types[i].name;
     hn_stats_init(f->pending);
+    f->n_feeds = cfg->feeders ? cfg->feeders->n : 0;
+    if ((f->feed_cursor = calloc(f->n_feeds ? f->n_feeds : 1, sizeof *f->feed_cursor)) == NULL)
+        abort();
+    if (f->n_feeds > 0) {
+        /* Sent with every welcome: workers need none of the files. */
+        json_t *tables = hn_feed_wire_encode(cfg->feeders);
+        char *text = tables ? json_dumps(tables, JSON_COMPACT) : NULL;
+        char sha[65];
+        if (text != NULL)
+            hn_cluster_sha256(text, strlen(text), sha);
+        if (text == NULL || strlen(text) > PLUGIN_MAX * 2) {
+            snprintf(err, err_len, text ? "the feeders' files are too large to send to "
+                                          "workers (at most %u MB in all)"
+                                        : "out of memory", PLUGIN_MAX * 2 >> 20);
+            free(text);
+            json_decref(tables);
+            hn_fleet_stop(f);
+            return -1;
+        }
+        f->feeders = json_pack("{s:s, s:o}", "sha256", sha, "tables", tables);
+        free(text);
+    }
     f->ops = (struct hn_fleet_ops){
         .ud = f,
         .start_run = ops_start_run,
         .set_targets = ops_set_targets,
+        .set_arrival = ops_set_arrival,
         .set_host = ops_set_host,
         .pause = ops_pause,
         .stop = ops_stop,
@@ -905,6 +1053,8 @@ void hn_fleet_stop(struct hn_fleet *f)
     }
     free(f->type_names);
     json_decref(f->plugin_file);
+    json_decref(f->feeders);
+    free(f->feed_cursor);
     free(f->totals);
     free(f->host);
     pthread_mutex_destroy(&f->lock);

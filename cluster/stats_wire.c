@@ -4,7 +4,8 @@
  *   {"entries":   [{"type","name","requests","failures","bytes","first","last",
  *                   "hist":{"count","min","max","sum","buckets":[index,count,...]}}],
  *    "errors":    [{"type","name","message","count","first","last"}],
- *    "exceptions":[{"user_type","task","message","count","first","last"}]}
+ *    "exceptions":[{"user_type","task","message","count","first","last"}],
+ *    "open":      {"start_lag":hist, "dropped":n}}     (the open model; optional)
  *
  * Buckets are sparse (index, count) pairs of the log-linear histogram; min,
  * max and sum travel exactly. Sums are doubles, which jansson prints with
@@ -84,6 +85,10 @@ json_t *hn_stats_wire_encode(const struct hn_stats *s)
                       "task", hn_json_text(e->task), "message", hn_json_text(e->message),
                       "count", u64(e->count), "first", e->first_seen, "last", e->last_seen));
     }
+    if (s->start_lag.count > 0 || s->dropped_iterations > 0)
+        json_object_set_new(out, "open",
+                            json_pack("{s:o, s:o}", "start_lag", encode_hist(&s->start_lag),
+                                      "dropped", u64(s->dropped_iterations)));
     return out;
 }
 
@@ -218,6 +223,15 @@ static int decode(struct hn_stats *t, const json_t *j, char *err, size_t n)
             return fail(err, n, "malformed exception %zu", i);
         struct hn_stats_exception *e = hn_stats_exception_get(t, ut, task, msg);
         add_row(&e->count, &e->first_seen, &e->last_seen, count, first, last);
+    }
+    const json_t *open = json_object_get(j, "open");
+    if (open != NULL) {
+        uint64_t dropped;
+        if (!json_is_object(open) || !get_u64(open, "dropped", &dropped))
+            return fail(err, n, "malformed open-model figures");
+        if (decode_hist(json_object_get(open, "start_lag"), &t->start_lag, err, n) != 0)
+            return -1;
+        t->dropped_iterations = dropped;
     }
     return 0;
 }

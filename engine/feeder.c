@@ -130,6 +130,9 @@ static void on_row(int c, void *ud)
 
 static void free_table(struct hn_feed_table *t)
 {
+    pthread_mutex_destroy(&t->lease_lock);
+    free(t->lease_from);
+    free(t->lease_count);
     free_fields(t->columns, t->n_columns);
     for (size_t i = 0; i < t->n_rows; i++)
         free_fields(t->rows[i], t->n_columns);
@@ -229,13 +232,11 @@ int hn_feeders_load(const struct hn_plugin *p, const char *const *overrides,
     }
     if (n == 0)
         return 0;
-    struct hn_feeders *f = calloc(1, sizeof *f);
-    if (f == NULL || (f->tables = calloc(n, sizeof *f->tables)) == NULL) {
-        free(f);
+    struct hn_feeders *f = hn_feeders_new(n);
+    if (f == NULL) {
         hn_set_err(err, err_len, "out of memory");
         return -1;
     }
-    f->n = n;
     for (size_t k = 0; k < n; k++) {
         struct hn_feed_table *t = &f->tables[k];
         const char *path = decl[k].path;
@@ -267,6 +268,19 @@ int hn_feeders_load(const struct hn_plugin *p, const char *const *overrides,
     return 0;
 }
 
+struct hn_feeders *hn_feeders_new(size_t n)
+{
+    struct hn_feeders *f = calloc(1, sizeof *f);
+    if (f == NULL || (f->tables = calloc(n ? n : 1, sizeof *f->tables)) == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->n = n;
+    for (size_t k = 0; k < n; k++)
+        pthread_mutex_init(&f->tables[k].lease_lock, NULL);
+    return f;
+}
+
 void hn_feeders_free(struct hn_feeders *f)
 {
     if (f == NULL)
@@ -296,4 +310,87 @@ long hn_feed_column(const struct hn_feed_table *t, const char *column)
         if (strcmp(t->columns[i], column) == 0)
             return (long)i;
     return -1;
+}
+
+enum hn_feed_got hn_feed_take(struct hn_feed_table *t, uint64_t rnd, size_t *row)
+{
+    if (t->mode == HN_FEED_RANDOM) {
+        *row = (size_t)(rnd % t->n_rows);
+        return HN_FEED_GOT_ROW;
+    }
+    if (!t->leased) {
+        /* Shared by every user of every thread: each row goes out once. */
+        uint64_t next = atomic_fetch_add(&t->cursor, 1);
+        if (t->mode == HN_FEED_ONCE && next >= t->n_rows)
+            return HN_FEED_GOT_NONE;
+        *row = (size_t)(next % t->n_rows);
+        return HN_FEED_GOT_ROW;
+    }
+    pthread_mutex_lock(&t->lease_lock);
+    enum hn_feed_got got = t->drained ? HN_FEED_GOT_NONE : HN_FEED_GOT_WAIT;
+    if (t->lease_n > 0) {
+        size_t h = t->lease_head;
+        /* The master's row numbers run on; CYCLE wraps them here. */
+        *row = (size_t)(t->lease_from[h] % t->n_rows);
+        t->lease_from[h]++;
+        t->lease_left--;
+        if (--t->lease_count[h] == 0) {
+            t->lease_head = (h + 1) % t->lease_cap;
+            t->lease_n--;
+        }
+        got = HN_FEED_GOT_ROW;
+        atomic_fetch_add(&t->taken, 1);
+    }
+    pthread_mutex_unlock(&t->lease_lock);
+    return got;
+}
+
+void hn_feed_lease_add(struct hn_feed_table *t, uint64_t from, uint64_t count)
+{
+    pthread_mutex_lock(&t->lease_lock);
+    if (count == 0) {
+        t->drained = true;
+    } else {
+        if (t->lease_n == t->lease_cap) {
+            /* Grow the ring, unrolled so that it starts at 0. */
+            size_t cap = t->lease_cap ? t->lease_cap * 2 : 8;
+            uint64_t *from_a = malloc(cap * sizeof *from_a), *count_a = malloc(cap * sizeof *count_a);
+            if (from_a == NULL || count_a == NULL)
+                abort();
+            for (size_t i = 0; i < t->lease_n; i++) {
+                from_a[i] = t->lease_from[(t->lease_head + i) % t->lease_cap];
+                count_a[i] = t->lease_count[(t->lease_head + i) % t->lease_cap];
+            }
+            free(t->lease_from);
+            free(t->lease_count);
+            t->lease_from = from_a;
+            t->lease_count = count_a;
+            t->lease_head = 0;
+            t->lease_cap = cap;
+        }
+        size_t tail = (t->lease_head + t->lease_n) % t->lease_cap;
+        t->lease_from[tail] = from;
+        t->lease_count[tail] = count;
+        t->lease_n++;
+        t->lease_left += count;
+    }
+    pthread_mutex_unlock(&t->lease_lock);
+}
+
+uint64_t hn_feed_lease_left(struct hn_feed_table *t, bool *drained)
+{
+    pthread_mutex_lock(&t->lease_lock);
+    uint64_t left = t->lease_left;
+    *drained = t->drained;
+    pthread_mutex_unlock(&t->lease_lock);
+    return left;
+}
+
+void hn_feed_lease_reset(struct hn_feed_table *t)
+{
+    pthread_mutex_lock(&t->lease_lock);
+    t->lease_head = t->lease_n = 0;
+    t->lease_left = 0;
+    t->drained = false;
+    pthread_mutex_unlock(&t->lease_lock);
 }

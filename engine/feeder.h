@@ -4,14 +4,22 @@
  * and line breaks, a header row naming the columns) and handed out row by
  * row to users, in order, once each, or at random.
  *
- * Threads: hn_feeders_load and hn_feeders_free on the main thread before
- * and after the run; the rest from any worker thread (tables are immutable,
- * the shared cursors atomic).
+ * On a distributed worker the tables come from the master (feed_wire.h)
+ * and ONCE and CYCLE rows are leased: the master keeps the one cursor of
+ * the cluster and hands each worker ranges of row numbers, which its users
+ * take in order.
+ *
+ * Threads: hn_feeders_load, hn_feeders_new and hn_feeders_free on the main
+ * thread before and after the run; hn_feed_take from any worker thread
+ * (tables are immutable, the cursor atomic, the leases locked); the lease
+ * calls on the thread that talks to the master.
  */
 #ifndef HN_FEEDER_H
 #define HN_FEEDER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +35,15 @@ struct hn_feed_table {
     size_t n_rows;
     char ***rows;              /* rows[i][column] */
     _Atomic uint64_t cursor;   /* CYCLE and ONCE: rows handed out so far */
+
+    /* Leased (a distributed worker's ONCE and CYCLE tables). */
+    bool leased;
+    pthread_mutex_t lease_lock;
+    uint64_t *lease_from, *lease_count; /* FIFO of ranges [from, from + count) */
+    size_t lease_head, lease_n, lease_cap;
+    uint64_t lease_left;       /* rows leased and not taken yet */
+    bool drained;              /* the master has no more (ONCE) */
+    _Atomic uint64_t taken;    /* rows taken here so far: the refill pace */
 };
 
 struct hn_feeders {
@@ -44,7 +61,25 @@ int hn_feeders_load(const struct hn_plugin *p, const char *const *overrides,
 /* Parses one CSV file into t (name and mode set by the caller). Returns 0
  * or -1 with err as above. [main] */
 int hn_feed_table_read(struct hn_feed_table *t, const char *path, char *err, size_t err_len);
+/* n empty tables (for a worker to fill from the master's); NULL on OOM. */
+struct hn_feeders *hn_feeders_new(size_t n);
 void hn_feeders_free(struct hn_feeders *f);
+
+enum hn_feed_got {
+    HN_FEED_GOT_ROW,           /* *row is set */
+    HN_FEED_GOT_WAIT,          /* leased: none here yet, more are on their way */
+    HN_FEED_GOT_NONE           /* ONCE: every row has been handed out */
+};
+/* The next row for a user; rnd is its own random draw (RANDOM). [any] */
+enum hn_feed_got hn_feed_take(struct hn_feed_table *t, uint64_t rnd, size_t *row);
+
+/* Leases [the master's thread on a worker]: adds rows [from, from + count),
+ * or with count 0 says the master has no more. */
+void hn_feed_lease_add(struct hn_feed_table *t, uint64_t from, uint64_t count);
+/* Rows leased and not taken yet; *drained as hn_feed_lease_add said. */
+uint64_t hn_feed_lease_left(struct hn_feed_table *t, bool *drained);
+/* Drops every lease (another master: its cursor starts again). */
+void hn_feed_lease_reset(struct hn_feed_table *t);
 
 /* The feeder of that name, or NULL. [any] */
 struct hn_feed_table *hn_feeders_find(const struct hn_feeders *f, const char *name);

@@ -88,11 +88,17 @@ struct hn_runner {
     double arrival_until;               /* ... up to this active run time; < 0 = not begun */
     uint64_t iterations, dropped;       /* since the run started or stats were reset */
     uint64_t missed_base;               /* workers' missed count at that moment */
+    uint64_t arrivals_end_us;           /* active time when the stop ended arrivals; 0 = not yet */
+    uint64_t dropped_counted;           /* dropped ones already in the statistics */
+    double fleet_rate_sent;             /* a master: the rate the fleet has, < 0 = none */
+    uint32_t fleet_pool_sent;           /* ... and the pool */
+    uint64_t fleet_rate_at;             /* ... since then (mono us) */
     uint32_t *open_spawned;             /* [worker * n_plans + plan]: users in the pool */
     uint64_t *open_assigned;            /* [same]: iterations handed to them */
     int64_t *open_swrr;                 /* per plan: smooth weighted round robin */
     size_t open_rr;                     /* next worker to try */
     uint64_t next_shape_us;             /* when to ask the shape again */
+    bool shape_asked;                   /* its first step of this run came */
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
     char *stop_reason;
@@ -447,6 +453,17 @@ static void ring_clear(struct hn_runner *r)
     r->ring_head = r->ring_n = 0;
 }
 
+/* Iterations a worker could not start (its user had stopped itself). */
+static uint64_t missed_total(struct hn_runner *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < r->n_workers; i++)
+        n += hn_worker_iterations_missed(r->workers[i]);
+    return n;
+}
+
+/* Takes every worker thread's shard (or the fleet's table) into the
+ * cumulative table. [control] */
 static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bool keep)
 {
     int sources = r->fleet ? 1 : r->n_workers;
@@ -457,6 +474,14 @@ static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bo
         else
             hn_worker_swap_shard(r->workers[i], spare);
         struct hn_stats *delta = *spare;
+        if (i == 0 && r->fleet == NULL) {
+            /* Dropped iterations (none idle and the pool full, or their
+             * user had stopped itself) join the statistics here, so that
+             * they reach a master like the rest. */
+            uint64_t dropped = r->dropped + (missed_total(r) - r->missed_base);
+            hn_stats_dropped(delta, dropped - r->dropped_counted);
+            r->dropped_counted = dropped;
+        }
         if (keep && !hn_stats_empty(delta)) {
             if (r->delta_cb)
                 r->delta_cb(r->delta_ud, delta);
@@ -496,15 +521,6 @@ static struct hn_ratio_view *build_ratios(struct hn_runner *r, size_t *n_out)
     return v;
 }
 
-/* Iterations a worker could not start (its user had stopped itself). */
-static uint64_t missed_total(struct hn_runner *r)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < r->n_workers; i++)
-        n += hn_worker_iterations_missed(r->workers[i]);
-    return n;
-}
-
 /* The last seconds' counts (the 10 s window) for a snapshot. */
 struct snapshot_window {
     const uint64_t *requests, *failures; /* per cum entry */
@@ -529,7 +545,6 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
 
     pthread_mutex_lock(&r->lock);
-    uint64_t missed = r->open ? missed_total(r) : r->missed_base;
     struct hn_snapshot_input in = {
         .cum = &r->cum,
         .win_requests = win ? win->requests : NULL,
@@ -559,8 +574,9 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .shape = r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL,
         .open = r->open,
         .arrival_rate = r->arrival_rate,
-        .iterations = r->iterations - (missed - r->missed_base),
-        .dropped_iterations = r->dropped + (missed - r->missed_base),
+        .iterations = r->cum.start_lag.count, /* one lag per iteration started */
+        .dropped_iterations = r->cum.dropped_iterations,
+        .arrivals_s = (double)(r->arrivals_end_us ? r->arrivals_end_us : r->active_us) / 1e6,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -700,6 +716,8 @@ static void begin_stop_locked(struct hn_runner *r, const char *reason)
     free(r->stop_reason);
     r->stop_reason = strdup(reason);
     r->stop_requested = true;
+    if (r->open && r->arrivals_end_us == 0)
+        r->arrivals_end_us = r->active_us ? r->active_us : 1;
     r->state = HN_STATE_STOPPING;
     r->state_changed = true;
     pthread_cond_broadcast(&r->cond);
@@ -746,9 +764,31 @@ static void follow_profile(struct hn_runner *r)
     begin_stop_locked(r, "load profile complete");
 }
 
+/* The open model begins (a fresh run): iterations at rate per second,
+ * with a pool of up to pool_max users. [r->lock held] */
+static void open_begin(struct hn_runner *r, double rate, uint32_t pool_max)
+{
+    r->open = true;
+    r->arrival_rate = rate;
+    r->pool_max = pool_max;
+    r->target_users = pool_max; /* what the header shows beside the users */
+    r->arrival_acc = 0;
+    r->arrival_until = -1;
+    /* Every user of the last run is gone: none is busy. */
+    for (int w = 0; w < r->n_workers; w++)
+        for (size_t p = 0; p < r->n_plans; p++) {
+            r->open_spawned[(size_t)w * r->n_plans + p] = 0;
+            r->open_assigned[(size_t)w * r->n_plans + p] =
+                hn_worker_iterations_done(r->workers[w], p);
+        }
+    memset(r->open_swrr, 0, r->n_plans * sizeof *r->open_swrr);
+}
+
 /* Asks the plugin's load shape what it wants now (about once a second) and
- * applies it; HN_SHAPE_DONE or a step hornet cannot take ends the run. The
- * plugin's code runs without the runner's lock. [control, r->lock held] */
+ * applies it; HN_SHAPE_DONE or a step hornet cannot take ends the run. Its
+ * first step says whether the run follows users or, with an arrival rate,
+ * the open model. The plugin's code runs without the runner's lock.
+ * [control, r->lock held] */
 static void ask_shape(struct hn_runner *r, uint64_t now_us)
 {
     if (now_us < r->next_shape_us)
@@ -765,14 +805,28 @@ static void ask_shape(struct hn_runner *r, uint64_t now_us)
         begin_stop_locked(r, "load shape finished");
         return;
     }
-    if (rc != HN_SHAPE_CONTINUE || step.users > r->cfg.max_users || !(step.spawn_rate > 0) ||
-        !isfinite(step.spawn_rate)) {
-        char why[200];
-        snprintf(why, sizeof why, "the load shape returned %d with %u users at %g users/s "
-                                  "(expected 0 or 1, at most %u users, a rate > 0)",
-                 rc, step.users, step.spawn_rate, r->cfg.max_users);
+    bool first = !r->shape_asked, open = first ? step.arrival_rate > 0 : r->open;
+    r->shape_asked = true;
+    bool valid = rc == HN_SHAPE_CONTINUE && step.users <= r->cfg.max_users &&
+                 (open ? step.users > 0 && step.arrival_rate >= 0 && step.arrival_rate <= 1e6
+                       : step.spawn_rate > 0 && isfinite(step.spawn_rate) &&
+                             step.arrival_rate == 0);
+    if (!valid) {
+        char why[300];
+        snprintf(why, sizeof why, "the load shape returned %d with %u users at %g users/s, "
+                                  "arrival rate %g (expected 0 or 1, at most %u users, a spawn "
+                                  "rate > 0, or from its first step on an arrival rate from 0 to "
+                                  "1000000/s and a pool of at least one user)",
+                 rc, step.users, step.spawn_rate, step.arrival_rate, r->cfg.max_users);
         hn_logf(HN_ERROR, "%s: ending the run", why);
         begin_stop_locked(r, "load shape returned an invalid step");
+        return;
+    }
+    if (open) {
+        if (first)
+            open_begin(r, step.arrival_rate, step.users);
+        r->arrival_rate = step.arrival_rate;
+        r->pool_max = r->target_users = step.users;
         return;
     }
     if (step.users != r->target_users || step.spawn_rate != r->spawn_rate) {
@@ -868,6 +922,22 @@ static void open_arrivals(struct hn_runner *r, uint64_t now_us, struct batch *b)
     r->arrival_until = horizon;
 }
 
+/* A master in the open model: the fleet splits the rate (and the pool)
+ * over its workers, each of which schedules its share. A ramp changes the
+ * rate every tick; the fleet hears of it at most every 100 ms.
+ * [control, r->lock held] */
+static void send_fleet_arrival(struct hn_runner *r, uint64_t now_us)
+{
+    double rate = r->arrival_rate > 1e-6 ? r->arrival_rate : 0; /* 1e-9: stages not begun */
+    if ((rate == r->fleet_rate_sent && r->pool_max == r->fleet_pool_sent) ||
+        (r->fleet_rate_sent > 0 && now_us - r->fleet_rate_at < 100000u && rate > 0))
+        return;
+    r->fleet->set_arrival(r->fleet->ud, rate, r->pool_max);
+    r->fleet_rate_sent = rate;
+    r->fleet_pool_sent = r->pool_max;
+    r->fleet_rate_at = now_us;
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -909,21 +979,32 @@ static void *control_main(void *arg)
         if (r->reset_requested) {
             r->reset_requested = false;
             reset = reset_fleet = true;
-            r->iterations = r->dropped = 0;
+            r->iterations = r->dropped = r->dropped_counted = 0;
             r->missed_base = missed_total(r);
         }
         if (r->new_run) {
             r->new_run = false;
             reset = true;
             reset_fleet = false;
-            if (r->fleet)
-                r->fleet->start_run(r->fleet->ud, r->host);
+            r->iterations = r->dropped = r->dropped_counted = 0;
+            r->missed_base = missed_total(r);
+            r->fleet_rate_sent = -1;
+            r->arrivals_end_us = 0;
             r->start_wall = hn_wall_s();
             r->end_wall = 0;
             r->active_us = 0;
             r->stop_sent = r->abort_sent = false;
             free(r->stop_reason);
             r->stop_reason = NULL;
+            /* The shape's first step says which model the run follows, and
+             * the open model goes first: no worker may see the run begin
+             * as a closed one. */
+            if (r->shape)
+                ask_shape(r, now);
+            if (r->fleet && r->open)
+                send_fleet_arrival(r, now);
+            if (r->fleet)
+                r->fleet->start_run(r->fleet->ud, r->host);
         }
         if (r->host_changed) {
             r->host_changed = false;
@@ -966,7 +1047,10 @@ static void *control_main(void *arg)
         }
 
         if ((st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING) && r->open) {
-            open_arrivals(r, now, b);
+            if (r->fleet)
+                send_fleet_arrival(r, now);
+            else
+                open_arrivals(r, now, b);
             if (r->state != HN_STATE_RUNNING) {
                 r->state = HN_STATE_RUNNING;
                 r->state_changed = true;
@@ -1334,7 +1418,8 @@ static int check_users(struct hn_runner *r, uint32_t users, double rate, char *e
 
 /* Start or resize; counts (per user type, n of them) switches to per-type
  * targets, NULL to choosing types by weight. */
-static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts, size_t n,
+static int start_run(struct hn_runner *r, bool from_master, uint32_t users,
+                     const uint32_t *counts, size_t n,
                      double spawn_rate, const char *host, double run_time_s,
                      const struct hn_stage *stages, size_t n_stages, double arrival_rate,
                      uint32_t pool_max, char *err, size_t err_len)
@@ -1363,13 +1448,13 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         busy = "the swarm is stopping; start again once it has stopped";
     else if (!fresh && n_stages > 0)
         busy = "a load profile starts a new run: stop the running swarm first";
-    else if (fresh && has_shape && counts == NULL && n_stages > 0)
+    else if (fresh && has_shape && !from_master && n_stages > 0)
         busy = "the plugin's load shape drives every run: stages cannot";
-    else if (!fresh && r->shape && counts == NULL)
+    else if (!fresh && r->shape && !from_master)
         busy = "the plugin's load shape drives this run: stop it to set the users by hand";
-    else if (!fresh && (r->open || arrival_rate > 0) && counts == NULL)
+    else if (!fresh && (r->open || pool_max > 0) && !from_master)
         busy = "an arrival rate (the open model) drives this run: stop it first";
-    else if (!fresh && r->n_stages > 0 && counts == NULL)
+    else if (!fresh && r->n_stages > 0 && !from_master)
         busy = "a load profile (stages) drives this run: stop it to set the users by hand";
     else if (fresh && r->fleet && r->fleet->ready(r->fleet->ud) == 0)
         busy = "no worker is connected: start workers with --worker --master-host pointing at "
@@ -1404,26 +1489,12 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
         copy = NULL;
         /* A worker takes its counts from the master, whose runner asks the
          * shape; anywhere else the shape drives, from its first answer. */
-        r->shape = has_shape && counts == NULL;
+        r->shape = has_shape && !from_master;
+        r->shape_asked = false;
         r->next_shape_us = 0;
-        r->open = arrival_rate > 0;
-        r->arrival_rate = arrival_rate;
-        r->pool_max = pool_max;
-        if (r->open)
-            r->target_users = pool_max; /* what the header shows beside the users */
-        r->arrival_acc = 0;
-        r->arrival_until = -1;
-        r->iterations = r->dropped = 0;
-        r->missed_base = missed_total(r);
-        /* Every user of the last run is gone: none is busy. */
-        for (int w = 0; r->open && w < r->n_workers; w++)
-            for (size_t p = 0; p < r->n_plans; p++) {
-                r->open_spawned[(size_t)w * r->n_plans + p] = 0;
-                r->open_assigned[(size_t)w * r->n_plans + p] =
-                    hn_worker_iterations_done(r->workers[w], p);
-            }
-        if (r->open)
-            memset(r->open_swrr, 0, r->n_plans * sizeof *r->open_swrr);
+        r->open = false;
+        if (pool_max > 0)
+            open_begin(r, arrival_rate, pool_max);
         if (r->shape)
             r->target_users = 0;
         r->state = HN_STATE_SPAWNING;
@@ -1439,9 +1510,15 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
     /* Per-type targets come from a master, many times a second: quiet. */
-    if (fresh && n_stages > 0)
+    if (fresh && pool_max > 0 && n_stages > 0)
+        hn_logf(HN_INFO, "starting the open model: %zu stages set the arrival rate, a pool of "
+                         "up to %u users", n_stages, pool_max);
+    else if (fresh && pool_max > 0)
+        hn_logf(HN_INFO, "starting the open model: %g iterations/s, a pool of up to %u users",
+                arrival_rate, pool_max);
+    else if (fresh && n_stages > 0)
         hn_logf(HN_INFO, "starting: a load profile of %zu stages sets the users", n_stages);
-    else if (fresh && has_shape && counts == NULL)
+    else if (fresh && has_shape && !from_master)
         hn_logf(HN_INFO, "starting: the plugin's load shape sets the users");
     else
         hn_logf(counts ? HN_DEBUG : HN_INFO, "%s: %u users at %g users/s",
@@ -1452,7 +1529,7 @@ static int start_run(struct hn_runner *r, uint32_t users, const uint32_t *counts
 int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, const char *host,
                     double run_time_s, char *err, size_t err_len)
 {
-    return start_run(r, users, NULL, 0, spawn_rate, host, run_time_s, NULL, 0, 0, 0, err,
+    return start_run(r, false, users, NULL, 0, spawn_rate, host, run_time_s, NULL, 0, 0, 0, err,
                      err_len);
 }
 
@@ -1472,11 +1549,6 @@ int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
                                  "grow to: from 1 to %u", r->cfg.max_users);
         return -EINVAL;
     }
-    if (r->fleet != NULL) {
-        hn_set_err(err, err_len, "the open model (arrival rate) runs in one process for now, "
-                                 "not on a master");
-        return -EINVAL;
-    }
     if (r->cfg.plugin->abi_minor >= 1 && r->cfg.plugin->shape != NULL) {
         hn_set_err(err, err_len, "the plugin's load shape drives every run: an arrival rate "
                                  "cannot");
@@ -1490,8 +1562,31 @@ int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
                    hn_state_name(st));
         return -EBUSY;
     }
-    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n_stages, rate, pool_max, err,
+    return start_run(r, false, 0, NULL, 0, 1.0, host, run_time_s, stages, n_stages, rate, pool_max, err,
                      err_len);
+}
+
+int hn_runner_follow_arrival(struct hn_runner *r, double rate, uint32_t pool_max,
+                             const char *host, char *err, size_t err_len)
+{
+    if (!(rate >= 0) || !isfinite(rate) || rate > 1e6 || pool_max == 0 ||
+        pool_max > r->cfg.max_users) {
+        hn_set_err(err, err_len, "an arrival rate from 0 to 1000000 and a pool of 1 to %u users",
+                   r->cfg.max_users);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&r->lock);
+    enum hn_state st = r->state;
+    bool active = st == HN_STATE_SPAWNING || st == HN_STATE_RUNNING || st == HN_STATE_PAUSED;
+    if (active && r->open) {
+        /* The integral of the rate goes on from here at the new rate. */
+        r->arrival_rate = rate;
+        r->pool_max = r->target_users = pool_max;
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return start_run(r, true, 0, NULL, 0, 1.0, host, 0, NULL, 0, rate, pool_max, err, err_len);
 }
 
 int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,
@@ -1523,7 +1618,7 @@ int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, s
         return -EBUSY;
     }
     /* The profile sets the users from its first tick; 1 user/s until then. */
-    return start_run(r, 0, NULL, 0, 1.0, host, run_time_s, stages, n, 0, 0, err, err_len);
+    return start_run(r, false, 0, NULL, 0, 1.0, host, run_time_s, stages, n, 0, 0, err, err_len);
 }
 
 static const char stages_form[] =
@@ -1623,7 +1718,7 @@ int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
         snprintf(err, err_len, "users must be at most %u", r->cfg.max_users);
         return -EINVAL;
     }
-    return start_run(r, (uint32_t)users, counts, n, spawn_rate, host, 0, NULL, 0, 0, 0, err,
+    return start_run(r, true, (uint32_t)users, counts, n, spawn_rate, host, 0, NULL, 0, 0, 0, err,
                      err_len);
 }
 

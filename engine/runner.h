@@ -35,6 +35,9 @@ struct hn_fleet_ops {
     /* Users per user type for the whole cluster (index = position in the
      * plugin's user_types, n = their number), ramped at spawn_rate. */
     void (*set_targets)(void *ud, const uint32_t *counts, size_t n, double spawn_rate);
+    /* The open model: iterations per second for the whole cluster (0 =
+     * none for now) and the most users its pools may hold in all. */
+    void (*set_arrival)(void *ud, double rate, uint32_t pool_max);
     void (*set_host)(void *ud, const char *host);
     void (*pause)(void *ud, bool paused);
     /* Stop every user; workers apply their own stop timeout. */
@@ -118,8 +121,8 @@ int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t
  * users; when none is idle and the pool is full the iteration is dropped
  * (counted). With stages (n_stages > 0), they give the rate instead of
  * rate (their users are iterations per second) and end the run. Latency
- * counts from each iteration's intended start. One process only (not on a
- * master); resizing such a run is refused. */
+ * counts from each iteration's intended start. On a master the fleet splits
+ * the rate and the pool over the workers. Resizing such a run is refused. */
 int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
                          const struct hn_stage *stages, size_t n_stages, const char *host,
                          double run_time_s, char *err, size_t err_len);
@@ -132,6 +135,12 @@ int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, c
  * instead of chosen by weight. Surplus users of a type stop newest first. */
 int hn_runner_start_types(struct hn_runner *r, const uint32_t *counts, size_t n,
                           double spawn_rate, const char *host, char *err, size_t err_len);
+/* Distributed worker: its share of the master's open model. Starts an
+ * open-model run (from ready/stopped) at rate (0 = no arrivals for now)
+ * with a pool of up to pool_max users, or changes both on the running one
+ * (a smaller pool stops growing; users it has keep serving). */
+int hn_runner_follow_arrival(struct hn_runner *r, double rate, uint32_t pool_max,
+                             const char *host, char *err, size_t err_len);
 /* Called with each second's statistics delta (the merged shards) on the
  * control thread, before it enters the cumulative table; for a worker
  * process to ship. Set once, before the first start. */

@@ -270,6 +270,7 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
     snap->open = in->open;
     snap->arrival_rate = in->arrival_rate;
     snap->iterations = in->iterations;
+    snap->achieved_rate = in->arrivals_s > 0 ? (double)in->iterations / in->arrivals_s : 0;
     snap->dropped_iterations = in->dropped_iterations;
     if (in->cum != NULL && in->cum->start_lag.count > 0) {
         static const double lag_q[3] = {0.5, 0.95, 1.0};

@@ -141,6 +141,8 @@ struct hn_snapshot {
     int open;                           /* 1: an arrival rate drives the run */
     double arrival_rate;                /* iterations per second asked */
     uint64_t iterations;                /* started since the run started (or a reset) */
+    double achieved_rate;               /* iterations / the time arrivals ran (until the
+                                         * stop began: stopping adds none) */
     uint64_t dropped_iterations;        /* due, but no user was free and the pool was full */
     double start_lag_p50_ms, start_lag_p95_ms, start_lag_max_ms; /* how late they started */
 };
@@ -188,6 +190,7 @@ struct hn_snapshot_input {
     int open;
     double arrival_rate;
     uint64_t iterations, dropped_iterations; /* lag comes from cum->start_lag */
+    double arrivals_s;                  /* active time during which arrivals ran */
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

@@ -266,6 +266,7 @@ void hn_stats_reset(struct hn_stats *s)
         free_exception(s->exceptions[i]);
     s->n_entries = s->n_errors = s->n_exceptions = 0;
     hn_hist_reset(&s->start_lag);
+    s->dropped_iterations = 0;
     clear_index(&s->entry_index);
     clear_index(&s->error_index);
     clear_index(&s->exception_index);
@@ -287,7 +288,7 @@ void hn_stats_cleanup(struct hn_stats *s)
 int hn_stats_empty(const struct hn_stats *s)
 {
     return s->n_entries == 0 && s->n_errors == 0 && s->n_exceptions == 0 &&
-           s->start_lag.count == 0;
+           s->start_lag.count == 0 && s->dropped_iterations == 0;
 }
 
 void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uint64_t elapsed_us,
@@ -319,11 +320,17 @@ void hn_stats_start_lag(struct hn_stats *s, uint64_t lag_us)
     hn_hist_record(&s->start_lag, lag_us);
 }
 
+void hn_stats_dropped(struct hn_stats *s, uint64_t n)
+{
+    s->dropped_iterations += n;
+}
+
 void hn_stats_merge(struct hn_stats *dst, const struct hn_stats *src)
 {
     if (dst == src)
         return;
     hn_hist_merge(&dst->start_lag, &src->start_lag);
+    dst->dropped_iterations += src->dropped_iterations;
     for (size_t i = 0; i < src->n_entries; i++) {
         const struct hn_stats_entry *se = src->entries[i];
         struct hn_stats_entry *de = hn_stats_entry_get(dst, se->type, se->name);

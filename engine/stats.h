@@ -67,8 +67,11 @@ struct hn_stats {
     struct hn_stats_index exception_index;
 
     /* The open model (--arrival-rate): how late each iteration started
-     * after its intended start (us), one value per iteration. */
+     * after its intended start (us), one value per iteration started, so
+     * its count is the iterations started; and the iterations dropped
+     * (no idle user and the pool full). */
     struct hn_hist start_lag;
+    uint64_t dropped_iterations;
 };
 
 void hn_stats_init(struct hn_stats *s);
@@ -84,6 +87,8 @@ void hn_stats_record(struct hn_stats *s, const char *type, const char *name, uin
                      uint64_t bytes, const char *error, double ts);
 /* Records how late an iteration of the open model started (us). */
 void hn_stats_start_lag(struct hn_stats *s, uint64_t lag_us);
+/* Counts iterations of the open model that were dropped. */
+void hn_stats_dropped(struct hn_stats *s, uint64_t n);
 /* Records one exception raised by user code. */
 void hn_stats_exception(struct hn_stats *s, const char *user_type, const char *task,
                         const char *message, double ts);

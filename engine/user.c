@@ -766,24 +766,26 @@ static void api_feed_next(struct hn_user *u, const char *name)
     struct hn_feed_table *t = feeder_of(u, name);
     if (t == NULL)
         return;
-    uint64_t row;
-    if (t->mode == HN_FEED_RANDOM) {
-        row = next_rand(&u->rng) % t->n_rows;
-    } else if (t->mode == HN_FEED_ONCE) {
-        /* Shared by every user of every thread: each row goes out once. */
-        row = atomic_fetch_add(&t->cursor, 1);
-        if (row >= t->n_rows) {
-            char why[160];
-            snprintf(why, sizeof why, "feeder '%.60s' ran out of rows", t->name);
-            if (t->flags & HN_FEED_STOP_TEST)
-                api_stop_test(u, why);
-            api_stop_user(u);
-            return;
-        }
-    } else {
-        row = atomic_fetch_add(&t->cursor, 1) % t->n_rows;
+    size_t row;
+    enum hn_feed_got got;
+    while ((got = hn_feed_take(t, t->mode == HN_FEED_RANDOM ? next_rand(&u->rng) : 0, &row)) ==
+           HN_FEED_GOT_WAIT) {
+        /* A distributed worker whose lease ran dry: the next one is on its
+         * way from the master. */
+        sleep_until(u, hn_mono_us() + 2000);
+        gate(u);
     }
-    u->feed_row[hn_feeders_index(u->w->feeders, t)] = (size_t)row + 1;
+    if (got == HN_FEED_GOT_NONE) {
+        char why[160];
+        snprintf(why, sizeof why, "feeder '%.60s' ran out of rows", t->name);
+        /* A worker's master stops the test once every worker is out, so
+         * that the rows leased to the others are still used. */
+        if ((t->flags & HN_FEED_STOP_TEST) && !t->leased)
+            api_stop_test(u, why);
+        api_stop_user(u);
+        return;
+    }
+    u->feed_row[hn_feeders_index(u->w->feeders, t)] = row + 1;
 }
 
 static const char *api_feed_field(struct hn_user *u, const char *name, const char *column)
@@ -923,8 +925,10 @@ static void open_loop(struct hn_user *u)
             continue; /* the gate decides first: a stop wakes it too */
         }
         u->iteration_due = false;
-        if (u->iteration_at > hn_mono_us())
+        if (u->iteration_at > hn_mono_us()) {
             sleep_until(u, u->iteration_at);
+            gate(u); /* a stop meanwhile cancels it: it never started */
+        }
         uint64_t now = hn_mono_us();
         u->start_lag_us = now > u->iteration_at ? now - u->iteration_at : 0;
         hn_worker_record_start_lag(u->w, u->start_lag_us);

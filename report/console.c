@@ -378,10 +378,9 @@ void hn_console_summary(FILE *f, const struct hn_snapshot *s)
     error_report(f, s);
     exception_report(f, s);
     if (s->open) {
-        double achieved = s->active_s > 0 ? (double)s->iterations / s->active_s : 0;
         fprintf(f, "Open model: %.2f iterations/s asked, %.2f achieved; %" PRIu64 " started, %" PRIu64
                    " dropped; start lag p50 %.2f ms, p95 %.2f ms, max %.2f ms\n\n",
-                s->arrival_rate, achieved, s->iterations, s->dropped_iterations,
+                s->arrival_rate, s->achieved_rate, s->iterations, s->dropped_iterations,
                 s->start_lag_p50_ms, s->start_lag_p95_ms, s->start_lag_max_ms);
     }
     threshold_report(f, s);

@@ -32,6 +32,9 @@ const char hn_csv_history_header[] =
     "Total Average Content Size";
 const char hn_csv_failures_header[] = "Method,Name,Error,Occurrences,First Seen,Last Seen";
 const char hn_csv_exceptions_header[] = "Count,Message,Traceback,Nodes";
+const char hn_csv_open_header[] =
+    "Arrival Rate,Achieved Rate,Iterations,Dropped Iterations,"
+    "Start Lag 50%,Start Lag 95%,Start Lag Max";
 
 /* Python's csv module (which Locust uses) ends rows with CRLF, as RFC 4180 does. */
 #define CSV_EOL "\r\n"
@@ -233,6 +236,26 @@ int hn_csv_write_history_rows(FILE *f, const struct hn_snapshot *s, bool full)
     return csv_finish(f);
 }
 
+int hn_csv_write_open(FILE *f, const struct hn_snapshot *s)
+{
+    fprintf(f, "%s" CSV_EOL, hn_csv_open_header);
+    csv_real(f, s->arrival_rate);
+    fputc(',', f);
+    csv_real(f, s->achieved_rate);
+    fputc(',', f);
+    csv_u64(f, s->iterations);
+    fputc(',', f);
+    csv_u64(f, s->dropped_iterations);
+    fputc(',', f);
+    csv_real(f, s->start_lag_p50_ms);
+    fputc(',', f);
+    csv_real(f, s->start_lag_p95_ms);
+    fputc(',', f);
+    csv_real(f, s->start_lag_max_ms);
+    fputs(CSV_EOL, f);
+    return csv_finish(f);
+}
+
 int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *err, size_t err_len)
 {
     static const struct {
@@ -242,6 +265,7 @@ int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *er
         {"_stats.csv", hn_csv_write_stats},
         {"_failures.csv", hn_csv_write_failures},
         {"_exceptions.csv", hn_csv_write_exceptions},
+        {"_open_model.csv", hn_csv_write_open}, /* only for an open-model run */
     };
     if (prefix == NULL || prefix[0] == '\0') {
         hn_set_err(err, err_len, "empty CSV prefix");
@@ -254,6 +278,8 @@ int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *er
     if (hn_make_parent_dirs(prefix, err, err_len) != 0)
         return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (files[i].fn == hn_csv_write_open && !s->open)
+            continue;
         char *path = NULL;
         if (asprintf(&path, "%s%s", prefix, files[i].suffix) < 0) {
             hn_set_err(err, err_len, "out of memory");

@@ -198,9 +198,8 @@ static json_t *open_json(const struct hn_snapshot *s)
 {
     if (!s->open)
         return json_null();
-    double achieved = s->active_s > 0 ? (double)s->iterations / s->active_s : 0;
     return json_pack("{s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "arrival_rate", jreal(s->arrival_rate),
-                     "achieved_rate", jreal(achieved), "iterations", jcount(s->iterations),
+                     "achieved_rate", jreal(s->achieved_rate), "iterations", jcount(s->iterations),
                      "dropped_iterations", jcount(s->dropped_iterations), "start_lag_ms", "p50",
                      jreal(s->start_lag_p50_ms), "p95", jreal(s->start_lag_p95_ms), "max",
                      jreal(s->start_lag_max_ms));

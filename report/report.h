@@ -21,6 +21,7 @@ extern const char hn_csv_stats_header[];
 extern const char hn_csv_history_header[];
 extern const char hn_csv_failures_header[];
 extern const char hn_csv_exceptions_header[];
+extern const char hn_csv_open_header[];
 
 /* PREFIX_stats.csv: header, one row per entry, then Aggregated. */
 int hn_csv_write_stats(FILE *f, const struct hn_snapshot *s);
@@ -31,8 +32,12 @@ int hn_csv_write_exceptions(FILE *f, const struct hn_snapshot *s);
 /* PREFIX_stats_history.csv rows for one tick: the Aggregated row, and one
  * row per entry first when full is true. The caller writes the header. */
 int hn_csv_write_history_rows(FILE *f, const struct hn_snapshot *s, bool full);
-/* Writes the four files PREFIX_{stats,failures,exceptions}.csv (not the
- * history, which is appended live). Returns 0 or -1 with err set. */
+/* PREFIX_open_model.csv (an open-model run only): the rate asked and
+ * achieved, iterations started and dropped, the start lag (ms, with
+ * fractions: it is often below one). */
+int hn_csv_write_open(FILE *f, const struct hn_snapshot *s);
+/* Writes PREFIX_{stats,failures,exceptions}.csv, and PREFIX_open_model.csv
+ * for an open-model run (not the history, which is appended live). Returns 0 or -1 with err set. */
 int hn_csv_write_files(const char *prefix, const struct hn_snapshot *s, char *err, size_t err_len);
 
 /* Periodic console table (Locust's print_stats). */

@@ -1205,16 +1205,12 @@ static int check_combinations(struct pstate *ps)
     }
     if (o->processes > 0 && !o->worker)
         o->master = true;
-    if ((o->master || o->worker) && o->arrival_rate > 0) {
-        fail(ps, "--arrival-rate (the open model) runs in one process for now: drop --master, "
-                 "--worker and --processes");
-        return -1;
-    }
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
-                      o->json_path || o->junit_path || o->thresholds || o->stages)) {
+                      o->json_path || o->junit_path || o->thresholds || o->stages ||
+                      o->arrival_rate > 0 || o->feeds)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
-                 "--autostart, --csv, --html, --json, --junit, --threshold and --stages belong "
-                 "on the master");
+                 "--autostart, --csv, --html, --json, --junit, --threshold, --stages, "
+                 "--arrival-rate and --feed belong on the master");
         return -1;
     }
     if (o->expect_workers > 0 && !o->master) {

@@ -382,15 +382,11 @@ int main(int argc, char **argv)
         plugin = hn_plugin_descriptor(loaded);
     }
 
-    /* Data feeders are read before anything runs: a bad file is exit 2. */
+    /* Data feeders are read before anything runs: a bad file is exit 2. A
+     * worker gets the master's tables instead. */
     bool has_feeders = plugin != NULL && plugin->abi_minor >= 1 && plugin->feeders != NULL &&
                        plugin->feeders[0].name != NULL;
-    if ((has_feeders || opt.feeds) && (opt.master || opt.worker)) {
-        fprintf(stderr, "hornet: data feeders run in one process for now: run this plugin "
-                        "without --master, --worker and --processes\n");
-        goto out;
-    }
-    if (plugin != NULL && (has_feeders || opt.feeds) &&
+    if (!opt.worker && plugin != NULL && (has_feeders || opt.feeds) &&
         hn_feeders_load(plugin, (const char *const *)opt.feeds, &feeders, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
@@ -438,6 +434,7 @@ int main(int argc, char **argv)
         .tags = (const char *const *)opt.tags,
         .exclude_tags = (const char *const *)opt.exclude_tags,
         .stop_timeout = opt.stop_timeout,
+        .feeders = feeders,
     };
     if (opt.master && hn_fleet_start(&fleet, &fc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);

@@ -214,7 +214,7 @@
         var open = s.open;
         if (running && open) {
             /* The first second's rate says little (one iteration at t = 0). */
-            var achieved = num(s.active_s) >= 1 ? fixed2(num(open.iterations) / num(s.active_s)) : '\u2013';
+            var achieved = num(s.active_s) >= 1 ? fixed2(num(open.achieved_rate)) : '\u2013';
             info += ' \u00b7 open model: ' + fixed2(open.arrival_rate) + '/s asked, ' + achieved +
                 '/s achieved, ' + fmtInt(open.dropped_iterations) + ' dropped';
         } else if (running && shape) {

@@ -122,10 +122,16 @@ struct hn_feeder {
     void *reserved[2];                /* zero */
 };
 
-/* ABI 1.1: what a load shape wants for the next second. */
+/* ABI 1.1: what a load shape wants for the next second. hornet zeroes it
+ * before each call. */
 struct hn_shape_step {
-    uint32_t users;                   /* users wanted */
+    uint32_t users;                   /* users wanted (the open model: the pool's most) */
     double spawn_rate;                /* users started (or stopped) per second, > 0 */
+    /* The open model instead: iterations per second. A first step with a
+     * rate > 0 makes the whole run an open-model one (spawn_rate unused;
+     * later steps may give 0: no arrivals for now); one without, a run of
+     * users throughout. */
+    double arrival_rate;
 };
 #define HN_SHAPE_CONTINUE 0
 #define HN_SHAPE_DONE 1

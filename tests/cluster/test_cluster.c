@@ -6,6 +6,11 @@
  * (percentiles exact), and every kind of malformed input is refused
  * without touching the destination.
  *
+ * feed_wire: a feeder table shipped to a worker arrives whole, with the
+ * master's mode; its ONCE rows are then leased: taken in lease order, a
+ * wait when none is left, none once the master has no more; malformed
+ * tables are refused.
+ *
  * The master's fleet, spoken to by a fake worker (a raw ZeroMQ DEALER on
  * 127.0.0.1): a hello from another protocol version or with another plugin
  * is refused with a clear reason; garbage is ignored; a good hello is
@@ -26,6 +31,8 @@
 #include <zmq.h>
 
 #include "cluster.h"
+#include "feed_wire.h"
+#include "feeder.h"
 #include "hist.h"
 #include "hornet/hornet.h"
 #include "runner.h"
@@ -46,7 +53,10 @@ static void fill(struct hn_stats *s, unsigned seed, int n)
                         1000.0 + i * 0.001);
         if (i % 101 == 0)
             hn_stats_exception(s, "user", "task", "boom", 1000.0 + i * 0.001);
+        if (i % 7 == 0)
+            hn_stats_start_lag(s, v / 100); /* the open model's figures travel too */
     }
+    hn_stats_dropped(s, (uint64_t)n / 50);
 }
 
 static void assert_same(const struct hn_stats *a, const struct hn_stats *b)
@@ -87,6 +97,11 @@ static void assert_same(const struct hn_stats *a, const struct hn_stats *b)
     assert_int_equal(a->n_exceptions, b->n_exceptions);
     for (size_t i = 0; i < a->n_exceptions; i++)
         assert_int_equal(a->exceptions[i]->count, b->exceptions[i]->count);
+    assert_int_equal(a->start_lag.count, b->start_lag.count);
+    assert_int_equal(a->start_lag.max, b->start_lag.max);
+    assert_true(a->start_lag.sum == b->start_lag.sum);
+    assert_int_equal(hn_hist_quantile(&a->start_lag, 0.95), hn_hist_quantile(&b->start_lag, 0.95));
+    assert_int_equal(a->dropped_iterations, b->dropped_iterations);
 }
 
 static void test_wire_roundtrip(void **state)
@@ -297,10 +312,12 @@ static void assert_refused(struct rig *g, const char *id, const char *msg, const
 static void test_fleet_refuses(void **state)
 {
     struct rig *g = *state;
-    assert_refused(g, "w-old", hello(2, SHA, "[\"A\",\"B\"]"),
-                   "protocol version 2 is not this master's (1");
-    assert_refused(g, "w-sha", hello(1, "ffff", "[\"A\",\"B\"]"), "plugin differs");
-    assert_refused(g, "w-types", hello(1, SHA, "[\"A\"]"), "other user types");
+    char want[64];
+    snprintf(want, sizeof want, "protocol version %d is not this master's (%d",
+             HN_CLUSTER_PROTOCOL + 1, HN_CLUSTER_PROTOCOL);
+    assert_refused(g, "w-old", hello(HN_CLUSTER_PROTOCOL + 1, SHA, "[\"A\",\"B\"]"), want);
+    assert_refused(g, "w-sha", hello(HN_CLUSTER_PROTOCOL, "ffff", "[\"A\",\"B\"]"), "plugin differs");
+    assert_refused(g, "w-types", hello(HN_CLUSTER_PROTOCOL, SHA, "[\"A\"]"), "other user types");
     assert_refused(g, "w-nov", "{\"type\":\"hello\"}", "protocol version -1");
 }
 
@@ -315,7 +332,7 @@ static void test_fleet_welcomes_and_merges(void **state)
     json_t *r = recv_type(s, "rehello", 30000);
     assert_non_null(r);
     json_decref(r);
-    send_text(s, hello(1, SHA, "[\"A\",\"B\"]"));
+    send_text(s, hello(HN_CLUSTER_PROTOCOL, SHA, "[\"A\",\"B\"]"));
     r = recv_type(s, "welcome", 30000);
     assert_non_null(r);
     json_decref(r);
@@ -345,7 +362,7 @@ static void test_fleet_welcomes_and_merges(void **state)
     hn_stats_init(&sent);
     fill(&sent, 7, 2000);
     json_t *stats = hn_stats_wire_encode(&sent);
-    json_t *rep = json_pack("{s:s, s:i, s:I, s:i, s:s, s:i, s:o}", "type", "report", "v", 1,
+    json_t *rep = json_pack("{s:s, s:i, s:I, s:i, s:s, s:i, s:o}", "type", "report", "v", HN_CLUSTER_PROTOCOL,
                             "epoch", (json_int_t)epoch, "run", 1, "state", "running", "users", 9,
                             "stats", stats);
     char *text = json_dumps(rep, JSON_COMPACT);
@@ -378,7 +395,7 @@ static void test_fleet_welcomes_and_merges(void **state)
     /* The stale and the broken report must have been handled (and dropped)
      * before the last swap: a repeated hello is answered with a welcome and
      * changes nothing, and the master reads this socket in order. */
-    send_text(s, hello(1, SHA, "[\"A\",\"B\"]"));
+    send_text(s, hello(HN_CLUSTER_PROTOCOL, SHA, "[\"A\",\"B\"]"));
     r = recv_type(s, "welcome", 30000);
     assert_non_null(r);
     json_decref(r);
@@ -422,7 +439,7 @@ static void test_fleet_spreads_types(void **state)
     const char *ids[2] = {"w-1", "w-2"};
     for (int i = 0; i < 2; i++) {
         w[i] = connect_fake(g, ids[i]);
-        send_text(w[i], hello(1, SHA, "[\"A\",\"B\"]"));
+        send_text(w[i], hello(HN_CLUSTER_PROTOCOL, SHA, "[\"A\",\"B\"]"));
         json_t *r = recv_type(w[i], "welcome", 30000);
         assert_non_null(r);
         json_decref(r);
@@ -452,12 +469,117 @@ static void test_fleet_spreads_types(void **state)
         zmq_close(w[i]);
 }
 
+/* ---------------------------------------------------------------- */
+/* feed_wire and leases                                              */
+/* ---------------------------------------------------------------- */
+
+static struct hn_feeder feed_decl[] = {{.name = "items", .mode = HN_FEED_CYCLE}, {0}};
+static const struct hn_plugin feed_plugin = {.abi_major = HN_ABI_MAJOR, .abi_minor = 1,
+                                             .feeders = feed_decl};
+
+static struct hn_feeders *one_table(void)
+{
+    struct hn_feeders *f = hn_feeders_new(1);
+    assert_non_null(f);
+    struct hn_feed_table *t = &f->tables[0];
+    t->name = strdup("items");
+    t->path = strdup("items.csv");
+    t->mode = HN_FEED_ONCE; /* the master's, not the worker's declaration */
+    t->flags = HN_FEED_STOP_TEST;
+    t->n_columns = 2;
+    t->columns = calloc(2, sizeof *t->columns);
+    t->columns[0] = strdup("id");
+    t->columns[1] = strdup("name, \"quoted\"\nline");
+    t->n_rows = 5;
+    t->rows = calloc(5, sizeof *t->rows);
+    for (size_t i = 0; i < 5; i++) {
+        t->rows[i] = calloc(2, sizeof *t->rows[i]);
+        char id[8];
+        snprintf(id, sizeof id, "%zu", i);
+        t->rows[i][0] = strdup(id);
+        t->rows[i][1] = strdup(i == 2 ? "" : "caf\xc3\xa9");
+    }
+    return f;
+}
+
+static void test_feed_wire_and_leases(void **state)
+{
+    (void)state;
+    struct hn_feeders *src = one_table(), *dst = NULL;
+    json_t *j = hn_feed_wire_encode(src);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    json_error_t jerr;
+    j = json_loads(text, 0, &jerr);
+    free(text);
+    char err[256] = "";
+    assert_int_equal(hn_feed_wire_decode(j, &feed_plugin, &dst, err, sizeof err), 0);
+    json_decref(j);
+    struct hn_feed_table *a = &src->tables[0], *b = &dst->tables[0];
+    assert_int_equal(b->mode, HN_FEED_ONCE);
+    assert_int_equal(b->flags, HN_FEED_STOP_TEST);
+    assert_true(b->leased);
+    assert_int_equal(b->n_columns, 2);
+    assert_int_equal(b->n_rows, 5);
+    assert_string_equal(b->columns[1], a->columns[1]);
+    for (size_t i = 0; i < 5; i++)
+        for (size_t c = 0; c < 2; c++)
+            assert_string_equal(b->rows[i][c], a->rows[i][c]);
+
+    size_t row = 99;
+    bool drained;
+    assert_int_equal(hn_feed_take(b, 0, &row), HN_FEED_GOT_WAIT);
+    hn_feed_lease_add(b, 3, 2);
+    hn_feed_lease_add(b, 0, 1);
+    assert_int_equal(hn_feed_lease_left(b, &drained), 3);
+    assert_false(drained);
+    size_t want[] = {3, 4, 0};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(hn_feed_take(b, 0, &row), HN_FEED_GOT_ROW);
+        assert_int_equal(row, want[i]);
+    }
+    assert_int_equal(hn_feed_take(b, 0, &row), HN_FEED_GOT_WAIT);
+    for (uint64_t i = 0; i < 20; i++) /* the ring grows past its first size */
+        hn_feed_lease_add(b, i, 1);
+    for (uint64_t i = 0; i < 20; i++) {
+        assert_int_equal(hn_feed_take(b, 0, &row), HN_FEED_GOT_ROW);
+        assert_int_equal(row, i % 5);
+    }
+    hn_feed_lease_add(b, 0, 0);
+    assert_int_equal(hn_feed_take(b, 0, &row), HN_FEED_GOT_NONE);
+    assert_int_equal(atomic_load(&b->taken), 23);
+    hn_feeders_free(dst);
+
+    static const char *const bad[] = {
+        "null",
+        "[]",
+        "[{\"name\":\"other\",\"mode\":0,\"flags\":0,\"columns\":[\"a\"],\"rows\":[[\"1\"]]}]",
+        "[{\"name\":\"items\",\"mode\":7,\"flags\":0,\"columns\":[\"a\"],\"rows\":[[\"1\"]]}]",
+        "[{\"name\":\"items\",\"mode\":0,\"flags\":0,\"columns\":[\"a\"],\"rows\":[]}]",
+        "[{\"name\":\"items\",\"mode\":0,\"flags\":0,\"columns\":[\"a\",\"b\"],"
+        "\"rows\":[[\"1\",\"2\"],[\"3\"]]}]",
+        "[{\"name\":\"items\",\"mode\":0,\"flags\":0,\"columns\":[\"a\"],\"rows\":[[1]]}]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *jb = json_loads(bad[i], JSON_DECODE_ANY, &jerr);
+        assert_non_null(jb);
+        dst = (struct hn_feeders *)1;
+        err[0] = '\0';
+        assert_int_equal(hn_feed_wire_decode(jb, &feed_plugin, &dst, err, sizeof err), -1);
+        assert_null(dst);
+        assert_true(err[0] != '\0');
+        json_decref(jb);
+    }
+    hn_feeders_free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wire_roundtrip),
         cmocka_unit_test(test_wire_three_workers_equal_one),
         cmocka_unit_test(test_wire_rejects_bad_input),
+        cmocka_unit_test(test_feed_wire_and_leases),
         cmocka_unit_test_setup_teardown(test_fleet_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_welcomes_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fleet_spreads_types, setup, teardown),

@@ -328,6 +328,34 @@ class DistributedTest(unittest.TestCase):
             self.assertGreater(s["total"]["requests"], served * 0.8)
             self.assertIn("missing", [w["state"] for w in s["workers"]])
 
+    def test_open_model_resplit_when_a_worker_is_lost(self):
+        """--arrival-rate over 3 workers: every worker takes a share; SIGKILL one and the
+        other two take its share, so the cluster keeps the whole rate"""
+        with Cluster(3) as c:
+            m = c.master
+            status, body = m.api("POST", "/api/swarm", {"arrival_rate": 30, "users": 60})
+            self.assertEqual(status, 200, body)
+            m.until("a pool on each of the 3 workers",
+                    lambda s: len(live(s)) == 3 and all(w["users"] > 0 for w in live(s)), 30)
+
+            def rate_over(seconds):
+                """Iterations per second the master counted over a window."""
+                i0, t0 = m.stats()["open"]["iterations"], time.monotonic()
+                time.sleep(seconds)  # the observation window itself
+                return (m.stats()["open"]["iterations"] - i0) / (time.monotonic() - t0)
+
+            c.workers[0].p.kill()
+            m.until("the killed worker missing",
+                    lambda s: any(w["state"] == "missing" for w in s["workers"]), 15)
+            # Workers report once a second: an 8 s window is exact to 1/8.
+            got = rate_over(8)
+            self.assertGreater(got, 30 * 0.85, "the lost worker's share was not re-split")
+            self.assertLess(got, 30 * 1.15)
+            s = m.stats()
+            self.assertEqual(s["open"]["arrival_rate"], 30)
+            self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+            m.until("stopped", lambda s: s["state"] == "stopped", 30)
+
     def test_stalled_worker_is_welcomed_back(self):
         """A worker that stops answering (SIGSTOP) is marked missing and its users go
         to the others; when it returns (SIGCONT) it is welcomed back and rebalanced"""

@@ -12,7 +12,11 @@ and requests /item/<id>: the target's own counts say which rows were used.
   plugin checks each name's length against its row);
 - bad input: a missing or malformed file names the file and line (exit 2),
   an unknown feeder or --feed syntax is exit 2, a missing column is an
-  exception with the columns listed, and a master refuses feeders.
+  exception with the columns listed;
+- distributed (a master and 3 worker processes, which get the rows from the
+  master and none of the files): once hands every row out exactly once in
+  the whole cluster, and stops the test only when every worker has used up
+  the rows it was handed; cycle uses every row about as often.
 """
 import csv
 import json
@@ -116,6 +120,45 @@ class Modes(unittest.TestCase):
         self.assertNotEqual(a, c)
 
 
+class Distributed(unittest.TestCase):
+    ROWS = 90  # the demo target has items 1 to 100
+
+    def run_cluster(self, mode, rows, args, target):
+        path = os.path.join(TMP, "cluster-%s.csv" % mode)
+        write_items(path, rows)
+        out = os.path.join(TMP, "cluster-%s.json" % mode)
+        r = run(mode, ["--feed", "items=" + path, "-u", "9", "-r", "50", "--json", out,
+                       "--processes", "3", "--expect-workers", "3"] + list(args), target)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        return json.load(open(out))
+
+    def test_once_over_three_workers(self):
+        with hnlib.DemoTarget() as t:
+            doc = self.run_cluster("once", self.ROWS, ["-t", "60s"], t)
+            self.assertEqual(doc["run"]["stop_reason"], "feeder 'items' ran out of rows")
+            self.assertEqual(len(doc["workers"]), 3)
+            self.assertEqual(doc["exceptions"], [])
+            self.assertEqual(item_counts(t), {i: 1 for i in range(1, self.ROWS + 1)})
+            self.assertEqual(doc["total"]["requests"], self.ROWS)
+
+    def test_once_without_stop_test_over_three_workers(self):
+        with hnlib.DemoTarget() as t:
+            doc = self.run_cluster("once-user", self.ROWS, ["-t", "3s"], t)
+            self.assertEqual(doc["run"]["stop_reason"], "run time limit reached")
+            self.assertEqual(item_counts(t), {i: 1 for i in range(1, self.ROWS + 1)})
+
+    def test_cycle_over_three_workers(self):
+        with hnlib.DemoTarget() as t:
+            doc = self.run_cluster("cycle", 7, ["-t", "3s"], t)
+            c = item_counts(t)
+            self.assertEqual(sorted(c), list(range(1, 8)))
+            self.assertGreater(sum(c.values()), 7 * 9, c)
+            # Workers take rows in leases of the cluster's one sequence: at
+            # the stop each may have used part of its last lease.
+            self.assertLessEqual(max(c.values()) - min(c.values()), 3, c)
+            self.assertEqual(doc["total"]["requests"], sum(c.values()))
+
+
 class BadInput(unittest.TestCase):
     def one_line(self, r):
         self.assertEqual(r.returncode, 2, r.stderr)
@@ -147,7 +190,8 @@ class BadInput(unittest.TestCase):
             (["--feed", "users=" + ITEMS], "--feed 'users=%s': the plugin declares no feeder "
                                            "'users' (it has: items)" % ITEMS),
             (["--feed", "items"], "--feed expects NAME=PATH"),
-            (["--feed", "items=" + ITEMS, "--master"], "data feeders run in one process for now"),
+            (["--feed", "items=" + TMP + "/nope.csv", "--master"], "cannot read feeder file"),
+            (["--feed", "items=" + ITEMS, "--worker"], "--feed belong on the master"),
         ]:
             with self.subTest(args=args):
                 r = run("once", args + ["-H", "http://127.0.0.1:9", "-t", "1s"], timeout=30)

@@ -8,9 +8,12 @@ freezes for a while in the middle of the run.
   iteration's intended start (no coordinated omission);
 - a pool too small gives counted dropped iterations (and fails a
   dropped_iterations==0 threshold with exit 3);
-- the target's own count equals hornet's.
+- the target's own count equals hornet's;
+- the rate is as exact when a master splits it over 3 worker processes;
+- PREFIX_open_model.csv holds the figures.
 """
 import asyncio
+import csv
 import json
 import os
 import socket
@@ -109,6 +112,32 @@ class OpenModel(unittest.TestCase):
             self.assertEqual(doc["total"]["requests"], o["iterations"])
             self.assertEqual(len(t.arrivals), doc["total"]["requests"])
 
+    def test_rate_is_exact_over_three_workers(self):
+        with FreezingTarget() as t:
+            prefix = os.path.join(TMP, "split")
+            r, doc = run(t, ["--arrival-rate", "45", "-u", "30", "-t", "5s",
+                             "--processes", "3", "--expect-workers", "3", "--csv", prefix])
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            o = doc["run"]["open"]
+            # Arrivals run until the stop begins; the master's stop then
+            # waits for its workers' last reports, which adds no arrival.
+            # Each worker's first arrival is at once: at most one more each.
+            self.assertLessEqual(abs(o["achieved_rate"] - 45), 0.01 * 45 + 3 / 5, o)
+            self.assertLessEqual(abs(o["iterations"] - 45 * 5), 0.01 * 45 * 5 + 3, o)
+            self.assertEqual(o["dropped_iterations"], 0)
+            self.assertEqual(o["arrival_rate"], 45)
+            self.assertGreater(o["start_lag_ms"]["max"], 0, o)  # it came over the wire
+            self.assertEqual(doc["total"]["requests"], o["iterations"])
+            self.assertEqual(len(t.arrivals), doc["total"]["requests"])
+            # Every worker took its share.
+            self.assertEqual(len(doc["workers"]), 3, doc["workers"])
+            with open(prefix + "_open_model.csv", newline="") as f:
+                rows = list(csv.DictReader(f))
+            self.assertEqual(len(rows), 1, rows)
+            self.assertEqual(float(rows[0]["Arrival Rate"]), 45)
+            self.assertEqual(int(rows[0]["Iterations"]), o["iterations"])
+            self.assertEqual(int(rows[0]["Dropped Iterations"]), 0)
+
     def test_freeze_shows_in_the_percentiles(self):
         with FreezingTarget(freeze_at=2.0, freeze_s=1.5) as t:
             r, doc = run(t, ["--arrival-rate", "40", "-u", "200", "-t", "6s"])
@@ -182,7 +211,7 @@ class OpenModel(unittest.TestCase):
     def test_bad_input(self):
         for args, needle in [(["--arrival-rate", "0"], "--arrival-rate expects iterations per"),
                              (["--arrival-rate", "fast"], "--arrival-rate expects"),
-                             (["--arrival-rate", "5", "--master"], "runs in one process for now"),
+                             (["--arrival-rate", "5", "--worker"], "belong on the master"),
                              (["--arrival-rate", "5", "-u", "0"], "users is the most users")]:
             with self.subTest(args=args):
                 r = hnlib.run_hornet(["-f", PLUGIN, "-H", "http://127.0.0.1:9", "--headless",

@@ -5,7 +5,9 @@ tests/plugins/shape_steps.c wants 3 users, then 6 from 1.5 s, then 2 from
 3 s, and is done at 4.5 s. Shown: the users follow its answers and the run
 ends when it says so (headless, and on a master with two local workers);
 the API refuses a resize (and stages) with the reason while the shape
-drives; a step hornet cannot take ends the run with a clear log line.
+drives; a step hornet cannot take ends the run with a clear log line. A
+shape may drive the open model instead (an arrival rate), in one process
+and on a master, whose workers each take a share of the rate.
 """
 import json
 import os
@@ -81,6 +83,54 @@ class Shape(unittest.TestCase):
             doc = json.load(open(out))
             self.assertEqual(doc["run"]["stop_reason"], "load shape returned an invalid step")
             self.assertIn("the load shape returned 0 with 0 users at 0 users/s", r.stderr)
+
+    def check_rate(self, doc, slack):
+        self.assertEqual(doc["run"]["stop_reason"], "load shape finished")
+        o = doc["run"]["open"]
+        self.assertIsNotNone(o)
+        self.assertEqual(o["arrival_rate"], 40)
+        self.assertEqual(o["dropped_iterations"], 0)
+        # 20/s for 2 s, then 40/s for 2 s.
+        self.assertLessEqual(abs(o["iterations"] - 120), slack, o)
+
+    def test_arrival_rate(self):
+        with hnlib.DemoTarget() as target:
+            out = os.path.join(TMP, "rate.json")
+            r = hnlib.run_hornet(["-f", PLUGIN, "-H", target.url, "--headless", "--only-summary",
+                                  "--json", out], timeout=120,
+                                 env=hnlib.clean_env(None, HORNET_TEST_SHAPE="rate"))
+            hnlib.check_no_crash(r)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            doc = json.load(open(out))
+            self.check_rate(doc, 2)
+            self.assertEqual(doc["total"]["requests"], doc["run"]["open"]["iterations"])
+            self.assertEqual(doc["total"]["requests"], target.counts()["by_route"]["GET /"])
+
+    def test_arrival_rate_on_a_master(self):
+        with hnlib.DemoTarget() as target:
+            out = os.path.join(TMP, "rate-d.json")
+            r = hnlib.run_hornet(["--processes", "3", "--expect-workers", "3", "-f", PLUGIN,
+                                  "-H", target.url, "--headless", "--only-summary", "--json", out],
+                                 timeout=180, env=hnlib.clean_env(None, HORNET_TEST_SHAPE="rate"))
+            hnlib.check_no_crash(r)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            doc = json.load(open(out))
+            # The master passes a new rate on within 100 ms; each worker's
+            # first arrival is at once.
+            self.check_rate(doc, 8)
+            self.assertEqual(len(doc["workers"]), 3)
+            self.assertEqual(doc["total"]["requests"], target.counts()["by_route"]["GET /"])
+
+    def test_a_run_keeps_its_model(self):
+        with hnlib.DemoTarget() as target:
+            out = os.path.join(TMP, "switch.json")
+            r = hnlib.run_hornet(["-f", PLUGIN, "-H", target.url, "--headless", "--only-summary",
+                                  "--json", out], timeout=120,
+                                 env=hnlib.clean_env(None, HORNET_TEST_SHAPE="switch"))
+            hnlib.check_no_crash(r)
+            doc = json.load(open(out))
+            self.assertEqual(doc["run"]["stop_reason"], "load shape returned an invalid step")
+            self.assertIn("arrival rate 10", r.stderr)
 
     def test_dashboard_refuses_resize(self):
         with hnlib.DemoTarget() as target:

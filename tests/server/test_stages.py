@@ -193,7 +193,8 @@ class Headless(unittest.TestCase):
                 self.assertIn(needle, lines[0])
         r = hornet(["--worker", "--stages", "1s:1"], timeout=30)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--stages belong on the master", r.stderr)
+        self.assertIn("belong on the master", r.stderr)
+        self.assertIn("--stages", r.stderr)
 
 
 class Distributed(unittest.TestCase):
