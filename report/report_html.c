@@ -242,6 +242,8 @@ static char *data_json(const struct hn_snapshot *s, const struct hn_history_poin
     json_object_set_new(rep, "history_points", json_integer((json_int_t)n));
     json_object_set_new(rep, "history_bucket", json_integer((json_int_t)per));
     json_object_set_new(doc, "report", rep);
+    if (m != NULL && m->comparison != NULL)
+        json_object_set(doc, "comparison", (json_t *)m->comparison);
     /* Full precision: the numbers must read back exactly as /report.json's. */
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "snapshot.h"
 
 /* What the snapshot does not know, or the caller knows better. NULL
@@ -24,6 +26,7 @@ struct hn_report_meta {
     double spawn_rate;       /* 0 = the snapshot's */
     double start_time, end_time, duration_s;  /* wall seconds / seconds */
     const char *stop_reason;
+    const json_t *comparison; /* with a baseline run (compare.h), or NULL */
 };
 
 /* Charts get at most this many points per series: longer histories are

@@ -7,6 +7,7 @@
  * HORNET_USERS=ten are checked by the same code and fail the same way.
  */
 #include "cli.h"
+#include "compare.h"
 #include "runner.h"
 #include "threshold.h"
 
@@ -627,6 +628,18 @@ static int set_feed(struct pstate *ps, const char *v)
     return 0;
 }
 
+static int set_baseline(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->baseline, v, "a JSON result file (hornet --json FILE)");
+}
+
+static int set_tolerance(struct pstate *ps, const char *v)
+{
+    if (hn_parse_tolerance(v, &ps->o->tolerance) != 0)
+        return bad(ps, "a percentage like 10% (or a fraction like 0.1), up to 1000%", v);
+    return 0;
+}
+
 static int set_junit(struct pstate *ps, const char *v)
 {
     return set_str(ps, &ps->o->junit_path, v, "a file name for the JUnit XML report");
@@ -785,6 +798,10 @@ static const struct opt opts[] = {
     {"json", 0, A_VALUE, W_ALL, G_STATS, set_json, "FILE", "write the final stats as JSON to FILE"},
     {"junit", 0, A_VALUE, W_ALL, G_STATS, set_junit, "FILE",
      "write the thresholds and failing endpoints as JUnit XML to FILE"},
+    {"baseline", 0, A_VALUE, W_ALL, G_STATS, set_baseline, "FILE",
+     "compare the run with this JSON result in the summary and reports"},
+    {"tolerance", 0, A_VALUE, W_ALL, G_STATS, set_tolerance, "PCT",
+     "with --baseline: changes within PCT are the same (default 10%)"},
     {"only-summary", 0, A_BOOL, W_ALL, G_STATS, set_only_summary, NULL,
      "headless: print only the final table, not one every few seconds"},
     {"threads", 0, A_VALUE, W_ALL, G_RUN, set_threads, "N",
@@ -1207,10 +1224,10 @@ static int check_combinations(struct pstate *ps)
         o->master = true;
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
                       o->json_path || o->junit_path || o->thresholds || o->stages ||
-                      o->arrival_rate > 0 || o->feeds)) {
+                      o->arrival_rate > 0 || o->feeds || o->baseline)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
-                 "--autostart, --csv, --html, --json, --junit, --threshold, --stages, "
-                 "--arrival-rate and --feed belong on the master");
+                 "--autostart, --csv, --html, --json, --junit, --baseline, --threshold, "
+                 "--stages, --arrival-rate and --feed belong on the master");
         return -1;
     }
     if (o->expect_workers > 0 && !o->master) {
@@ -1298,6 +1315,7 @@ void hn_options_init(struct hn_options *o)
     o->spawn_rate = 1;
     o->run_time = 0;
     o->autoquit = -1;
+    o->tolerance = 0.1;
     /* NULL only if out of memory; hn_options_parse retries and reports. */
     o->web_host = strdup("127.0.0.1");
     o->web_port = 8089;
@@ -1318,6 +1336,7 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->web_root);
     free(o->csv_prefix);
     free(o->html_path);
+    free(o->baseline);
     free(o->json_path);
     free(o->junit_path);
     free(o->stages);
@@ -1339,6 +1358,7 @@ void hn_options_usage(FILE *f)
     };
     fputs("Usage: hornet [options]\n"
           "       hornet demo-target [--port N]\n"
+          "       hornet compare BASE.json NEW.json [--tolerance PCT]\n"
           "\n"
           "Load-test an HTTP service with a C plugin describing what users do, and watch it in\n"
           "the web UI (http://127.0.0.1:8089 by default) or run it headless.\n",

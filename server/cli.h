@@ -53,6 +53,8 @@ struct hn_options {
     bool csv_full_history;        /* --csv-full-history (requires --csv) */
     char *html_path, *json_path;  /* --html FILE, --json FILE */
     char *junit_path;             /* --junit FILE */
+    char *baseline;               /* --baseline FILE: a JSON result to compare the run with */
+    double tolerance;             /* --tolerance PCT (a fraction; default 0.1) */
     char **feeds;                 /* --feed NAME=PATH (repeatable), NULL-terminated */
     char **thresholds;            /* --threshold EXPR (repeatable, or "a, b"): checked
                                    * expressions (engine/threshold.h), NULL-terminated */

@@ -22,6 +22,7 @@
 #include "acceptor.h"
 #include "cli.h"
 #include "cluster.h"
+#include "compare.h"
 #include "demo_target.h"
 #include "feeder.h"
 #include "fsutil.h"
@@ -265,10 +266,78 @@ static int ready_workers(void *ud)
     return hn_fleet_ready(ud);
 }
 
+/* hornet compare BASE.json NEW.json [--tolerance PCT]: 0 when nothing got
+ * worse beyond the tolerance, 3 when something did, 2 on bad input. */
+static int compare_main(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: hornet compare BASE.json NEW.json [--tolerance PCT]\n"
+        "  Compares two JSON results (hornet --json FILE): per entry and in total, requests/s,\n"
+        "  p50, p95, p99 and the failure ratio, each better, worse or the same within PCT\n"
+        "  (default 10%). Exit code 0 when nothing got worse, 3 when something did.\n";
+    const char *files[2] = {NULL, NULL};
+    double tolerance = 0.1;
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--tolerance") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "hornet compare: --tolerance needs a value like 10%%\n");
+                return 2;
+            }
+            v = argv[++i];
+        } else if (strncmp(a, "--tolerance=", 12) == 0) {
+            v = a + 12;
+        }
+        if (v != NULL) {
+            if (hn_parse_tolerance(v, &tolerance) != 0) {
+                fprintf(stderr, "hornet compare: --tolerance expects a percentage like 10%% (or a "
+                                "fraction like 0.1), up to 1000%%, got '%.40s'\n", v);
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "hornet compare: unknown option '%.40s' (see hornet compare --help)\n",
+                    a);
+            return 2;
+        } else if (n == 2) {
+            fprintf(stderr, "hornet compare: give two JSON results, BASE and NEW, not more\n");
+            return 2;
+        } else {
+            files[n++] = a;
+        }
+    }
+    if (n < 2) {
+        fprintf(stderr, "hornet compare: give two JSON results: hornet compare BASE.json NEW.json\n");
+        return 2;
+    }
+    char err[600];
+    json_t *base = hn_result_load(files[0], err, sizeof err), *cur = NULL;
+    if (base == NULL || (cur = hn_result_load(files[1], err, sizeof err)) == NULL) {
+        fprintf(stderr, "hornet compare: %s\n", err);
+        json_decref(base);
+        return 2;
+    }
+    json_t *cmp = hn_compare_results(base, cur, tolerance);
+    printf("Base: %s\nNew:  %s\n", files[0], files[1]);
+    hn_console_comparison(stdout, cmp);
+    const char *verdict = json_string_value(json_object_get(cmp, "verdict"));
+    int code = cmp == NULL ? 2 : verdict != NULL && strcmp(verdict, "worse") == 0 ? 3 : 0;
+    json_decref(cmp);
+    json_decref(base);
+    json_decref(cur);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "demo-target") == 0)
         return hn_demo_target_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "compare") == 0)
+        return compare_main(argc - 1, argv + 1);
 
     struct hn_options opt;
     char err[8192] = "";
@@ -302,6 +371,13 @@ int main(int argc, char **argv)
     }
     if (opt.plugin == NULL && !opt.demo && !opt.worker) {
         fprintf(stderr, "hornet: no plugin: pass -f/--plugin FILE (.c or .so), or --demo\n");
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+    /* Read before the run: a bad baseline is a usage error, not a lost report. */
+    json_t *baseline = NULL;
+    if (opt.baseline != NULL && (baseline = hn_result_load(opt.baseline, err, 512)) == NULL) {
+        fprintf(stderr, "hornet: --baseline %s\n", err);
         hn_options_cleanup(&opt);
         return 2;
     }
@@ -518,6 +594,8 @@ int main(int argc, char **argv)
         .json_path = opt.json_path,
         .html_path = opt.html_path,
         .junit_path = opt.junit_path,
+        .baseline = baseline,
+        .tolerance = opt.tolerance,
         .only_summary = opt.only_summary,
         .exit_code_on_error = opt.exit_code_on_error,
         .plugin_path = opt.plugin ? opt.plugin : "shop (built-in)",
@@ -552,6 +630,7 @@ out:
     hn_feeders_free(feeders); /* after the runner: its users read them */
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);
+    json_decref(baseline);
     curl_global_cleanup();
     hn_options_cleanup(&opt);
     return code;

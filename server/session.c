@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "compare.h"
 #include "fsutil.h"
 #include "log.h"
 #include "report.h"
@@ -64,13 +65,28 @@ static FILE *open_history(const char *prefix, char *err, size_t err_len)
     return f;
 }
 
+/* The run compared with --baseline, or NULL. */
+static json_t *compare_with_baseline(const struct hn_snapshot *s,
+                                     const struct hn_session_config *cfg)
+{
+    if (cfg->baseline == NULL)
+        return NULL;
+    json_t *doc = hn_result_to_json(s, NULL, 0, cfg->plugin_path, HN_VERSION);
+    json_t *cmp = doc ? hn_compare_results(cfg->baseline, doc, cfg->tolerance) : NULL;
+    json_decref(doc);
+    return cmp;
+}
+
 static int write_json(const char *path, const struct hn_snapshot *s,
-                      const struct hn_session_config *cfg, struct hn_runner *r)
+                      const struct hn_session_config *cfg, struct hn_runner *r,
+                      json_t *comparison)
 {
     size_t n = 0;
     struct hn_history_point *h = hn_runner_history(r, &n);
     json_t *doc = hn_result_to_json(s, h, n, cfg->plugin_path, HN_VERSION);
     free(h);
+    if (doc != NULL && comparison != NULL)
+        json_object_set(doc, "comparison", comparison);
     int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_ENSURE_ASCII) : -1;
     json_decref(doc);
     if (rc != 0)
@@ -198,8 +214,10 @@ int hn_session_run(const struct hn_session_config *cfg)
     struct hn_snapshot *s = hn_runner_snapshot_now(cfg->runner);
     hn_runner_unsubscribe(cfg->runner, on_tick, &t);
     int code = 0;
+    json_t *comparison = s->start_time > 0 ? compare_with_baseline(s, cfg) : NULL;
     if (s->start_time > 0) {
         hn_console_summary(stdout, s);
+        hn_console_comparison(stdout, comparison);
         fflush(stdout);
     }
     if (t.history != NULL) {
@@ -215,13 +233,14 @@ int hn_session_run(const struct hn_session_config *cfg)
         fprintf(stderr, "hornet: %s\n", err);
         code = 2;
     }
-    if (cfg->json_path != NULL && write_json(cfg->json_path, s, cfg, cfg->runner) != 0)
+    if (cfg->json_path != NULL && write_json(cfg->json_path, s, cfg, cfg->runner, comparison) != 0)
         code = 2;
     if (cfg->html_path != NULL) {
         size_t n = 0;
         struct hn_history_point *h = hn_runner_history(cfg->runner, &n);
         struct hn_report_meta m = {.version = HN_VERSION, .plugin = cfg->plugin_path,
-                                   .users = cfg->users, .spawn_rate = cfg->spawn_rate};
+                                   .users = cfg->users, .spawn_rate = cfg->spawn_rate,
+                                   .comparison = comparison};
         if (hn_report_html_write(cfg->html_path, s, h, n, &m, err, sizeof err) != 0) {
             fprintf(stderr, "hornet: %s\n", err);
             code = 2;
@@ -238,6 +257,7 @@ int hn_session_run(const struct hn_session_config *cfg)
         code = 3;
     if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
         code = cfg->exit_code_on_error;
+    json_decref(comparison);
     hn_snapshot_release(t.pending);
     hn_snapshot_release(s);
     return code;

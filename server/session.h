@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct hn_runner;
 struct hn_stage;
 
@@ -34,6 +36,8 @@ struct hn_session_config {
     const char *json_path;    /* NULL = no JSON file */
     const char *html_path;    /* NULL = no HTML report */
     const char *junit_path;   /* NULL = no JUnit XML */
+    const json_t *baseline;   /* a JSON result to compare the run with; NULL = none */
+    double tolerance;         /* for the comparison (a fraction) */
     bool only_summary;
     int exit_code_on_error;
     const char *plugin_path;

@@ -299,7 +299,8 @@
 
     function isNumericKey(key) {
         return key !== 'type' && key !== 'name' && key !== 'message' && key !== 'user_type' &&
-            key !== 'task' && key !== 'id' && key !== 'host' && key !== 'state';
+            key !== 'task' && key !== 'id' && key !== 'host' && key !== 'state' &&
+            key !== 'verdict' && key !== 'metric' && key !== 'expr';
     }
 
     var filterText = '';
@@ -490,6 +491,39 @@
             tr.appendChild(td(fmtThresholdValue(t), 'num' + (fail ? ' fail' : '')));
             tr.appendChild(td(t.abort ? 'ends the run' : 'fails the run'));
         }, 'thresholds-count');
+    }
+
+    var METRIC_LABELS = {rps: 'req/s', p50: 'p50', p95: 'p95', p99: 'p99', fail_ratio: 'failure ratio'};
+
+    function fmtCompared(metric, v) {
+        if (metric === 'fail_ratio') return fixed(num(v) * 100, 2) + '%';
+        if (metric === 'rps') return fixed(v, 2);
+        return fmtMs(v) + ' ms';
+    }
+
+    /* --baseline: the same comparison as the console and hornet compare. */
+    function renderComparison() {
+        var c = data.comparison;
+        if (!c || !Array.isArray(c.rows)) return;
+        show($('comparison-section'), true);
+        var tol = fixed(num(c.tolerance) * 100, 0) + '%';
+        $('comparison-hint').textContent = 'Verdict: ' + c.verdict + ' (' + fmtInt(c.worse) +
+            ' worse, ' + fmtInt(c.better) + ' better; changes within ' + tol + ' count as the same)' +
+            (c.baseline && c.baseline.start_time ? '. Baseline run of ' + fmtWallTz(c.baseline.start_time) : '') + '.';
+        var rows = c.rows.map(function (r) {
+            return {verdict: r.verdict, type: r.type, name: r.name, metric: r.metric,
+                    base: r.base, 'new': r['new'], change: r.change};
+        });
+        makeListTable('comparison-section', rows, function (tr, r) {
+            tr.appendChild(td(r.verdict, r.verdict === 'worse' ? 'fail' : r.verdict === 'better' ? 'ok' : null));
+            tr.appendChild(td(r.type));
+            tr.appendChild(td(r.name, 'name mono'));
+            tr.appendChild(td(METRIC_LABELS[r.metric] || r.metric));
+            tr.appendChild(td(fmtCompared(r.metric, r.base), 'num'));
+            tr.appendChild(td(fmtCompared(r.metric, r['new']), 'num'));
+            tr.appendChild(td(r.change === null || r.change === undefined ? 'n/a'
+                : (num(r.change) >= 0 ? '+' : '') + fixed(num(r.change) * 100, 1) + '%', 'num'));
+        }, 'comparison-count');
     }
 
     function renderWorkers() {
@@ -709,6 +743,7 @@
         renderMeta();
         renderStats();
         renderThresholds();
+        renderComparison();
         renderFailures();
         renderExceptions();
         renderRatios();

@@ -783,9 +783,9 @@ static void test_console_summary(void **state)
     build(&fx);
     char *out = capture_console(hn_console_summary, &fx.s);
     fputs(out, stderr);
-    const char *pct = strstr(out, "Response time percentiles (approximated)\n");
+    const char *pct = strstr(out, "Response time percentiles (ms, each within 0.4 % of the exact value)\n");
     assert_non_null(pct);
-    const char *heads = pct + strlen("Response time percentiles (approximated)\n");
+    const char *heads = pct + strlen("Response time percentiles (ms, each within 0.4 % of the exact value)\n");
     assert_true(strncmp(heads, "Type", 4) == 0);
     const char *cols[] = {"50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%",
                           "99.99%", "100%", "# reqs"};

@@ -62,6 +62,13 @@ if [ -n "${HORNET:-}" ] && [ -x "$HORNET" ]; then
     if timeout 60 "$HORNET" --demo --headless -u 20 -r 20 -t 4s --only-summary \
         --html "$out/run/report.html" --json "$out/run/result.json" >"$out/run.log" 2>&1; then
         real=1
+        # A second run compared with the first (--baseline).
+        if ! timeout 60 "$HORNET" --demo --headless -u 20 -r 20 -t 3s --only-summary \
+            --baseline "$out/run/result.json" --html "$out/run/compared.html" >"$out/run2.log" 2>&1; then
+            cat "$out/run2.log" >&2
+            echo "FAIL: the headless run with --baseline failed" >&2
+            exit 1
+        fi
     elif grep -q -- '--html' "$out/run.log"; then
         echo "NOTE: this hornet does not write --html yet ($(grep -- '--html' "$out/run.log" | head -n 1));" \
              "checking the unit test's documents only"
@@ -340,6 +347,26 @@ function finish(name, r) {
             await checkTables(r.page, d, 'run');
             await r.page.screenshot({ path: path.join(SHOTS, 'run-light.png'), fullPage: true });
             finish('run', r);
+            await r.ctx.close();
+
+            /* 4. --baseline: the comparison section lists every row of the data. */
+            const cfile = path.join(OUT, 'run', 'compared.html');
+            const cd = dataOf(cfile);
+            check(cd.comparison && Array.isArray(cd.comparison.rows) && cd.comparison.rows.length >= 5,
+                'compared: no comparison in the data');
+            r = await openReport(browser, cfile, 'light', 'compared');
+            const shown = await r.page.evaluate(() => {
+                const sec = document.getElementById('comparison-section');
+                return { visible: !sec.hidden, rows: sec.querySelectorAll('tbody tr').length,
+                         hint: document.getElementById('comparison-hint').textContent };
+            });
+            check(shown.visible, 'compared: the comparison section is hidden');
+            check(cd.comparison && shown.rows === cd.comparison.rows.length,
+                'compared: ' + shown.rows + ' rows shown');
+            check(cd.comparison && shown.hint.indexOf('Verdict: ' + cd.comparison.verdict) === 0,
+                'compared: hint ' + shown.hint);
+            await r.page.locator('#comparison-section').screenshot({ path: path.join(SHOTS, 'compared.png') });
+            finish('compared', r);
             await r.ctx.close();
         }
     } finally {
