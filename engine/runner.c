@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "clock.h"
 #include "errbuf.h"
 #include "hornet/hornet.h"
@@ -36,6 +37,14 @@
 #include "worker.h"
 
 #define TICK_US 10000u       /* control loop period */
+
+/* A worker thread whose timers fire this late, or that uses this much of
+ * its core, distorts the latencies it measures. */
+#define LOADGEN_LAG_MS 20.0
+#define LOADGEN_CPU_PERCENT 90.0
+/* Only a sustained overload distorts a run's figures (a busy machine can
+ * stall any thread for a moment): this many seconds in a row. */
+#define LOADGEN_STREAK 3
 #define WINDOW 10            /* seconds of the "current" window */
 #define MAX_SUBSCRIBERS 8
 
@@ -98,6 +107,26 @@ struct hn_runner {
     int64_t *open_swrr;                 /* per plan: smooth weighted round robin */
     size_t open_rr;                     /* next worker to try */
     uint64_t next_shape_us;             /* when to ask the shape again */
+    /* The capacity search (--find-capacity): steps of load, each held and
+     * judged on its own statistics (cap_stats, collected with the rest). */
+    struct hn_capacity *cap;            /* NULL = no search */
+    bool cap_holding;                   /* the step's load is reached: measuring */
+    uint64_t cap_hold_start_us;         /* active time the hold began */
+    bool cap_reset_step;                /* control: empty cap_stats after this collection */
+    bool cap_judge;                     /* control: judge the step after this collection */
+    double cap_spawn_rate;              /* users/s for a step's ramp */
+    double cap_hold_s;
+    struct hn_stats cap_stats;
+    /* Is hornet itself the bottleneck? Each worker thread's timer lateness
+     * and CPU, sampled by the aggregator about once a second. */
+    double *lg_cpu_prev;                /* per worker: CPU seconds at the last sample */
+    uint64_t lg_prev_us;
+    double lg_lag_ms, lg_cpu;           /* the last sample: worst thread */
+    double lg_max_lag_ms, lg_max_cpu;   /* worst samples of the run */
+    double lg_overloaded_s;             /* seconds of the run over the limits, in streaks
+                                         * of LOADGEN_STREAK samples or more */
+    int lg_streak;                      /* consecutive samples over the limits */
+    uint64_t lg_warned_us;              /* the last warning logged */
     bool shape_asked;                   /* its first step of this run came */
     bool new_run;            /* start requested from ready/stopped */
     bool stop_requested;
@@ -174,6 +203,32 @@ static bool tag_in(const char *tags, const char *const *list)
     return false;
 }
 
+/* Whether users of this plan are spawned at all in this run. */
+static bool plan_runs(const struct hn_type_plan *p)
+{
+    return p->n_tasks > 0 && (p->weight > 0 || p->fixed_count > 0);
+}
+
+/* The plan's tasks: every one left after tag filtering, or those named
+ * (NULL-terminated). [no users of the plan alive] */
+static void choose_tasks(struct hn_type_plan *p, const char *const *names)
+{
+    p->n_tasks = 0;
+    p->total_weight = 0;
+    for (size_t k = 0; k < p->n_all; k++) {
+        const struct hn_task *task = p->all[k];
+        bool named = names == NULL;
+        for (size_t j = 0; !named && names[j] != NULL; j++)
+            named = task->name != NULL && strcmp(task->name, names[j]) == 0;
+        if (!named)
+            continue;
+        p->total_weight += task->weight ? task->weight : 1;
+        p->tasks[p->n_tasks] = task;
+        p->cum_weights[p->n_tasks] = p->total_weight;
+        p->n_tasks++;
+    }
+}
+
 static int build_plans(struct hn_runner *r, char *err, size_t err_len)
 {
     const struct hn_user_type *types = r->cfg.plugin->user_types;
@@ -190,8 +245,9 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
             nt++;
         struct hn_type_plan *p = &r->plans[r->n_plans];
         p->tasks = calloc(nt ? nt : 1, sizeof *p->tasks);
+        p->all = calloc(nt ? nt : 1, sizeof *p->all);
         p->cum_weights = calloc(nt ? nt : 1, sizeof *p->cum_weights);
-        if (p->tasks == NULL || p->cum_weights == NULL)
+        if (p->tasks == NULL || p->all == NULL || p->cum_weights == NULL)
             return -ENOMEM;
         for (size_t k = 0; k < nt; k++) {
             const struct hn_task *task = &t->tasks[k];
@@ -199,11 +255,11 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
                 continue;
             if (r->exclude_tags && tag_in(task->tags, r->exclude_tags))
                 continue;
-            p->total_weight += task->weight ? task->weight : 1;
-            p->tasks[p->n_tasks] = task;
-            p->cum_weights[p->n_tasks] = p->total_weight;
-            p->n_tasks++;
+            p->all[p->n_all++] = task;
         }
+        choose_tasks(p, NULL);
+        p->weight = t->weight;
+        p->fixed_count = t->fixed_count;
         p->type = t;
         p->slot = r->n_plans;
         /* Read only from plugins that know the field (it was reserved in 1.0). */
@@ -214,19 +270,17 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
                 hn_logf(HN_INFO, "user type '%s' has no task left after tag filtering; "
                                  "it will not be spawned", t->name);
             free(p->tasks);
-            free(p->cum_weights);
-            memset(p, 0, sizeof *p);
-            continue;
-        }
-        if (t->weight == 0 && t->fixed_count == 0) {
-            free(p->tasks);
+            free(p->all);
             free(p->cum_weights);
             memset(p, 0, sizeof *p);
             continue;
         }
         r->n_plans++;
     }
-    if (r->n_plans == 0) {
+    bool any = false;
+    for (size_t i = 0; i < r->n_plans; i++)
+        any = any || plan_runs(&r->plans[i]);
+    if (!any) {
         hn_set_err(err, err_len,
                 r->tags || r->exclude_tags
                     ? "no task matches the given --tags/--exclude-tags"
@@ -245,15 +299,15 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
 static int choose_plan(struct hn_runner *r)
 {
     for (size_t i = 0; i < r->n_plans; i++) {
-        const struct hn_user_type *t = r->plans[i].type;
-        if (t->fixed_count > 0 && r->type_counts[i] < t->fixed_count)
+        const struct hn_type_plan *t = &r->plans[i];
+        if (t->n_tasks > 0 && t->fixed_count > 0 && r->type_counts[i] < t->fixed_count)
             return (int)i;
     }
     int64_t total = 0;
     int best = -1;
     for (size_t i = 0; i < r->n_plans; i++) {
-        const struct hn_user_type *t = r->plans[i].type;
-        if (t->fixed_count > 0 || t->weight == 0)
+        const struct hn_type_plan *t = &r->plans[i];
+        if (t->fixed_count > 0 || t->weight == 0 || t->n_tasks == 0)
             continue;
         r->swrr[i] += t->weight;
         total += t->weight;
@@ -270,8 +324,10 @@ static uint32_t user_ceiling(const struct hn_runner *r)
 {
     uint64_t fixed = 0;
     for (size_t i = 0; i < r->n_plans; i++) {
-        const struct hn_user_type *t = r->plans[i].type;
-        if (t->fixed_count == 0 && t->weight > 0)
+        const struct hn_type_plan *t = &r->plans[i];
+        if (!plan_runs(t))
+            continue;
+        if (t->fixed_count == 0)
             return UINT32_MAX;
         fixed += t->fixed_count;
     }
@@ -486,6 +542,8 @@ static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bo
             if (r->delta_cb)
                 r->delta_cb(r->delta_ud, delta);
             hn_stats_merge(&r->cum, delta);
+            if (r->cap != NULL)
+                hn_stats_merge(&r->cap_stats, delta);
             if (second_total) {
                 for (size_t k = 0; k < delta->n_entries; k++)
                     hn_hist_merge(second_total, &delta->entries[k]->hist);
@@ -502,22 +560,26 @@ static struct hn_ratio_view *build_ratios(struct hn_runner *r, size_t *n_out)
         *n_out = 0;
         return NULL;
     }
+    size_t j = 0;
     for (size_t i = 0; i < r->n_plans; i++) {
         const struct hn_type_plan *p = &r->plans[i];
-        v[i].user_type = (char *)p->type->name;
-        v[i].users = r->type_counts[i];
-        v[i].ratio = r->spawned ? (double)r->type_counts[i] / r->spawned : 0;
-        v[i].n_tasks = p->n_tasks;
-        v[i].tasks = calloc(p->n_tasks, sizeof *v[i].tasks);
-        for (size_t k = 0; v[i].tasks && k < p->n_tasks; k++) {
+        if (!plan_runs(p) && r->type_counts[i] == 0)
+            continue; /* not chosen for this run */
+        struct hn_ratio_view *vi = &v[j++];
+        vi->user_type = (char *)p->type->name;
+        vi->users = r->type_counts[i];
+        vi->ratio = r->spawned ? (double)r->type_counts[i] / r->spawned : 0;
+        vi->n_tasks = p->n_tasks;
+        vi->tasks = calloc(p->n_tasks ? p->n_tasks : 1, sizeof *vi->tasks);
+        for (size_t k = 0; vi->tasks && k < p->n_tasks; k++) {
             uint64_t wgt = p->tasks[k]->weight ? p->tasks[k]->weight : 1;
             bool seq = p->type->flags & HN_USER_SEQUENTIAL;
-            v[i].tasks[k].task = (char *)p->tasks[k]->name;
-            v[i].tasks[k].ratio = seq ? 1.0 / (double)p->n_tasks
-                                      : (double)wgt / (double)p->total_weight;
+            vi->tasks[k].task = (char *)p->tasks[k]->name;
+            vi->tasks[k].ratio = seq ? 1.0 / (double)p->n_tasks
+                                     : (double)wgt / (double)p->total_weight;
         }
     }
-    *n_out = r->n_plans;
+    *n_out = j;
     return v;
 }
 
@@ -535,8 +597,6 @@ struct snapshot_window {
 static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state state,
                                           const struct snapshot_window *win)
 {
-    size_t n_ratios = 0;
-    struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
     size_t n_views = 0;
     struct hn_worker_view *views = r->fleet ? r->fleet->workers(r->fleet->ud, &n_views) : NULL;
     /* A master shows the users its workers actually run, as they report. */
@@ -545,6 +605,8 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         fleet_users += strcmp(views[i].state, "missing") != 0 ? views[i].users : 0;
 
     pthread_mutex_lock(&r->lock);
+    size_t n_ratios = 0; /* under the lock: a picker may change the plans */
+    struct hn_ratio_view *ratios = build_ratios(r, &n_ratios);
     struct hn_snapshot_input in = {
         .cum = &r->cum,
         .win_requests = win ? win->requests : NULL,
@@ -577,6 +639,13 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .iterations = r->cum.start_lag.count, /* one lag per iteration started */
         .dropped_iterations = r->cum.dropped_iterations,
         .arrivals_s = (double)(r->arrivals_end_us ? r->arrivals_end_us : r->active_us) / 1e6,
+        .capacity = r->cap,
+        .loop_lag_ms = r->lg_lag_ms,
+        .worker_cpu_percent = r->lg_cpu,
+        .max_loop_lag_ms = r->lg_max_lag_ms,
+        .max_worker_cpu_percent = r->lg_max_cpu,
+        .overloaded_s = r->lg_overloaded_s,
+        .overloaded = r->lg_streak >= LOADGEN_STREAK,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -624,9 +693,56 @@ static void append_history(struct hn_runner *r, const struct hn_snapshot *s)
 }
 
 /* Merges shards, advances the window, publishes a snapshot. [control] */
+
+/* Samples the worker threads' lateness and CPU (worst thread) and warns,
+ * at most every 30 s, while over the limits. [control] */
+static void sample_load_generator(struct hn_runner *r, enum hn_state state)
+{
+    uint64_t now = hn_mono_us();
+    double dt = (double)(now - r->lg_prev_us) / 1e6;
+    if (r->lg_prev_us != 0 && dt < 0.5)
+        return;
+    double lag = 0, cpu = 0;
+    for (int i = 0; i < r->n_workers; i++) {
+        double c = hn_worker_cpu_s(r->workers[i]);
+        double l = (double)hn_worker_take_lag(r->workers[i]) / 1000.0;
+        if (r->lg_prev_us != 0 && (c - r->lg_cpu_prev[i]) / dt * 100 > cpu)
+            cpu = (c - r->lg_cpu_prev[i]) / dt * 100;
+        r->lg_cpu_prev[i] = c;
+        lag = l > lag ? l : lag;
+    }
+    bool first = r->lg_prev_us == 0;
+    r->lg_prev_us = now;
+    if (first)
+        return;
+    bool running = state == HN_STATE_SPAWNING || state == HN_STATE_RUNNING;
+    pthread_mutex_lock(&r->lock);
+    r->lg_lag_ms = lag;
+    r->lg_cpu = cpu > 100 ? 100 : cpu;
+    bool over = running && (lag >= LOADGEN_LAG_MS || r->lg_cpu >= LOADGEN_CPU_PERCENT);
+    if (running) {
+        r->lg_max_lag_ms = lag > r->lg_max_lag_ms ? lag : r->lg_max_lag_ms;
+        r->lg_max_cpu = r->lg_cpu > r->lg_max_cpu ? r->lg_cpu : r->lg_max_cpu;
+    }
+    r->lg_streak = over ? r->lg_streak + 1 : 0;
+    bool sustained = r->lg_streak >= LOADGEN_STREAK;
+    if (sustained)
+        r->lg_overloaded_s += r->lg_streak == LOADGEN_STREAK ? dt * LOADGEN_STREAK : dt;
+    bool warn = sustained && (r->lg_warned_us == 0 || now - r->lg_warned_us >= 30000000u);
+    if (warn)
+        r->lg_warned_us = now;
+    pthread_mutex_unlock(&r->lock);
+    if (warn)
+        hn_logf(HN_WARNING, "hornet itself is the bottleneck: a worker thread at %.0f%% CPU, its "
+                            "timers firing up to %.1f ms late (added to the latencies it "
+                            "measures); use more --threads or worker processes",
+                r->lg_cpu, lag);
+}
+
 static void aggregate(struct hn_runner *r, enum hn_state state, bool state_changed,
                       bool add_history)
 {
+    sample_load_generator(r, state);
     struct window_slot *slot = &r->ring[r->ring_head];
     hn_hist_reset(&slot->total);
     collect_shards(r, &slot->total, true);
@@ -698,6 +814,7 @@ static void reset_stats_locked_out(struct hn_runner *r, bool tell_fleet)
         r->fleet->reset(r->fleet->ud);
     collect_shards(r, NULL, false);
     hn_stats_reset(&r->cum);
+    hn_stats_reset(&r->cap_stats);
     ring_clear(r);
     pthread_mutex_lock(&r->snap_lock);
     r->history_n = 0;
@@ -718,6 +835,8 @@ static void begin_stop_locked(struct hn_runner *r, const char *reason)
     r->stop_requested = true;
     if (r->open && r->arrivals_end_us == 0)
         r->arrivals_end_us = r->active_us ? r->active_us : 1;
+    if (r->cap != NULL)
+        hn_capacity_end(r->cap, reason); /* no-op when the search itself ended the run */
     r->state = HN_STATE_STOPPING;
     r->state_changed = true;
     pthread_cond_broadcast(&r->cond);
@@ -846,7 +965,9 @@ static int open_plan(struct hn_runner *r)
     int64_t total = 0;
     int best = -1;
     for (size_t i = 0; i < r->n_plans; i++) {
-        unsigned wgt = r->plans[i].type->weight ? r->plans[i].type->weight : 1;
+        if (!plan_runs(&r->plans[i]))
+            continue;
+        unsigned wgt = r->plans[i].weight ? r->plans[i].weight : 1;
         r->open_swrr[i] += wgt;
         total += wgt;
         if (best < 0 || r->open_swrr[i] > r->open_swrr[best])
@@ -938,6 +1059,77 @@ static void send_fleet_arrival(struct hn_runner *r, uint64_t now_us)
     r->fleet_rate_at = now_us;
 }
 
+/* The capacity search's clock: a step's hold begins once its load is
+ * reached (all users spawned; at once for an arrival rate) and is judged
+ * when it has lasted hold_s. Both moments force a collection, so the
+ * step's statistics hold exactly its own requests (to within one tick).
+ * [control, r->lock held] */
+static void capacity_tick(struct hn_runner *r)
+{
+    const double hold_s = r->cap_hold_s;
+    if (!r->cap_holding && !r->cap_judge && (r->open || r->state == HN_STATE_RUNNING)) {
+        r->cap_holding = true;
+        r->cap_hold_start_us = r->active_us;
+        r->cap_reset_step = true;
+        r->force_tick = true;
+    } else if (r->cap_holding && (double)(r->active_us - r->cap_hold_start_us) / 1e6 >= hold_s) {
+        r->cap_holding = false;
+        r->cap_judge = true;
+        r->force_tick = true;
+    }
+}
+
+/* Judges the step just held on its own statistics and moves to the next
+ * load, or ends the run with what the search found. [control] */
+static void judge_capacity_step(struct hn_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->cap == NULL || (r->state != HN_STATE_SPAWNING && r->state != HN_STATE_RUNNING)) {
+        pthread_mutex_unlock(&r->lock);
+        return; /* stopped or paused meanwhile */
+    }
+    double held_s = (double)(r->active_us - r->cap_hold_start_us) / 1e6;
+    struct hn_snapshot_input in = {
+        .cum = &r->cap_stats,
+        .state = HN_STATE_RUNNING,
+        .host = r->host,
+        .users = r->spawned,
+        .target_users = r->target_users,
+        .now = hn_wall_s(),
+        .active_s = held_s > 0 ? held_s : 1e-3,
+        .stage = -1,
+    };
+    struct hn_snapshot *step = hn_snapshot_build(&in);
+    bool more = false;
+    if (step != NULL) {
+        hn_thresholds_judge(r->thresholds, r->n_thresholds, step, true);
+        more = hn_capacity_record(r->cap, step);
+        hn_snapshot_release(step);
+    }
+    if (more) {
+        double load = hn_capacity_load(r->cap);
+        if (r->open) {
+            r->arrival_rate = load;
+        } else {
+            r->target_users = (uint32_t)load;
+            r->spawn_rate = r->cap_spawn_rate;
+            r->spawn_now = true;
+            r->state = HN_STATE_SPAWNING;
+            r->state_changed = true;
+        }
+        hn_logf(HN_INFO, "capacity search: the step held; now %g %s", load,
+                r->open ? "iterations/s" : "users");
+    } else {
+        struct hn_capacity_view *v = hn_capacity_view(r->cap);
+        const char *outcome = v && v->outcome ? v->outcome : "capacity search over";
+        hn_logf(HN_INFO, "%s", outcome);
+        begin_stop_locked(r, outcome);
+        hn_capacity_view_free(v);
+    }
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -981,6 +1173,7 @@ static void *control_main(void *arg)
             reset = reset_fleet = true;
             r->iterations = r->dropped = r->dropped_counted = 0;
             r->missed_base = missed_total(r);
+            r->lg_max_lag_ms = r->lg_max_cpu = r->lg_overloaded_s = 0;
         }
         if (r->new_run) {
             r->new_run = false;
@@ -990,6 +1183,9 @@ static void *control_main(void *arg)
             r->missed_base = missed_total(r);
             r->fleet_rate_sent = -1;
             r->arrivals_end_us = 0;
+            r->lg_max_lag_ms = r->lg_max_cpu = r->lg_overloaded_s = 0;
+            r->lg_warned_us = 0;
+            r->lg_streak = 0;
             r->start_wall = hn_wall_s();
             r->end_wall = 0;
             r->active_us = 0;
@@ -1108,6 +1304,8 @@ static void *control_main(void *arg)
                 }
             }
         }
+        if (r->cap != NULL && (r->state == HN_STATE_SPAWNING || r->state == HN_STATE_RUNNING))
+            capacity_tick(r);
         r->last_tick_us = now;
 
         bool changed = r->state_changed;
@@ -1127,6 +1325,14 @@ static void *control_main(void *arg)
             bool idle = st == HN_STATE_READY || (st == HN_STATE_STOPPED && !changed);
             bool history = !idle && (now >= r->next_agg_us || changed);
             aggregate(r, st, changed, history);
+            if (r->cap_reset_step) {
+                r->cap_reset_step = false; /* the hold measures from here */
+                hn_stats_reset(&r->cap_stats);
+            }
+            if (r->cap_judge) {
+                r->cap_judge = false;
+                judge_capacity_step(r);
+            }
             struct hn_snapshot *latest = hn_runner_snapshot(r);
             pthread_mutex_lock(&r->lock);
             check_abort_thresholds(r, latest);
@@ -1223,6 +1429,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     pthread_cond_init(&r->snap_cond, NULL);
     pthread_mutex_init(&r->subs_lock, NULL);
     hn_stats_init(&r->cum);
+    hn_stats_init(&r->cap_stats);
     for (size_t i = 0; i <= WINDOW; i++)
         hn_hist_init(&r->ring[i].total);
 
@@ -1291,7 +1498,9 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->open_spawned = calloc(cells, sizeof *r->open_spawned);
     r->open_assigned = calloc(cells, sizeof *r->open_assigned);
     r->open_swrr = calloc(r->n_plans ? r->n_plans : 1, sizeof *r->open_swrr);
-    if (r->open_spawned == NULL || r->open_assigned == NULL || r->open_swrr == NULL) {
+    r->lg_cpu_prev = calloc(r->n_workers > 0 ? (size_t)r->n_workers : 1, sizeof *r->lg_cpu_prev);
+    if (r->open_spawned == NULL || r->open_assigned == NULL || r->open_swrr == NULL ||
+        r->lg_cpu_prev == NULL) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -1343,7 +1552,9 @@ void hn_runner_destroy(struct hn_runner *r)
     free(r->workers);
     for (size_t i = 0; i < r->n_plans; i++) {
         free(r->plans[i].tasks);
+        free(r->plans[i].all);
         free(r->plans[i].cum_weights);
+        free(r->plans[i].host);
     }
     free(r->plans);
     free(r->type_counts);
@@ -1355,6 +1566,8 @@ void hn_runner_destroy(struct hn_runner *r)
     }
     free(r->stack);
     hn_stats_cleanup(&r->cum);
+    hn_stats_cleanup(&r->cap_stats);
+    hn_capacity_free(r->cap);
     ring_clear(r);
     for (size_t i = 0; i <= WINDOW; i++)
         hn_hist_cleanup(&r->ring[i].total);
@@ -1364,6 +1577,7 @@ void hn_runner_destroy(struct hn_runner *r)
     free(r->open_spawned);
     free(r->open_assigned);
     free(r->open_swrr);
+    free(r->lg_cpu_prev);
     free(r->history);
     free(r->host);
     free(r->stop_reason);
@@ -1491,6 +1705,9 @@ static int start_run(struct hn_runner *r, bool from_master, uint32_t users,
          * shape; anywhere else the shape drives, from its first answer. */
         r->shape = has_shape && !from_master;
         r->shape_asked = false;
+        hn_capacity_free(r->cap); /* hn_runner_start_capacity sets the next one */
+        r->cap = NULL;
+        r->cap_holding = r->cap_judge = r->cap_reset_step = false;
         r->next_shape_us = 0;
         r->open = false;
         if (pool_max > 0)
@@ -1587,6 +1804,138 @@ int hn_runner_follow_arrival(struct hn_runner *r, double rate, uint32_t pool_max
     }
     pthread_mutex_unlock(&r->lock);
     return start_run(r, true, 0, NULL, 0, 1.0, host, 0, NULL, 0, rate, pool_max, err, err_len);
+}
+
+int hn_runner_start_capacity(struct hn_runner *r, const struct hn_capacity_plan *plan,
+                             uint32_t pool_max, double spawn_rate, const char *host,
+                             double run_time_s, char *err, size_t err_len)
+{
+    double max = plan->open ? 1e6 : (double)r->cfg.max_users;
+    if (!(plan->start > 0) || !(plan->step > 0) || !(plan->hold_s > 0) || plan->start > max ||
+        !isfinite(plan->step) || !isfinite(plan->hold_s) ||
+        (!plan->open && (plan->start != floor(plan->start) || plan->step != floor(plan->step)))) {
+        hn_set_err(err, err_len, "a capacity search needs a first load > 0 (at most %g), a step "
+                                 "> 0 (whole users in the closed model) and a hold time > 0", max);
+        return -EINVAL;
+    }
+    pthread_mutex_lock(&r->lock);
+    size_t n_thresholds = r->n_thresholds;
+    pthread_mutex_unlock(&r->lock);
+    if (n_thresholds == 0) {
+        hn_set_err(err, err_len, "a capacity search needs at least one threshold (the service "
+                                 "level it searches under), e.g. p95<300ms");
+        return -EINVAL;
+    }
+    struct hn_capacity_plan p = *plan;
+    p.max = max;
+    struct hn_capacity *cap = hn_capacity_new(&p);
+    if (cap == NULL) {
+        hn_set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = plan->open ? hn_runner_start_open(r, plan->start, pool_max, NULL, 0, host,
+                                               run_time_s, err, err_len)
+                        : hn_runner_start(r, (uint32_t)plan->start, spawn_rate, host, run_time_s,
+                                          err, err_len);
+    if (rc != 0) {
+        hn_capacity_free(cap);
+        return rc;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->cap = cap;
+    r->cap_hold_s = plan->hold_s;
+    /* Each step ramps within a second, at least as fast as asked. */
+    r->cap_spawn_rate = fmax(spawn_rate, plan->step);
+    pthread_mutex_unlock(&r->lock);
+    hn_logf(HN_INFO, "capacity search: from %g %s, %g more each step, each held %g s",
+            plan->start, plan->open ? "iterations/s" : "users", plan->step, plan->hold_s);
+    return 0;
+}
+
+int hn_runner_choose_types(struct hn_runner *r, const struct hn_type_choice *c, size_t n,
+                           char *err, size_t err_len)
+{
+    const struct hn_user_type *types = r->cfg.plugin->user_types;
+    /* Checked whole before anything changes. */
+    for (size_t i = 0; i < n; i++) {
+        struct hn_type_plan *p = NULL;
+        for (size_t k = 0; k < r->n_plans && p == NULL; k++)
+            if (strcmp(r->plans[k].type->name, c[i].name ? c[i].name : "") == 0)
+                p = &r->plans[k];
+        if (p == NULL) {
+            char names[300] = "";
+            for (size_t k = 0; k < r->n_plans && strlen(names) < 240; k++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                         r->plans[k].type->name);
+            hn_set_err(err, err_len, "user_types: no user type '%.60s' to run (the plugin has: %s)",
+                       c[i].name ? c[i].name : "", names);
+            return -EINVAL;
+        }
+        for (size_t j = 0; c[i].tasks != NULL && c[i].tasks[j] != NULL; j++) {
+            bool known = false;
+            for (size_t k = 0; k < p->n_all && !known; k++)
+                known = p->all[k]->name && strcmp(p->all[k]->name, c[i].tasks[j]) == 0;
+            if (!known) {
+                hn_set_err(err, err_len, "user_types: '%.60s' has no task '%.60s'", c[i].name,
+                           c[i].tasks[j]);
+                return -EINVAL;
+            }
+        }
+        if (c[i].tasks != NULL && c[i].tasks[0] == NULL) {
+            hn_set_err(err, err_len, "user_types: '%.60s' needs at least one task", c[i].name);
+            return -EINVAL;
+        }
+        if (c[i].weight == 0 && c[i].fixed_count <= 0 &&
+            (c[i].fixed_count == 0 || p->type->fixed_count == 0)) {
+            hn_set_err(err, err_len, "user_types: '%.60s' would never run (weight 0 and no fixed "
+                                     "count): leave it out instead", c[i].name);
+            return -EINVAL;
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    if (r->state != HN_STATE_READY && r->state != HN_STATE_STOPPED) {
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "the user types are chosen for a new run: stop the %s swarm "
+                                 "first", hn_state_name(r->state));
+        return -EBUSY;
+    }
+    bool any = false;
+    for (size_t k = 0; k < r->n_plans; k++) {
+        struct hn_type_plan *p = &r->plans[k];
+        const struct hn_type_choice *ch = NULL;
+        for (size_t i = 0; i < n && ch == NULL; i++)
+            if (strcmp(p->type->name, c[i].name) == 0)
+                ch = &c[i];
+        const struct hn_user_type *t = &types[p->index];
+        free(p->host);
+        p->host = ch && ch->host && *ch->host ? strdup(ch->host) : NULL;
+        choose_tasks(p, ch ? ch->tasks : NULL);
+        /* Not listed (when some are): not run. */
+        p->weight = n == 0 ? t->weight : ch == NULL ? 0 : ch->weight >= 0 ? (uint32_t)ch->weight
+                                                                          : t->weight;
+        p->fixed_count = n == 0 || ch == NULL ? (n == 0 ? t->fixed_count : 0)
+                         : ch->fixed_count >= 0 ? (uint32_t)ch->fixed_count
+                                                : t->fixed_count;
+        any = any || plan_runs(p);
+    }
+    if (!any) {
+        /* Back to the plugin's own (a listed type may have been weight 0). */
+        for (size_t k = 0; k < r->n_plans; k++) {
+            struct hn_type_plan *p = &r->plans[k];
+            free(p->host);
+            p->host = NULL;
+            choose_tasks(p, NULL);
+            p->weight = types[p->index].weight;
+            p->fixed_count = types[p->index].fixed_count;
+        }
+        pthread_mutex_unlock(&r->lock);
+        hn_set_err(err, err_len, "user_types: none of them would run (weight 0 and no fixed "
+                                 "count)");
+        return -EINVAL;
+    }
+    memset(r->swrr, 0, r->n_plans * sizeof *r->swrr);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
 }
 
 int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,

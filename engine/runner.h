@@ -126,6 +126,31 @@ int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t
 int hn_runner_start_open(struct hn_runner *r, double rate, uint32_t pool_max,
                          const struct hn_stage *stages, size_t n_stages, const char *host,
                          double run_time_s, char *err, size_t err_len);
+/* Starts a capacity search (from ready/stopped; capacity.h): the load
+ * (users at spawn_rate, at least a step a second, or with plan->open the
+ * arrival rate with a pool of up to pool_max users) starts at plan->start
+ * and rises by plan->step; each step is held plan->hold_s and judged on
+ * its own statistics against the thresholds (at least one is needed); the
+ * first that breaks one ends the run, its stop reason saying what was
+ * found. plan->max is set here (the most users, or 1e6/s). */
+struct hn_capacity_plan;
+int hn_runner_start_capacity(struct hn_runner *r, const struct hn_capacity_plan *plan,
+                             uint32_t pool_max, double spawn_rate, const char *host,
+                             double run_time_s, char *err, size_t err_len);
+/* The run's choice of user types (the picker, Locust's --class-picker). */
+struct hn_type_choice {
+    const char *name;             /* a user type of the plugin */
+    int64_t weight;               /* < 0: the type's own */
+    int64_t fixed_count;          /* < 0: the type's own */
+    const char *host;             /* NULL or "": the type's own */
+    const char *const *tasks;     /* NULL: every task; else these (NULL-terminated) */
+};
+/* Chooses which user types the next runs start and how: only those listed
+ * run (n == 0: every type, as the plugin declares them). From ready or
+ * stopped only; checked whole first (unknown types or tasks, a type that
+ * would never run). Returns 0, -EINVAL or -EBUSY with err. [any] */
+int hn_runner_choose_types(struct hn_runner *r, const struct hn_type_choice *c, size_t n,
+                           char *err, size_t err_len);
 /* Parses one "DURATION:USERS". Returns 0, or -1 with the reason. [any] */
 int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, char *err,
                    size_t err_len);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "hist.h"
 #include "stats.h"
 
@@ -267,6 +268,25 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
     }
     snap->stage = snap->n_stages > 0 ? in->stage : -1;
     snap->shape = in->shape;
+    snap->capacity = in->capacity ? hn_capacity_view(in->capacity) : NULL;
+    snap->loop_lag_ms = in->loop_lag_ms;
+    snap->worker_cpu_percent = in->worker_cpu_percent;
+    snap->max_loop_lag_ms = in->max_loop_lag_ms;
+    snap->max_worker_cpu_percent = in->max_worker_cpu_percent;
+    snap->overloaded_s = in->overloaded_s;
+    snap->overloaded = in->overloaded && in->state != HN_STATE_STOPPED &&
+                       in->state != HN_STATE_READY;
+    if (in->overloaded_s > 0) {
+        char text[400];
+        snprintf(text, sizeof text,
+                 "hornet itself was the bottleneck for %.0f s of the run: a worker thread at up to "
+                 "%.0f%% CPU, its timers firing up to %.1f ms late (added to the latencies "
+                 "measured then); use more --threads or worker processes",
+                 in->overloaded_s, in->max_worker_cpu_percent, in->max_loop_lag_ms);
+        snap->loadgen_warning = dup_str(text);
+    }
+    if (in->capacity != NULL && snap->capacity == NULL)
+        abort(); /* as xcalloc */
     snap->open = in->open;
     snap->arrival_rate = in->arrival_rate;
     snap->iterations = in->iterations;
@@ -336,6 +356,8 @@ void hn_snapshot_release(struct hn_snapshot *s)
     }
     free(s->ratios);
     hn_worker_views_free(s->workers, s->n_workers);
+    hn_capacity_view_free(s->capacity);
+    free(s->loadgen_warning);
     for (size_t i = 0; i < s->n_thresholds; i++) {
         free(s->thresholds[i].expr);
         free(s->thresholds[i].metric);

@@ -9,6 +9,7 @@
 #ifndef HN_SNAPSHOT_H
 #define HN_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,6 +106,36 @@ struct hn_stage_view {
     uint32_t users;
 };
 
+/* A capacity search (engine/capacity.h): its plan, judged steps and what
+ * it found. */
+struct hn_capacity_plan {
+    bool open;                /* the load is an arrival rate (iterations/s), else users */
+    double start, step;       /* first load, and what each step adds (> 0) */
+    double hold_s;            /* how long each step is held and measured */
+    double max;               /* the search ends (without an answer) above this load */
+};
+
+/* One judged step. */
+struct hn_capacity_step {
+    double load;              /* users or iterations/s */
+    double rps;               /* requests/s during the hold */
+    double p50_ms, p95_ms, p99_ms;
+    double fail_ratio;
+    bool held;                /* every threshold passed */
+    char *broken;             /* the thresholds it broke ("p95<300ms, fail_ratio<1%") or NULL */
+};
+
+/* What a snapshot shows. */
+struct hn_capacity_view {
+    struct hn_capacity_plan plan;
+    size_t n_steps;
+    struct hn_capacity_step *steps;
+    double held;              /* the highest load that held; 0 = none did */
+    double knee;              /* load at the knee; 0 = none seen */
+    bool done;                /* the search is over (a step broke, or the maximum) */
+    char *outcome;            /* one line: what was found, or NULL while searching */
+};
+
 struct hn_snapshot {
     int refs;                           /* atomic; use acquire/release */
     uint64_t seq;                       /* increases with every snapshot */
@@ -145,6 +176,15 @@ struct hn_snapshot {
                                          * stop began: stopping adds none) */
     uint64_t dropped_iterations;        /* due, but no user was free and the pool was full */
     double start_lag_p50_ms, start_lag_p95_ms, start_lag_max_ms; /* how late they started */
+    struct hn_capacity_view *capacity;  /* a capacity search (capacity.h); NULL otherwise */
+    /* Is hornet itself the bottleneck? Its worst worker thread: how late
+     * its timers fired and its CPU, in the last second and at worst in
+     * the run (zeros on a master: its workers measure their own). */
+    double loop_lag_ms, worker_cpu_percent;
+    double max_loop_lag_ms, max_worker_cpu_percent;
+    double overloaded_s;                /* seconds of the run over either limit */
+    int overloaded;                     /* over a limit for some seconds in a row, now */
+    char *loadgen_warning;              /* one line when the run was ever over; else NULL */
 };
 
 /* Takes one more reference. [any] */
@@ -163,6 +203,7 @@ struct hn_history_point {
 
 struct hn_stats;
 struct hn_hist;
+struct hn_capacity;
 
 /* What the aggregator knows when it builds a snapshot. */
 struct hn_snapshot_input {
@@ -191,6 +232,10 @@ struct hn_snapshot_input {
     double arrival_rate;
     uint64_t iterations, dropped_iterations; /* lag comes from cum->start_lag */
     double arrivals_s;                  /* active time during which arrivals ran */
+    const struct hn_capacity *capacity;  /* viewed (copied); NULL = none */
+    double loop_lag_ms, worker_cpu_percent, max_loop_lag_ms, max_worker_cpu_percent;
+    double overloaded_s;
+    int overloaded;                      /* over a limit for some seconds in a row now */
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

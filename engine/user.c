@@ -1037,7 +1037,7 @@ void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_
         u->iteration_at = at_us;
     }
     const struct hn_user_type *t = plan->type;
-    const char *host = t->host && *t->host ? t->host : w->host;
+    const char *host = plan->host ? plan->host : t->host && *t->host ? t->host : w->host;
     u->host = host ? strdup(host) : NULL;
     if (t->state_size > 0 && (u->state = calloc(1, t->state_size)) == NULL)
         goto oom;

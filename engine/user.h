@@ -129,6 +129,7 @@ struct hn_worker {
     struct hn_ulist idle_users;   /* open model: the pool's users between iterations */
     _Atomic uint64_t *iterations_done; /* [any] per plan slot: iterations finished */
     _Atomic uint64_t iterations_missed; /* [any] assigned to a user that had gone */
+    _Atomic uint64_t lag_max_us;        /* [any] latest timer lateness since the runner looked */
 
     struct hn_user **users;   /* spawn order; stop picks from the end (LIFO) */
     size_t n_users, cap_users;

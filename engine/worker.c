@@ -279,13 +279,20 @@ static void reap_users(struct hn_worker *w)
     w->n_users = j;
 }
 
+/* Fires due timers, noting how late the latest one fired: a loop too
+ * busy to keep its timers distorts every figure it measures. */
 static void fire_timers(struct hn_worker *w, uint64_t now)
 {
+    uint64_t late = 0;
     while (w->heap_n > 0 && w->heap[0]->deadline <= now) {
         struct hn_user *u = w->heap[0];
+        if (now - u->deadline > late)
+            late = now - u->deadline;
         hn_worker_timer_del(w, u);
         hn_user_timer_expired(u);
     }
+    if (late > atomic_load_explicit(&w->lag_max_us, memory_order_relaxed))
+        atomic_store_explicit(&w->lag_max_us, late, memory_order_relaxed);
 }
 
 static int loop_timeout_ms(struct hn_worker *w, uint64_t now)
@@ -452,6 +459,20 @@ uint64_t hn_worker_iterations_done(struct hn_worker *w, size_t p)
 uint64_t hn_worker_iterations_missed(struct hn_worker *w)
 {
     return atomic_load(&w->iterations_missed);
+}
+
+uint64_t hn_worker_take_lag(struct hn_worker *w)
+{
+    return atomic_exchange_explicit(&w->lag_max_us, 0, memory_order_relaxed);
+}
+
+double hn_worker_cpu_s(struct hn_worker *w)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(w->thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 uint32_t hn_worker_in_flight(struct hn_worker *w)

@@ -29,9 +29,15 @@ struct hn_type_plan {
     const struct hn_user_type *type;
     int index;
     size_t n_tasks;
-    const struct hn_task **tasks;  /* after tag filtering */
+    const struct hn_task **tasks;  /* after tag filtering and the run's task choice */
     uint64_t *cum_weights;         /* cum_weights[i] = sum of weights 0..i */
     uint64_t total_weight;
+    size_t n_all;
+    const struct hn_task **all;    /* every task left after tag filtering */
+    /* The type's, or the run's choice (the picker); weight 0 and no fixed
+     * count: not spawned. */
+    uint32_t weight, fixed_count;
+    char *host;                    /* the type's host override, or NULL */
     const char *const *headers;    /* the type's default headers (ABI 1.1), or NULL */
     size_t slot;                   /* position in the runner's plans */
 };
@@ -91,6 +97,11 @@ uint32_t hn_worker_in_flight(struct hn_worker *w);
  * assigned to a user that had gone (it stopped itself). [any] */
 uint64_t hn_worker_iterations_done(struct hn_worker *w, size_t p);
 uint64_t hn_worker_iterations_missed(struct hn_worker *w);
+/* How late (us) its latest-firing timer was since the last call (0 when
+ * none fired late), and resets it. [the aggregator] */
+uint64_t hn_worker_take_lag(struct hn_worker *w);
+/* CPU seconds its thread has used. [any] */
+double hn_worker_cpu_s(struct hn_worker *w);
 
 
 #endif

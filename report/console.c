@@ -383,6 +383,31 @@ static void threshold_report(FILE *f, const struct hn_snapshot *s)
     fputc('\n', f);
 }
 
+/* The capacity search: one line per step (its own figures), then what
+ * it found. */
+static void capacity_report(FILE *f, const struct hn_snapshot *s)
+{
+    const struct hn_capacity_view *c = s->capacity;
+    if (c == NULL)
+        return;
+    fprintf(f, "Capacity search (each step held %g s, judged on its own figures)\n",
+            c->plan.hold_s);
+    fprintf(f, "%12s %10s %9s %9s %9s %8s  %s\n", c->plan.open ? "Iterations/s" : "Users",
+            "req/s", "p50 ms", "p95 ms", "p99 ms", "fail %", "Step");
+    for (size_t i = 0; i < c->n_steps; i++) {
+        const struct hn_capacity_step *st = &c->steps[i];
+        char p50[32], p95[32], p99[32];
+        fprintf(f, "%12g %10.2f %9s %9s %9s %8.2f  %s%s%s\n", st->load, st->rps,
+                cell_ms(p50, st->p50_ms), cell_ms(p95, st->p95_ms), cell_ms(p99, st->p99_ms),
+                st->fail_ratio * 100, st->held ? "held" : "broke ",
+                st->held ? "" : st->broken ? st->broken : "", c->knee > 0 && st->load == c->knee
+                                                                 ? " (the knee)" : "");
+    }
+    if (c->outcome != NULL)
+        fprintf(f, "%s\n", c->outcome);
+    fputc('\n', f);
+}
+
 void hn_console_summary(FILE *f, const struct hn_snapshot *s)
 {
     if (f == NULL || s == NULL)
@@ -400,6 +425,9 @@ void hn_console_summary(FILE *f, const struct hn_snapshot *s)
                 s->start_lag_p50_ms, s->start_lag_p95_ms, s->start_lag_max_ms);
     }
     threshold_report(f, s);
+    capacity_report(f, s);
+    if (s->loadgen_warning != NULL)
+        fprintf(f, "Warning: %s\n\n", s->loadgen_warning);
     fflush(f);
     hn_leave_c_locale(old);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "snapshot.h"
 #include "textutil.h"
 
 /* JSON keys of the percentile object, in hn_report_quantiles order. */
@@ -193,6 +194,41 @@ static json_t *stages_json(const struct hn_snapshot *s)
     return a;
 }
 
+/* Is hornet itself the bottleneck? Its worst worker thread. */
+static json_t *loadgen_json(const struct hn_snapshot *s)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "loop_lag_ms", jreal(s->loop_lag_ms),
+                     "cpu_percent", jreal(s->worker_cpu_percent), "max_loop_lag_ms",
+                     jreal(s->max_loop_lag_ms), "max_cpu_percent",
+                     jreal(s->max_worker_cpu_percent), "overloaded_s", jreal(s->overloaded_s),
+                     "overloaded", s->overloaded, "warning",
+                     hn_json_text_or_null(s->loadgen_warning));
+}
+
+/* The capacity search, or null. */
+static json_t *capacity_json(const struct hn_snapshot *s)
+{
+    const struct hn_capacity_view *c = s->capacity;
+    if (c == NULL)
+        return json_null();
+    json_t *steps = json_array();
+    for (size_t i = 0; steps != NULL && i < c->n_steps; i++) {
+        const struct hn_capacity_step *st = &c->steps[i];
+        json_array_append_new(
+            steps, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "load", jreal(st->load), "rps",
+                             jreal(st->rps), "p50_ms", jreal(st->p50_ms), "p95_ms",
+                             jreal(st->p95_ms), "p99_ms", jreal(st->p99_ms), "fail_ratio",
+                             jreal(st->fail_ratio), "held", st->held, "broken",
+                             hn_json_text_or_null(st->broken)));
+    }
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "model",
+                     c->plan.open ? "arrival_rate" : "users", "start", jreal(c->plan.start),
+                     "step", jreal(c->plan.step), "hold_s", jreal(c->plan.hold_s), "steps",
+                     steps ? steps : json_array(), "held", jreal(c->held), "knee",
+                     c->knee > 0 ? jreal(c->knee) : json_null(), "done", c->done, "outcome",
+                     hn_json_text_or_null(c->outcome));
+}
+
 /* The open model's figures, or null for a closed-model run. */
 static json_t *open_json(const struct hn_snapshot *s)
 {
@@ -246,6 +282,8 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "stage", s->n_stages > 0 && s->stage >= 0 ? json_integer(s->stage) : json_null());
     put(o, "shape", json_boolean(s->shape));
     put(o, "open", open_json(s));
+    put(o, "capacity", capacity_json(s));
+    put(o, "load_generator", loadgen_json(s));
     return o;
 }
 
@@ -301,6 +339,8 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "stages", stages_json(s));
     put(run, "shape", json_boolean(s->shape));
     put(run, "open", open_json(s));
+    put(run, "capacity", capacity_json(s));
+    put(run, "load_generator", loadgen_json(s));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(hn_fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

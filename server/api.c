@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "capacity.h"
 #include "cli.h"
 #include "log.h"
 #include "report.h"
@@ -482,10 +483,126 @@ static int get_arrival_rate(json_t *o, double *out, struct hn_api_reply *rp)
     return 0;
 }
 
+/* "find_capacity": true, or {"step": N, "hold": "10s" or seconds}: a
+ * capacity search (*on false when absent); the step defaults to the first
+ * load, the hold to 10 s. */
+static int get_capacity(json_t *o, bool *on, double *step, double *hold, struct hn_api_reply *rp)
+{
+    static const char msg[] = "find_capacity must be true or {step: load added per step > 0, "
+                              "hold: time each step is held > 0, like \"10s\"}";
+    json_t *v = json_object_get(o, "find_capacity");
+    *on = false;
+    *step = 0;
+    *hold = 10;
+    if (v == NULL || json_is_null(v) || json_is_false(v))
+        return 0;
+    if (!json_is_true(v) && !json_is_object(v)) {
+        hn_api_error(rp, 400, "%s", msg);
+        return -1;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_is_object(v) ? v : NULL, key, val) {
+        if (strcmp(key, "step") == 0) {
+            *step = json_is_number(val) ? json_number_value(val) : -1;
+            if (!(*step > 0) || *step > 1e6) {
+                hn_api_error(rp, 400, "%s", msg);
+                return -1;
+            }
+        } else if (strcmp(key, "hold") == 0) {
+            double t = -1;
+            if (json_is_number(val))
+                t = json_number_value(val);
+            else if (json_is_string(val) && hn_parse_timespan(json_string_value(val), &t) != 0)
+                t = -1;
+            if (!(t > 0) || t > RUN_TIME_MAX) {
+                hn_api_error(rp, 400, "%s", msg);
+                return -1;
+            }
+            *hold = t;
+        } else {
+            hn_api_error(rp, 400, "find_capacity: unknown field '%.40s' (step, hold)", key);
+            return -1;
+        }
+    }
+    *on = true;
+    return 0;
+}
+
+/* "user_types": the picker, [{name, weight?, fixed_count?, host?, tasks?: [names]}].
+ * *n is 0 when absent; strings point into o. Checked against the plugin by
+ * hn_runner_choose_types. */
+static int get_user_types(json_t *o, struct hn_type_choice **out, size_t *n, bool *given,
+                          struct hn_api_reply *rp)
+{
+    static const char msg[] = "user_types must be a list of {name, weight?, fixed_count?, host?, "
+                              "tasks?: [task names]}";
+    json_t *v = json_object_get(o, "user_types");
+    *out = NULL;
+    *n = 0;
+    *given = v != NULL && !json_is_null(v);
+    if (!*given)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 1000) {
+        hn_api_error(rp, 400, "%s (at least one)", msg);
+        return -1;
+    }
+    struct hn_type_choice *c = calloc(json_array_size(v), sizeof *c);
+    if (c == NULL) {
+        reply_oom(rp);
+        return -1;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        json_t *w = json_object_get(e, "weight"), *f = json_object_get(e, "fixed_count");
+        json_t *h = json_object_get(e, "host"), *t = json_object_get(e, "tasks");
+        c[i].name = json_string_value(json_object_get(e, "name"));
+        c[i].weight = json_is_integer(w) ? json_integer_value(w) : w && !json_is_null(w) ? -2 : -1;
+        c[i].fixed_count = json_is_integer(f) ? json_integer_value(f)
+                           : f && !json_is_null(f) ? -2 : -1;
+        c[i].host = json_string_value(h);
+        bool bad = !json_is_object(e) || c[i].name == NULL || c[i].weight < -1 ||
+                   c[i].weight > 1000000 || c[i].fixed_count < -1 || c[i].fixed_count > 1000000 ||
+                   (h && !json_is_null(h) && !json_is_string(h)) ||
+                   (t && !json_is_null(t) && !json_is_array(t));
+        const char *key;
+        json_t *val;
+        json_object_foreach(json_is_object(e) ? e : NULL, key, val)
+            bad = bad || (strcmp(key, "name") && strcmp(key, "weight") && strcmp(key, "fixed_count") &&
+                          strcmp(key, "host") && strcmp(key, "tasks"));
+        if (!bad && json_is_array(t)) {
+            const char **names = calloc(json_array_size(t) + 1, sizeof *names);
+            for (size_t k = 0; names && k < json_array_size(t); k++)
+                bad = bad || (names[k] = json_string_value(json_array_get(t, k))) == NULL;
+            c[i].tasks = names;
+        }
+        if (bad) {
+            hn_api_error(rp, 400, "%s; entry %zu is not", msg, i + 1);
+            for (size_t k = 0; k <= i; k++)
+                free((void *)c[k].tasks);
+            free(c);
+            return -1;
+        }
+    }
+    *out = c;
+    *n = json_array_size(v);
+    return 0;
+}
+
+static void free_user_types(struct hn_type_choice *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((void *)c[i].tasks);
+    free(c);
+}
+
 static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
-    static const char *const fields[] = {"users",      "spawn_rate", "host",         "run_time",
-                                         "thresholds", "stages",     "arrival_rate", NULL};
+    static const char *const fields[] = {"users",        "spawn_rate",    "host",
+                                         "run_time",     "thresholds",    "stages",
+                                         "arrival_rate", "find_capacity", "user_types",
+                                         NULL};
     json_t *o = json_body(rq, rp);
     if (o == NULL)
         return;
@@ -494,11 +611,20 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
     const char *host;
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0, n_stages = 0;
-    bool set_thresholds = false;
+    bool set_thresholds = false, capacity, types_given = false;
+    double cap_step, cap_hold;
+    struct hn_type_choice *types = NULL;
+    size_t n_types = 0;
     struct hn_stage stages[HN_MAX_STAGES];
     if (check_fields(o, fields, rp) != 0 || get_stages(rq, o, stages, &n_stages, rp) != 0 ||
-        get_arrival_rate(o, &arrival, rp) != 0)
+        get_arrival_rate(o, &arrival, rp) != 0 ||
+        get_capacity(o, &capacity, &cap_step, &cap_hold, rp) != 0 ||
+        get_user_types(o, &types, &n_types, &types_given, rp) != 0)
         goto out;
+    if (capacity && n_stages > 0) {
+        hn_api_error(rp, 400, "find_capacity sets the load itself: give no stages");
+        goto out;
+    }
     bool open = arrival > 0;
     if (open && json_object_get(o, "spawn_rate")) {
         hn_api_error(rp, 400, "give either spawn_rate or arrival_rate (the open model starts "
@@ -515,8 +641,46 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
                                  get_spawn_rate(o, true, &rate, rp) == 0)) &&
         get_host(o, &host, rp) == 0 && get_run_time(o, &run_time, rp) == 0 &&
         get_thresholds(o, &thresholds, &n_thresholds, &set_thresholds, rp) == 0) {
-        char err[256] = "";
+        char err[512] = "";
         struct hn_runner *r = runner_of(rq);
+        enum hn_state st = hn_runner_state(r);
+        if (st == HN_STATE_READY || st == HN_STATE_STOPPED) {
+            /* Each new run starts from the types it is given (all of them
+             * when none are): as Locust's class picker. */
+            struct hn_snapshot *s = hn_runner_snapshot(r);
+            bool distributed = s->distributed;
+            hn_snapshot_release(s);
+            for (size_t i = 0; distributed && i < n_types; i++)
+                if ((types[i].host && *types[i].host) || types[i].tasks) {
+                    hn_api_error(rp, 400, "user_types: on a master, choose types, weights and "
+                                          "fixed counts; a type's host and tasks are not sent "
+                                          "to workers");
+                    goto out;
+                }
+            int rc = hn_runner_choose_types(r, types, n_types, err, sizeof err);
+            if (rc != 0) {
+                command_reply(rq, rp, rc, err);
+                goto out;
+            }
+        } else if (types_given) {
+            hn_api_error(rp, 409, "the user types are chosen for a new run: stop the %s swarm "
+                                  "first", hn_state_name(st));
+            goto out;
+        }
+        if (capacity) {
+            /* The search judges every step: its thresholds come first. */
+            int rc = set_thresholds ? hn_runner_set_thresholds(r, thresholds, n_thresholds, err,
+                                                               sizeof err)
+                                    : 0;
+            struct hn_capacity_plan plan = {.open = open, .start = open ? arrival : users,
+                                            .hold_s = cap_hold};
+            plan.step = cap_step > 0 ? cap_step : plan.start;
+            if (rc == 0)
+                rc = hn_runner_start_capacity(r, &plan, users, rate > 0 ? rate : 1, host,
+                                              run_time, err, sizeof err);
+            command_reply(rq, rp, rc, err);
+            goto out;
+        }
         int rc = open ? hn_runner_start_open(r, arrival, users, stages, n_stages, host, run_time,
                                              err, sizeof err)
                  : n_stages > 0
@@ -529,6 +693,7 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
     }
 out:
     hn_thresholds_free(thresholds, n_thresholds);
+    free_user_types(types, n_types);
     json_decref(o);
 }
 

@@ -344,6 +344,31 @@ static int set_arrival_rate(struct pstate *ps, const char *v)
     return 0;
 }
 
+static int set_find_capacity(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->find_capacity, v);
+}
+
+static int set_capacity_step(struct pstate *ps, const char *v)
+{
+    const char *p = v;
+    double n;
+    if (hn_scan_decimal(&p, &n) < 0 || *p || !(n > 0) || n > 1e6)
+        return bad(ps, "the load each step adds: users, or iterations/s with --arrival-rate (> 0)",
+                   v);
+    ps->o->capacity_step = n;
+    return 0;
+}
+
+static int set_capacity_hold(struct pstate *ps, const char *v)
+{
+    if (set_timespan(ps, &ps->o->capacity_hold, v) != 0)
+        return -1;
+    if (!(ps->o->capacity_hold > 0))
+        return bad(ps, "a time > 0 like 10s", v);
+    return 0;
+}
+
 static int set_stages(struct pstate *ps, const char *v)
 {
     struct hn_stage st[HN_MAX_STAGES];
@@ -773,6 +798,12 @@ static const struct opt opts[] = {
      "open model: R iterations/s; -u caps the user pool; --stages: rates"},
     {"stages", 0, A_VALUE, W_ALL, G_COMMON, set_stages, "SPEC",
      "load profile: ramp to N users over each span (30s:100,2m:100,30s:0)"},
+    {"find-capacity", 0, A_BOOL, W_ALL, G_RUN, set_find_capacity, NULL,
+     "raise the load in steps until one breaks a --threshold (capacity)"},
+    {"capacity-step", 0, A_VALUE, W_ALL, G_RUN, set_capacity_step, "N",
+     "--find-capacity: load added per step (default: the first load)"},
+    {"capacity-hold", 0, A_VALUE, W_ALL, G_RUN, set_capacity_hold, "SPAN",
+     "--find-capacity: how long each step is held and judged (default 10s)"},
     {"config", 0, A_VALUE, W_ARGV, G_COMMON, set_config, "FILE",
      "read options from FILE instead of ./hornet.conf"},
     {"demo", 0, A_BOOL, W_ALL, G_COMMON, set_demo, NULL,
@@ -1224,10 +1255,23 @@ static int check_combinations(struct pstate *ps)
         o->master = true;
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
                       o->json_path || o->junit_path || o->thresholds || o->stages ||
-                      o->arrival_rate > 0 || o->feeds || o->baseline)) {
+                      o->arrival_rate > 0 || o->feeds || o->baseline || o->find_capacity)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
                  "--autostart, --csv, --html, --json, --junit, --baseline, --threshold, "
-                 "--stages, --arrival-rate and --feed belong on the master");
+                 "--stages, --arrival-rate, --find-capacity and --feed belong on the master");
+        return -1;
+    }
+    if (o->find_capacity && !o->worker && o->thresholds == NULL) {
+        fail(ps, "--find-capacity needs at least one --threshold: the service level it searches "
+                 "under (e.g. --threshold p95<300ms)");
+        return -1;
+    }
+    if (o->find_capacity && o->stages) {
+        fail(ps, "--find-capacity sets the load itself: drop --stages");
+        return -1;
+    }
+    if ((o->capacity_step > 0 || o->capacity_hold != 10) && !o->find_capacity) {
+        fail(ps, "--capacity-step and --capacity-hold need --find-capacity");
         return -1;
     }
     if (o->expect_workers > 0 && !o->master) {
@@ -1316,6 +1360,7 @@ void hn_options_init(struct hn_options *o)
     o->run_time = 0;
     o->autoquit = -1;
     o->tolerance = 0.1;
+    o->capacity_hold = 10;
     /* NULL only if out of memory; hn_options_parse retries and reports. */
     o->web_host = strdup("127.0.0.1");
     o->web_port = 8089;

@@ -54,6 +54,9 @@ struct hn_options {
     char *html_path, *json_path;  /* --html FILE, --json FILE */
     char *junit_path;             /* --junit FILE */
     char *baseline;               /* --baseline FILE: a JSON result to compare the run with */
+    bool find_capacity;           /* --find-capacity: search the highest load the thresholds allow */
+    double capacity_step;         /* --capacity-step N (0 = the first load) */
+    double capacity_hold;         /* --capacity-hold SPAN (default 10 s) */
     double tolerance;             /* --tolerance PCT (a fraction; default 0.1) */
     char **feeds;                 /* --feed NAME=PATH (repeatable), NULL-terminated */
     char **thresholds;            /* --threshold EXPR (repeatable, or "a, b"): checked

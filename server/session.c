@@ -16,6 +16,7 @@
 #include "log.h"
 #include "report.h"
 #include "report_html.h"
+#include "capacity.h"
 #include "runner.h"
 
 struct ticker {
@@ -149,8 +150,17 @@ int hn_session_run(const struct hn_session_config *cfg)
             fclose(t.history);
         return waited == 1 ? 0 : 2;
     }
+    struct hn_capacity_plan plan = {
+        .open = cfg->arrival_rate > 0,
+        .start = cfg->arrival_rate > 0 ? cfg->arrival_rate : cfg->users,
+        .hold_s = cfg->capacity_hold,
+    };
+    plan.step = cfg->capacity_step > 0 ? cfg->capacity_step : plan.start;
     if (cfg->start_now &&
-        (cfg->arrival_rate > 0
+        (cfg->find_capacity
+             ? hn_runner_start_capacity(cfg->runner, &plan, cfg->users, cfg->spawn_rate,
+                                        cfg->host, cfg->run_time, err, sizeof err)
+         : cfg->arrival_rate > 0
              ? hn_runner_start_open(cfg->runner, cfg->arrival_rate, cfg->users, cfg->stages,
                                     cfg->n_stages, cfg->host, cfg->run_time, err, sizeof err)
          : cfg->n_stages > 0
@@ -253,10 +263,17 @@ int hn_session_run(const struct hn_session_config *cfg)
     }
     /* 2 (an output was lost) > 3 (the release gate failed) > 1 (failures). */
     bool ran = s->start_time > 0;
-    if (code == 0 && ran && !hn_thresholds_passed(s))
-        code = 3;
-    if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
-        code = cfg->exit_code_on_error;
+    if (s->capacity != NULL) {
+        /* Breaking a threshold is how a capacity search ends: it failed
+         * only when not even its first step held. */
+        if (code == 0 && ran && !(s->capacity->held > 0))
+            code = 3;
+    } else {
+        if (code == 0 && ran && !hn_thresholds_passed(s))
+            code = 3;
+        if (code == 0 && (s->total.failures > 0 || s->n_exceptions > 0))
+            code = cfg->exit_code_on_error;
+    }
     json_decref(comparison);
     hn_snapshot_release(t.pending);
     hn_snapshot_release(s);

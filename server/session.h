@@ -29,6 +29,9 @@ struct hn_session_config {
     double run_time;          /* seconds; 0 = until a signal */
     const struct hn_stage *stages; /* a load profile instead of users/spawn_rate */
     double arrival_rate;      /* > 0: the open model, users = the pool's maximum */
+    bool find_capacity;       /* a capacity search from users (or arrival_rate) */
+    double capacity_step;     /* 0 = the first load */
+    double capacity_hold;     /* seconds */
     size_t n_stages;
     const char *host;
     const char *csv_prefix;   /* NULL = no CSV */

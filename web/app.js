@@ -163,6 +163,22 @@
 
     /* ---- Header, controls, banner --------------------------------------- */
 
+    /* Is hornet itself the bottleneck? Said while it is, and after. */
+    function renderLoadgen(s) {
+        var lg = s.load_generator, el = $('loadgen-warning');
+        var text = '';
+        if (lg && lg.overloaded)
+            text = 'hornet itself is the bottleneck right now: a worker thread at ' + fixed0(lg.cpu_percent) +
+                '% CPU, its timers firing ' + fixed2(lg.loop_lag_ms) + ' ms late (added to the latencies ' +
+                'it measures). Use more --threads or worker processes.';
+        else if (lg && lg.warning)
+            text = lg.warning.charAt(0).toUpperCase() + lg.warning.slice(1) + '.';
+        el.textContent = text;
+        el.hidden = text === '';
+    }
+
+    function fixed0(v) { return String(Math.round(num(v))); }
+
     function renderHeader(s) {
         var st = $('state');
         st.textContent = s.state;
@@ -235,6 +251,7 @@
             : stages.length > 0 ? 'A load profile (stages) drives this run: stop it to set the users by hand' : '';
         $('run-info').textContent = info;
         updateControlsBar();
+        renderLoadgen(s);
 
         var banner = $('run-banner');
         if (st === 'stopped' && s.start_time) {
@@ -688,6 +705,49 @@
         };
     }
 
+    /* The capacity search: throughput and p95 per step, against the load. */
+    var capacityChart = null, capacitySteps = -1;
+    function renderCapacity(s) {
+        var c = s && s.capacity;
+        $('capacity-card').hidden = !c;
+        if (!c || typeof Chart === 'undefined') return;
+        $('capacity-outcome').textContent = c.outcome ? '\u00b7 ' + c.outcome : '\u00b7 searching\u2026';
+        if (c.steps.length === capacitySteps && capacityChart) return;
+        capacitySteps = c.steps.length;
+        var unit = c.model === 'users' ? 'users' : 'iterations/s';
+        var rps = c.steps.map(function (st) { return { x: st.load, y: st.rps }; });
+        var p95 = c.steps.map(function (st) { return { x: st.load, y: st.p95_ms }; });
+        var held = c.steps.map(function (st) { return st.held ? cssVar('--c-rps') : cssVar('--c-fail'); });
+        if (capacityChart) {
+            capacityChart.data.datasets[0].data = rps;
+            capacityChart.data.datasets[0].pointBackgroundColor = held;
+            capacityChart.data.datasets[1].data = p95;
+            capacityChart.options.scales.x.title.text = unit;
+            capacityChart.update('none');
+            return;
+        }
+        capacityChart = new Chart($('chart-capacity'), {
+            type: 'line',
+            data: { datasets: [
+                { label: 'Throughput (req/s)', data: rps, yAxisID: 'y', borderColor: cssVar('--c-rps'),
+                  backgroundColor: cssVar('--c-rps'), pointBackgroundColor: held, pointRadius: 5 },
+                { label: 'p95 (ms)', data: p95, yAxisID: 'y2', borderColor: cssVar('--c-p95'),
+                  backgroundColor: cssVar('--c-p95'), pointRadius: 4 }
+            ] },
+            options: {
+                animation: false, parsing: false, responsive: true, maintainAspectRatio: false,
+                interaction: { mode: 'index', intersect: false },
+                scales: {
+                    x: { type: 'linear', title: { display: true, text: unit }, ticks: { stepSize: c.step },
+                         grid: { color: cssVar('--chart-grid') } },
+                    y: { beginAtZero: true, title: { display: true, text: 'req/s' }, grid: { color: cssVar('--chart-grid') } },
+                    y2: { beginAtZero: true, position: 'right', title: { display: true, text: 'p95 ms' }, grid: { display: false } }
+                },
+                plugins: { legend: { position: 'top', align: 'end' } }
+            }
+        });
+    }
+
     function chartValues(p) {
         return {
             rps: [p.rps, p.fail_s],
@@ -724,6 +784,7 @@
     function redrawCharts() {
         if (!charts || tab !== 'charts') return;
         for (var k in charts) charts[k].update('none');
+        if (capacityChart) capacityChart.resize();
     }
 
     function setHistory(points) {
@@ -823,6 +884,7 @@
         if (!thresholdsTouched && Array.isArray(s.thresholds)) {
             $('f-thresholds').value = s.thresholds.map(function (t) { return t.expr; }).join('\n');
         }
+        renderCapacity(s);
     }
 
     function refreshStats() {
@@ -1001,6 +1063,52 @@
         }
         $('start-plugin').textContent = parts.join(' \u00b7 ');
         dirty.ratio = true;
+        renderTypePicker();
+    }
+
+    /* The user type picker (Locust's class picker): which types the next
+     * run starts, and each one's weight, fixed count, host and tasks. Sent
+     * only once touched; untouched, the plugin's own settings apply. */
+    var typesTouched = false;
+    function renderTypePicker() {
+        var types = (config && Array.isArray(config.user_types)) ? config.user_types : [];
+        $('field-types').hidden = types.length === 0;
+        $('types-summary').textContent = '(' + types.length + ': pick which run and how)';
+        document.querySelector('#types-table tbody').innerHTML = types.map(function (u, i) {
+            var tasks = (u.tasks || []).map(function (t, k) {
+                return '<label class="task-pick"><input type="checkbox" data-type="' + i + '" data-task="' + k +
+                    '" checked> ' + esc(t.name) + '</label>';
+            }).join(' ');
+            return '<tr data-type="' + i + '">' +
+                '<td><input type="checkbox" class="pick-run" aria-label="run ' + esc(u.name) + '" checked></td>' +
+                '<td class="name">' + esc(u.name) + '</td>' +
+                '<td class="num"><input type="number" class="pick-weight" min="0" step="1" value="' + num(u.weight) + '"></td>' +
+                '<td class="num"><input type="number" class="pick-fixed" min="0" step="1" value="' + num(u.fixed_count) + '"></td>' +
+                '<td><input type="text" class="pick-host" placeholder="' + esc(u.host || 'the run\'s host') +
+                '" spellcheck="false" autocomplete="off"></td>' +
+                '<td class="pick-tasks">' + tasks + '</td></tr>';
+        }).join('');
+        typesTouched = false;
+    }
+
+    function pickedTypes() {
+        var types = config.user_types, out = [];
+        var rows = document.querySelectorAll('#types-table tbody tr');
+        for (var i = 0; i < rows.length; i++) {
+            var row = rows[i], u = types[Number(row.getAttribute('data-type'))];
+            if (!row.querySelector('.pick-run').checked) continue;
+            var pick = { name: u.name,
+                         weight: numberOrRaw(row.querySelector('.pick-weight').value),
+                         fixed_count: numberOrRaw(row.querySelector('.pick-fixed').value) };
+            var host = row.querySelector('.pick-host').value.trim();
+            if (host) pick.host = host;
+            var boxes = row.querySelectorAll('.pick-tasks input'), chosen = [];
+            for (var k = 0; k < boxes.length; k++)
+                if (boxes[k].checked) chosen.push(u.tasks[Number(boxes[k].getAttribute('data-task'))].name);
+            if (chosen.length !== boxes.length) pick.tasks = chosen;
+            out.push(pick);
+        }
+        return out;
     }
 
     /* Form values go to the server as typed (numbers parsed, blanks left
@@ -1015,8 +1123,16 @@
     function profileIsStages() { return $('f-profile-stages').checked; }
     function profileIsArrival() { return $('f-profile-arrival').checked; }
 
+    function onCapacityChange() {
+        var on = $('f-capacity').checked && !profileIsStages();
+        $('field-capacity').hidden = profileIsStages();
+        $('field-capacity-step').hidden = !on;
+        $('field-capacity-hold').hidden = !on;
+    }
+
     function onProfileChange() {
         var stages = profileIsStages(), arrival = profileIsArrival();
+        onCapacityChange();
         $('field-stages').hidden = !stages;
         $('field-arrival').hidden = !arrival;
         var fixed = document.querySelectorAll('#start-form [data-fixed]');
@@ -1052,6 +1168,13 @@
         /* Always sent: an emptied box clears the thresholds for this run. */
         body.thresholds = $('f-thresholds').value.split('\n').map(function (l) { return l.trim(); })
             .filter(function (l) { return l !== ''; });
+        if (typesTouched) body.user_types = pickedTypes();
+        if ($('f-capacity').checked && !profileIsStages() && !(snap && snap.shape)) {
+            body.find_capacity = {};
+            var step = $('f-capacity-step').value.trim(), hold = $('f-capacity-hold').value.trim();
+            if (step !== '') body.find_capacity.step = numberOrRaw(step);
+            if (hold !== '') body.find_capacity.hold = hold;
+        }
         command($('btn-start'), 'start-error', 'POST', '/api/swarm', body);
     }
 
@@ -1127,6 +1250,9 @@
             $(id).addEventListener('input', function () { formTouched = true; });
         });
         $('f-thresholds').addEventListener('input', function () { thresholdsTouched = true; });
+        $('f-capacity').addEventListener('change', onCapacityChange);
+        $('types-table').addEventListener('input', function () { typesTouched = true; });
+        $('types-table').addEventListener('change', function () { typesTouched = true; });
         $('f-profile-fixed').addEventListener('change', onProfileChange);
         $('f-profile-stages').addEventListener('change', onProfileChange);
         $('f-profile-arrival').addEventListener('change', onProfileChange);

@@ -188,6 +188,11 @@
         if (notStarted)
             $('in-progress').textContent = 'No run had started when this report was made.';
         show($('in-progress'), !stopped || notStarted);
+        var lg = run.load_generator;
+        if (lg && lg.warning) {
+            $('loadgen-warning').textContent = 'Warning: ' + lg.warning + '.';
+            show($('loadgen-warning'), true);
+        }
 
         var p = total.percentiles || {};
         var tiles = [
@@ -526,6 +531,53 @@
         }, 'comparison-count');
     }
 
+    /* --find-capacity: the steps as a chart (throughput and p95 against the
+     * load) and a table, and what the search found. */
+    function renderCapacity() {
+        var c = run.capacity;
+        if (!c || !Array.isArray(c.steps)) return;
+        show($('capacity-section'), true);
+        var unit = c.model === 'users' ? 'users' : 'iterations/s';
+        $('capacity-hint').textContent = (c.outcome ? c.outcome + '.' : 'The search had not ended when this report was made.') +
+            ' Each step was held ' + fmtDurationShort(c.hold_s) + ' and judged on its own figures.';
+        $('capacity-load-head').textContent = c.model === 'users' ? 'Users' : 'Iterations/s';
+        var rows = c.steps.map(function (st) {
+            return { load: st.load, rps: st.rps, p50_ms: st.p50_ms, p95_ms: st.p95_ms, p99_ms: st.p99_ms,
+                     fail_ratio: st.fail_ratio, verdict: st.held ? 'held' : 'broke ' + (st.broken || '') };
+        });
+        makeListTable('capacity-section', rows, function (tr, r) {
+            tr.appendChild(td(fixed(r.load, r.load % 1 ? 2 : 0) + (c.knee === r.load ? ' (knee)' : ''), 'num'));
+            tr.appendChild(td(fixed(r.rps, 2), 'num'));
+            tr.appendChild(td(fmtMs(r.p50_ms) + ' ms', 'num'));
+            tr.appendChild(td(fmtMs(r.p95_ms) + ' ms', 'num'));
+            tr.appendChild(td(fmtMs(r.p99_ms) + ' ms', 'num'));
+            tr.appendChild(td(fmtPct(r.fail_ratio), 'num'));
+            tr.appendChild(td(r.verdict, /^broke/.test(r.verdict) ? 'fail' : 'ok'));
+        }, 'capacity-count');
+        if (typeof Chart !== 'function' || !c.steps.length) return;
+        var chart = new Chart($('chart-capacity'), {
+            type: 'line',
+            data: { datasets: [
+                { label: 'Throughput (req/s)', colorVar: '--c-rps', yAxisID: 'y', pointRadius: 4, borderWidth: 1.6,
+                  data: c.steps.map(function (st) { return { x: st.load, y: num(st.rps) }; }) },
+                { label: 'p95 (ms)', colorVar: '--c-p95', yAxisID: 'y2', pointRadius: 4, borderWidth: 1.6,
+                  data: c.steps.map(function (st) { return { x: st.load, y: num(st.p95_ms) }; }) }
+            ] },
+            options: {
+                animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+                devicePixelRatio: Math.max(window.devicePixelRatio || 1, 2),
+                scales: {
+                    x: { type: 'linear', title: { display: true, text: unit }, ticks: { stepSize: c.step }, grid: {} },
+                    y: { beginAtZero: true, title: { display: true, text: 'req/s' }, ticks: {}, grid: {} },
+                    y2: { beginAtZero: true, position: 'right', title: { display: true, text: 'p95 ms' },
+                          grid: { display: false } }
+                },
+                plugins: { legend: { display: true, labels: { boxWidth: 12, boxHeight: 2 } } }
+            }
+        });
+        charts.push(chart);
+    }
+
     function renderWorkers() {
         if (!workers) return;
         show($('workers-section'), true);
@@ -744,6 +796,7 @@
         renderStats();
         renderThresholds();
         renderComparison();
+        renderCapacity();
         renderFailures();
         renderExceptions();
         renderRatios();

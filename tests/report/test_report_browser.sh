@@ -157,7 +157,9 @@ async function openReport(browser, file, scheme, name) {
 /* Per canvas: how many pixels are drawn at all, and how many are strongly
  * coloured (the data lines and fills; axes and text are grey). */
 async function canvasInk(page) {
-    return page.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => {
+    /* The charts shown: a capacity search's section is hidden without one. */
+    return page.evaluate(() => Array.from(document.querySelectorAll('canvas'))
+        .filter((c) => !c.closest('[hidden]')).map((c) => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let ink = 0, colour = 0;
         for (let i = 0; i < d.length; i += 4) {

@@ -255,9 +255,10 @@ class DemoRun(unittest.TestCase):
         self.assertRegex(summary, r"Type\s+Name\s+50%\s+66%\s+75%\s+80%\s+90%\s+95%\s+98%\s+99%"
                                   r"\s+99\.9%\s+99\.99%\s+100%\s+# reqs")
         self.assertRegex(summary, r"GET\s+/item/\[id\]")
-        agg = re.findall(r"^\s+Aggregated\s+(\d+)\s", so, re.M)
+        # The stats tables' Aggregated rows: requests, then failures(ratio).
+        agg = re.findall(r"^\s+Aggregated\s+(\d+)\s+\d+\(", so, re.M)
         self.assertGreaterEqual(len(agg), 3)
-        self.assertEqual(int(agg[-2]), self.doc["total"]["requests"],
+        self.assertEqual(int(agg[-1]), self.doc["total"]["requests"],
                          "final table's Aggregated count != JSON total")
         if self.doc["total"]["failures"]:
             self.assertIn("Error report", summary)

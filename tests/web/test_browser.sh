@@ -3,7 +3,9 @@
 #  - tests/web/dashboard.test.js against `$HORNET --demo --web-port 0`;
 #  - tests/web/distributed.test.js against a master, two workers and the demo
 #    target (the header's worker count, the Workers tab, the report's workers);
-#  - tests/web/shape.test.js against a plugin with a load shape.
+#  - tests/web/shape.test.js against a plugin with a load shape;
+#  - tests/web/capacity.test.js: the capacity search from the start form;
+#  - tests/web/picker.test.js: the user type picker.
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -39,4 +41,6 @@ rc=0
 node "$web/dashboard.test.js" || rc=1
 node "$web/distributed.test.js" || rc=1
 node "$web/shape.test.js" || rc=1
+node "$web/capacity.test.js" || rc=1
+node "$web/picker.test.js" || rc=1
 exit $rc
