@@ -53,6 +53,7 @@ struct desired {
     double spawn_rate;
     char *host;
     bool paused;
+    json_t *params;           /* the plugin's parameters for the run, or NULL */
     bool open;                /* the open model: its share of the arrival rate */
     double arrival_rate;
     uint32_t pool;
@@ -524,6 +525,8 @@ static void stop_local(struct agent *a, const char *reason)
     a->self_stopped = true;
 }
 
+static void apply_params(struct agent *a);
+
 /* Moves the runner toward the master's desired state. */
 static void reconcile(struct agent *a, uint64_t now)
 {
@@ -539,6 +542,7 @@ static void reconcile(struct agent *a, uint64_t now)
                 hn_logf(HN_DEBUG, "the master started run %llu", (unsigned long long)a->want.run);
                 a->stop_test_sent = false;
                 a->self_stopped = false;
+                apply_params(a);
                 /* Retried on the next turn if the runner refused. */
                 if (apply_counts(a))
                     a->local_run = a->want.run;
@@ -621,6 +625,31 @@ static void on_state(struct agent *a, const json_t *msg)
               pool <= 1000000;
     w->arrival_rate = w->open ? rate : 0;
     w->pool = w->open ? (uint32_t)pool : 0;
+    json_t *params = json_object_get(msg, "params");
+    json_decref(w->params);
+    w->params = json_is_object(params) ? json_incref(params) : NULL;
+}
+
+/* The master's parameter values, set before a new run starts. */
+static void apply_params(struct agent *a)
+{
+    size_t n = json_object_size(a->want.params), i = 0;
+    if (n == 0)
+        return;
+    const char **names = calloc(n, sizeof *names), **values = calloc(n, sizeof *values);
+    const char *key;
+    json_t *val;
+    json_object_foreach(a->want.params, key, val) {
+        if (names == NULL || values == NULL || !json_is_string(val))
+            continue;
+        names[i] = key;
+        values[i++] = json_string_value(val);
+    }
+    char err[256];
+    if (names && values && hn_runner_set_params(a->runner, names, values, i, err, sizeof err) != 0)
+        hn_logf(HN_WARNING, "cannot use the master's parameters: %s", err);
+    free(names);
+    free(values);
 }
 
 /* Handles one message; returns 1 to quit, 2 when refused, else 0. */
@@ -767,6 +796,7 @@ static void teardown(struct agent *a)
     free_list(a->exclude_tags);
     free(a->want.counts);
     free(a->want.host);
+    json_decref(a->want.params);
     free(a->applied);
     free(a->applied_host);
     hn_feeders_free(a->feeders); /* after the runner: its users read them */

@@ -29,8 +29,9 @@
  *              ONCE feeder that stops the test does so when every live worker has
  *              used up its rows, not when the first one runs out
  *     state    {run, epoch, phase: idle|run|stop, counts:[per user type], spawn_rate,
- *              host, paused, arrival?:{rate, pool}}: the worker's whole desired
- *              state (arrival: its share of the open model), absolute and
+ *              host, paused, arrival?:{rate, pool}, params?:{name: value}}: the
+ *              worker's whole desired state (arrival: its share of the open model;
+ *              params: the plugin's parameters for the run), absolute and
  *              idempotent, sent on every change and every second (the
  *              master's heartbeat)
  *     rehello  the master does not know this worker (it restarted)

@@ -37,6 +37,7 @@
 #include "cluster.h"
 #include "feed_wire.h"
 #include "feeder.h"
+#include "params.h"
 #include "hornet/hornet.h"
 #include "log.h"
 #include "runner.h"
@@ -105,6 +106,7 @@ struct hn_fleet {
     bool paused;
     uint32_t *totals;          /* cluster-wide users per type */
     double spawn_rate;
+    json_t *params;            /* {name: value} for the run, or NULL */
     bool open;                 /* the open model: arrival_rate and pool_max rule */
     double arrival_rate;       /* cluster-wide iterations per second */
     uint32_t pool_max;         /* cluster-wide */
@@ -267,6 +269,8 @@ static void send_state(struct hn_fleet *f, struct member *m, uint64_t now)
     json_object_set_new(msg, "spawn_rate", json_real(f->spawn_rate / (live > 0 ? live : 1)));
     json_object_set_new(msg, "host", hn_json_text_or_null(f->host));
     json_object_set_new(msg, "paused", json_boolean(f->paused));
+    if (f->params != NULL)
+        json_object_set(msg, "params", f->params);
     if (f->open) {
         /* Every live worker has a pool of at least one user. */
         int n = live > 0 ? live : 1, k = live_index(f, m);
@@ -759,6 +763,18 @@ static void ops_set_arrival(void *ud, double rate, uint32_t pool_max)
     wake(f);
 }
 
+static void ops_set_params(void *ud, const struct hn_params *ps)
+{
+    struct hn_fleet *f = ud;
+    json_t *o = json_object();
+    for (size_t i = 0; o != NULL && ps != NULL && i < ps->n; i++)
+        json_object_set_new(o, ps->decl[i].name, hn_json_text(ps->values[i]));
+    pthread_mutex_lock(&f->lock);
+    json_decref(f->params);
+    f->params = o;
+    pthread_mutex_unlock(&f->lock);
+}
+
 static void ops_set_host(void *ud, const char *host)
 {
     struct hn_fleet *f = ud;
@@ -919,6 +935,7 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         .start_run = ops_start_run,
         .set_targets = ops_set_targets,
         .set_arrival = ops_set_arrival,
+        .set_params = ops_set_params,
         .set_host = ops_set_host,
         .pause = ops_pause,
         .stop = ops_stop,
@@ -1054,6 +1071,7 @@ void hn_fleet_stop(struct hn_fleet *f)
     free(f->type_names);
     json_decref(f->plugin_file);
     json_decref(f->feeders);
+    json_decref(f->params);
     free(f->feed_cursor);
     free(f->totals);
     free(f->host);

@@ -258,3 +258,27 @@ bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count)
     h->octave[oct][index % HN_HIST_SUB] += count;
     return true;
 }
+
+size_t hn_hist_bins(const struct hn_hist *h, unsigned per_octave, uint64_t *upper_us,
+                    uint64_t *counts, size_t max)
+{
+    if (per_octave == 0 || per_octave > HN_HIST_SUB)
+        per_octave = HN_HIST_SUB;
+    unsigned width = HN_HIST_SUB / per_octave; /* sub-buckets per bin */
+    size_t n = 0;
+    unsigned i = 0;
+    uint64_t c;
+    while (n < max && hn_hist_next_bucket(h, &i, &c)) {
+        unsigned octave = i / HN_HIST_SUB, sub = i % HN_HIST_SUB, last = sub / width * width + width;
+        /* The bin's upper bound: the first value past its last sub-bucket. */
+        uint64_t upper = octave == 0 ? last : (uint64_t)(HN_HIST_SUB + last) << (octave - 1);
+        if (n > 0 && upper_us[n - 1] == upper) {
+            counts[n - 1] += c;
+        } else {
+            upper_us[n] = upper;
+            counts[n++] = c;
+        }
+        i++;
+    }
+    return n;
+}

@@ -15,6 +15,7 @@
 #define HN_HIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define HN_HIST_SUB_BITS 7
@@ -57,6 +58,11 @@ bool hn_hist_next_bucket(const struct hn_hist *h, unsigned *index, uint64_t *cou
  * count/min/max/sum, which the caller restores from the sender's exact
  * values. Returns false for a bad index. */
 bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count);
+/* The distribution in coarse bins, per_octave (1..HN_HIST_SUB) to each
+ * power of two: the non-empty ones in order, each as the upper bound of
+ * its values (us) and its count. Returns how many, at most max. */
+size_t hn_hist_bins(const struct hn_hist *h, unsigned per_octave, uint64_t *upper_us,
+                    uint64_t *counts, size_t max);
 /* Deep copy into an initialised dst (dst's old contents are replaced). */
 void hn_hist_copy(struct hn_hist *dst, const struct hn_hist *src);
 

@@ -27,7 +27,9 @@
 #include <unistd.h>
 
 #include "capacity.h"
+#include "entry_history.h"
 #include "clock.h"
+#include "params.h"
 #include "errbuf.h"
 #include "hornet/hornet.h"
 #include "log.h"
@@ -117,6 +119,8 @@ struct hn_runner {
     double cap_spawn_rate;              /* users/s for a step's ramp */
     double cap_hold_s;
     struct hn_stats cap_stats;
+    struct hn_params *params;           /* the runs' parameter values; changed between runs */
+    struct hn_entry_history *eh;        /* per-entry history (snap_lock) */
     /* Is hornet itself the bottleneck? Each worker thread's timer lateness
      * and CPU, sampled by the aggregator about once a second. */
     double *lg_cpu_prev;                /* per worker: CPU seconds at the last sample */
@@ -541,7 +545,10 @@ static void collect_shards(struct hn_runner *r, struct hn_hist *second_total, bo
         if (keep && !hn_stats_empty(delta)) {
             if (r->delta_cb)
                 r->delta_cb(r->delta_ud, delta);
+            /* Under snap_lock: the drill-down reads the table from the API. */
+            pthread_mutex_lock(&r->snap_lock);
             hn_stats_merge(&r->cum, delta);
+            pthread_mutex_unlock(&r->snap_lock);
             if (r->cap != NULL)
                 hn_stats_merge(&r->cap_stats, delta);
             if (second_total) {
@@ -646,6 +653,7 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .max_worker_cpu_percent = r->lg_max_cpu,
         .overloaded_s = r->lg_overloaded_s,
         .overloaded = r->lg_streak >= LOADGEN_STREAK,
+        .params = r->params,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)
@@ -657,6 +665,14 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
     free(ratios);
     hn_worker_views_free(views, n_views);
     return snap;
+}
+
+/* An entry's position in the cumulative table. [control] */
+static long cum_index(void *ud, const char *type, const char *name)
+{
+    struct hn_runner *r = ud;
+    const struct hn_stats_entry *e = hn_stats_find(&r->cum, type, name);
+    return e ? (long)e->index : -1;
 }
 
 static void append_history(struct hn_runner *r, const struct hn_snapshot *s)
@@ -689,6 +705,7 @@ static void append_history(struct hn_runner *r, const struct hn_snapshot *s)
     h->p99_ms = s->total.cur_p99_ms;
     h->requests = s->total.requests;
     h->failures = s->total.failures;
+    hn_entry_history_add(r->eh, s, cum_index, r);
     pthread_mutex_unlock(&r->snap_lock);
 }
 
@@ -813,7 +830,10 @@ static void reset_stats_locked_out(struct hn_runner *r, bool tell_fleet)
     if (r->fleet && tell_fleet)
         r->fleet->reset(r->fleet->ud);
     collect_shards(r, NULL, false);
+    pthread_mutex_lock(&r->snap_lock);
     hn_stats_reset(&r->cum);
+    hn_entry_history_clear(r->eh);
+    pthread_mutex_unlock(&r->snap_lock);
     hn_stats_reset(&r->cap_stats);
     ring_clear(r);
     pthread_mutex_lock(&r->snap_lock);
@@ -1199,6 +1219,8 @@ static void *control_main(void *arg)
                 ask_shape(r, now);
             if (r->fleet && r->open)
                 send_fleet_arrival(r, now);
+            if (r->fleet && r->fleet->set_params && r->params)
+                r->fleet->set_params(r->fleet->ud, r->params);
             if (r->fleet)
                 r->fleet->start_run(r->fleet->ud, r->host);
         }
@@ -1418,6 +1440,13 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
 
     r->cfg.thresholds = NULL;
     r->cfg.n_thresholds = 0;
+    /* The values given, or the plugin's defaults (a worker's). */
+    char perr[256];
+    if (cfg->params != NULL)
+        r->params = hn_params_copy(cfg->params);
+    else if (hn_params_new(cfg->plugin, &r->params, perr, sizeof perr) != 0)
+        r->params = NULL;
+    r->cfg.params = NULL;
     if (r->cfg.max_users == 0)
         r->cfg.max_users = 1000000;
     r->state = HN_STATE_READY;
@@ -1481,6 +1510,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
             .stop_test = stop_test_from_user,
             .stop_test_ud = r,
             .feeders = cfg->feeders,
+            .params = r->params,
             .n_plans = r->n_plans,
             .in_flight_cap = cfg->in_flight_cap,
             .host = r->host,
@@ -1499,8 +1529,9 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->open_assigned = calloc(cells, sizeof *r->open_assigned);
     r->open_swrr = calloc(r->n_plans ? r->n_plans : 1, sizeof *r->open_swrr);
     r->lg_cpu_prev = calloc(r->n_workers > 0 ? (size_t)r->n_workers : 1, sizeof *r->lg_cpu_prev);
+    r->eh = hn_entry_history_new();
     if (r->open_spawned == NULL || r->open_assigned == NULL || r->open_swrr == NULL ||
-        r->lg_cpu_prev == NULL) {
+        r->lg_cpu_prev == NULL || r->eh == NULL) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -1568,6 +1599,8 @@ void hn_runner_destroy(struct hn_runner *r)
     hn_stats_cleanup(&r->cum);
     hn_stats_cleanup(&r->cap_stats);
     hn_capacity_free(r->cap);
+    hn_params_free(r->params);
+    hn_entry_history_free(r->eh);
     ring_clear(r);
     for (size_t i = 0; i <= WINDOW; i++)
         hn_hist_cleanup(&r->ring[i].total);
@@ -1850,6 +1883,47 @@ int hn_runner_start_capacity(struct hn_runner *r, const struct hn_capacity_plan 
     hn_logf(HN_INFO, "capacity search: from %g %s, %g more each step, each held %g s",
             plan->start, plan->open ? "iterations/s" : "users", plan->step, plan->hold_s);
     return 0;
+}
+
+int hn_runner_set_params(struct hn_runner *r, const char *const *names,
+                         const char *const *values, size_t n, char *err, size_t err_len)
+{
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    int rc = 0;
+    struct hn_params *copy = NULL;
+    if (r->state != HN_STATE_READY && r->state != HN_STATE_STOPPED) {
+        hn_set_err(err, err_len, "parameters are set for a new run: stop the %s swarm first",
+                   hn_state_name(r->state));
+        rc = -EBUSY;
+    } else if (r->params == NULL) {
+        hn_set_err(err, err_len, "the plugin has no parameters");
+        rc = -EINVAL;
+    } else if ((copy = hn_params_copy(r->params)) == NULL) {
+        hn_set_err(err, err_len, "out of memory");
+        rc = -ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (hn_params_set(copy, names[i], values[i], err, err_len) != 0)
+            rc = -EINVAL;
+    if (rc == 0) {
+        /* In place: worker threads hold the table (no user runs now). */
+        char **old = r->params->values;
+        r->params->values = copy->values;
+        copy->values = old;
+    }
+    pthread_mutex_unlock(&r->lock);
+    hn_params_free(copy);
+    return rc;
+}
+
+struct hn_params *hn_runner_params(struct hn_runner *r)
+{
+    pthread_mutex_lock(&r->lock);
+    struct hn_params *c = hn_params_copy(r->params);
+    pthread_mutex_unlock(&r->lock);
+    return c;
 }
 
 int hn_runner_choose_types(struct hn_runner *r, const struct hn_type_choice *c, size_t n,
@@ -2261,6 +2335,36 @@ struct hn_snapshot *hn_runner_snapshot_now(struct hn_runner *r)
     struct hn_snapshot *s = hn_snapshot_ref(r->latest);
     pthread_mutex_unlock(&r->snap_lock);
     return s;
+}
+
+_Static_assert(HN_HIST_OCTAVES == 40, "hn_entry_detail's bins hold every octave");
+
+struct hn_entry_detail *hn_runner_entry_detail(struct hn_runner *r, const char *type,
+                                               const char *name)
+{
+    struct hn_entry_detail *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    pthread_mutex_lock(&r->snap_lock);
+    const struct hn_stats_entry *e = hn_stats_find(&r->cum, type, name);
+    if (e != NULL) {
+        d->found = true;
+        d->requests = e->requests;
+        d->failures = e->failures;
+        d->points = hn_entry_history_get(r->eh, (long)e->index, &d->n_points);
+        d->n_bins = hn_hist_bins(&e->hist, HN_ENTRY_BINS_PER_OCTAVE, d->bin_upper_us, d->bin_count,
+                                 sizeof d->bin_count / sizeof d->bin_count[0]);
+    }
+    pthread_mutex_unlock(&r->snap_lock);
+    return d;
+}
+
+void hn_entry_detail_free(struct hn_entry_detail *d)
+{
+    if (d == NULL)
+        return;
+    free(d->points);
+    free(d);
 }
 
 struct hn_history_point *hn_runner_history(struct hn_runner *r, size_t *n)

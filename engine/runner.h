@@ -18,6 +18,7 @@
 
 #include "snapshot.h"
 
+struct hn_params;
 struct hn_plugin;
 struct hn_runner;
 struct hn_stats;
@@ -38,6 +39,8 @@ struct hn_fleet_ops {
     /* The open model: iterations per second for the whole cluster (0 =
      * none for now) and the most users its pools may hold in all. */
     void (*set_arrival)(void *ud, double rate, uint32_t pool_max);
+    /* The parameters' values for the run about to start (may be NULL). */
+    void (*set_params)(void *ud, const struct hn_params *params);
     void (*set_host)(void *ud, const char *host);
     void (*pause)(void *ud, bool paused);
     /* Stop every user; workers apply their own stop timeout. */
@@ -77,6 +80,7 @@ struct hn_runner_config {
     size_t history_max;              /* history points kept; 0 = 7200 */
     const struct hn_fleet_ops *fleet; /* distributed master; NULL = run users here */
     const struct hn_feeders *feeders; /* the plugin's data feeders (must outlive the runner) */
+    const struct hn_params *params;   /* the parameters' first values (copied); NULL = none */
     const struct hn_threshold *thresholds; /* judged into every snapshot (copied) */
     size_t n_thresholds;
 };
@@ -137,6 +141,13 @@ struct hn_capacity_plan;
 int hn_runner_start_capacity(struct hn_runner *r, const struct hn_capacity_plan *plan,
                              uint32_t pool_max, double spawn_rate, const char *host,
                              double run_time_s, char *err, size_t err_len);
+/* Sets parameter values for the next runs (names[i] = values[i], each
+ * checked against its type; all or nothing). From ready or stopped only.
+ * Returns 0, -EINVAL or -EBUSY with err. [any] */
+int hn_runner_set_params(struct hn_runner *r, const char *const *names,
+                         const char *const *values, size_t n, char *err, size_t err_len);
+/* A copy of the parameters' values now (NULL when the plugin has none). */
+struct hn_params *hn_runner_params(struct hn_runner *r);
 /* The run's choice of user types (the picker, Locust's --class-picker). */
 struct hn_type_choice {
     const char *name;             /* a user type of the plugin */
@@ -195,6 +206,23 @@ int hn_runner_wait_stopped(struct hn_runner *r, double timeout_s);
 struct hn_snapshot *hn_runner_snapshot(struct hn_runner *r);
 /* Forces a fresh snapshot now (used at the end of a run). */
 struct hn_snapshot *hn_runner_snapshot_now(struct hn_runner *r);
+/* One entry in detail, for the drill-down: its own history (once a
+ * second, the whole run at a resolution that halves as it grows) and its
+ * response-time distribution (the histogram in bins of a quarter octave). */
+#define HN_ENTRY_BINS_PER_OCTAVE 4
+struct hn_entry_point;
+struct hn_entry_detail {
+    bool found;                       /* no such entry (yet): false */
+    uint64_t requests, failures;
+    size_t n_points;
+    struct hn_entry_point *points;    /* entry_history.h */
+    size_t n_bins;
+    uint64_t bin_upper_us[40 * HN_ENTRY_BINS_PER_OCTAVE], bin_count[40 * HN_ENTRY_BINS_PER_OCTAVE];
+};
+/* Free with hn_entry_detail_free; NULL when out of memory. [any] */
+struct hn_entry_detail *hn_runner_entry_detail(struct hn_runner *r, const char *type,
+                                               const char *name);
+void hn_entry_detail_free(struct hn_entry_detail *d);
 /* Copies the history into a malloc'ed array (*n points). Caller frees. */
 struct hn_history_point *hn_runner_history(struct hn_runner *r, size_t *n);
 

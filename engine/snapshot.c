@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "capacity.h"
+#include "hornet/hornet.h"
+#include "params.h"
 #include "hist.h"
 #include "stats.h"
 
@@ -269,6 +271,14 @@ struct hn_snapshot *hn_snapshot_build(const struct hn_snapshot_input *in)
     snap->stage = snap->n_stages > 0 ? in->stage : -1;
     snap->shape = in->shape;
     snap->capacity = in->capacity ? hn_capacity_view(in->capacity) : NULL;
+    snap->n_params = in->params ? in->params->n : 0;
+    snap->params = snap->n_params ? xcalloc(snap->n_params, sizeof(*snap->params)) : NULL;
+    for (size_t i = 0; i < snap->n_params; i++) {
+        snap->params[i].name = dup_str(in->params->decl[i].name);
+        snap->params[i].value = dup_str(hn_params_shown(in->params, i));
+        snap->params[i].type = hn_param_type_name(in->params->decl[i].type);
+        snap->params[i].secret = (in->params->decl[i].flags & HN_PARAM_SECRET) != 0;
+    }
     snap->loop_lag_ms = in->loop_lag_ms;
     snap->worker_cpu_percent = in->worker_cpu_percent;
     snap->max_loop_lag_ms = in->max_loop_lag_ms;
@@ -358,6 +368,11 @@ void hn_snapshot_release(struct hn_snapshot *s)
     hn_worker_views_free(s->workers, s->n_workers);
     hn_capacity_view_free(s->capacity);
     free(s->loadgen_warning);
+    for (size_t i = 0; i < s->n_params; i++) {
+        free(s->params[i].name);
+        free(s->params[i].value);
+    }
+    free(s->params);
     for (size_t i = 0; i < s->n_thresholds; i++) {
         free(s->thresholds[i].expr);
         free(s->thresholds[i].metric);

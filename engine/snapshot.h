@@ -106,6 +106,14 @@ struct hn_stage_view {
     uint32_t users;
 };
 
+/* A parameter of the plugin and its value for the run. */
+struct hn_param_view {
+    char *name;
+    char *value;                        /* as shown: "********" for a secret */
+    const char *type;                   /* "string", "int", "float", "bool" (static) */
+    int secret;
+};
+
 /* A capacity search (engine/capacity.h): its plan, judged steps and what
  * it found. */
 struct hn_capacity_plan {
@@ -185,6 +193,8 @@ struct hn_snapshot {
     double overloaded_s;                /* seconds of the run over either limit */
     int overloaded;                     /* over a limit for some seconds in a row, now */
     char *loadgen_warning;              /* one line when the run was ever over; else NULL */
+    size_t n_params;
+    struct hn_param_view *params;       /* the plugin's parameters, in declaration order */
 };
 
 /* Takes one more reference. [any] */
@@ -236,6 +246,7 @@ struct hn_snapshot_input {
     double loop_lag_ms, worker_cpu_percent, max_loop_lag_ms, max_worker_cpu_percent;
     double overloaded_s;
     int overloaded;                      /* over a limit for some seconds in a row now */
+    const struct hn_params *params;      /* copied (values as shown); NULL = none */
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

@@ -165,6 +165,7 @@ struct hn_stats_entry *hn_stats_entry_get(struct hn_stats *s, const char *type, 
     e->type = xstrdup(keys[0]);
     e->name = xstrdup(keys[1]);
     hn_hist_init(&e->hist);
+    e->index = (uint32_t)s->n_entries;
     s->entries[s->n_entries++] = e;
     s->entry_index.slots[slot] = (uint32_t)s->n_entries;
     return e;

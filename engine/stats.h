@@ -28,6 +28,7 @@ struct hn_stats_entry {
     struct hn_hist hist;     /* response times of every request (us) */
     double first_ts;         /* wall seconds of the first request */
     double last_ts;          /* wall seconds of the last request */
+    uint32_t index;          /* its position in the table's entries */
 };
 
 struct hn_stats_error {

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "coro.h"
 #include "feeder.h"
+#include "params.h"
 #include "log.h"
 #include "user.h"
 
@@ -815,6 +816,30 @@ static const char *api_feed_field(struct hn_user *u, const char *name, const cha
     return NULL;
 }
 
+/* ---------------------------------------------------------------- */
+/* Parameters                                                        */
+/* ---------------------------------------------------------------- */
+
+static const char *api_param(struct hn_user *u, const char *name)
+{
+    if (!in_own_coroutine(u, "hn_param"))
+        return NULL;
+    long i = hn_params_find(u->w->params, name);
+    if (i < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no parameter '%.60s' (see the plugin's params)",
+                 name ? name : "");
+        api_exception(u, msg);
+        return NULL;
+    }
+    return u->w->params->values[i];
+}
+
+static double api_param_number(struct hn_user *u, const char *name)
+{
+    return hn_params_number(api_param(u, name));
+}
+
 static const struct hn_api api_table = {
     .abi_major = HN_ABI_MAJOR,
     .abi_minor = HN_ABI_MINOR,
@@ -845,6 +870,8 @@ static const struct hn_api api_table = {
     .set_header = api_set_header,
     .feed_next = api_feed_next,
     .feed_field = api_feed_field,
+    .param = api_param,
+    .param_number = api_param_number,
 };
 
 /* ---------------------------------------------------------------- */

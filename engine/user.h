@@ -113,6 +113,7 @@ struct hn_worker {
     void (*stop_test)(void *ud, const char *reason); /* hn_worker_config */
     void *stop_test_ud;
     const struct hn_feeders *feeders;                /* hn_worker_config; may be NULL */
+    const struct hn_params *params;                  /* hn_worker_config; may be NULL */
     pthread_t thread;
     uint64_t seed;
     char *host;

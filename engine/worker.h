@@ -74,6 +74,7 @@ struct hn_worker_config {
     void (*stop_test)(void *ud, const char *reason);
     void *stop_test_ud;
     const struct hn_feeders *feeders; /* the plugin's data feeders; may be NULL */
+    const struct hn_params *params;   /* the run's parameter values; may be NULL */
     size_t n_plans;                   /* for the per-plan iteration counters */
 };
 

@@ -426,6 +426,9 @@ void hn_console_summary(FILE *f, const struct hn_snapshot *s)
     }
     threshold_report(f, s);
     capacity_report(f, s);
+    for (size_t i = 0; i < s->n_params; i++)
+        fprintf(f, "%s%s=%s%s", i ? ", " : "Parameters: ", s->params[i].name, s->params[i].value,
+                i + 1 == s->n_params ? "\n\n" : "");
     if (s->loadgen_warning != NULL)
         fprintf(f, "Warning: %s\n\n", s->loadgen_warning);
     fflush(f);

@@ -194,6 +194,18 @@ static json_t *stages_json(const struct hn_snapshot *s)
     return a;
 }
 
+/* The plugin's parameters for the run, secrets masked. */
+static json_t *params_json(const struct hn_snapshot *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < s->n_params; i++)
+        json_array_append_new(a, json_pack("{s:o,s:o,s:s,s:b}", "name",
+                                           hn_json_text(s->params[i].name), "value",
+                                           hn_json_text(s->params[i].value), "type",
+                                           s->params[i].type, "secret", s->params[i].secret));
+    return a ? a : json_array();
+}
+
 /* Is hornet itself the bottleneck? Its worst worker thread. */
 static json_t *loadgen_json(const struct hn_snapshot *s)
 {
@@ -284,6 +296,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "open", open_json(s));
     put(o, "capacity", capacity_json(s));
     put(o, "load_generator", loadgen_json(s));
+    put(o, "params", params_json(s));
     return o;
 }
 
@@ -341,6 +354,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(run, "open", open_json(s));
     put(run, "capacity", capacity_json(s));
     put(run, "load_generator", loadgen_json(s));
+    put(run, "params", params_json(s));
     put(o, "run", run);
     put(o, "fail_ratio", jreal(hn_fail_ratio(s->total.requests, s->total.failures)));
     put(o, "total", entry_json(&s->total, true));

@@ -27,10 +27,14 @@
 #include <jansson.h>
 
 #include "capacity.h"
+#include "entry_history.h"
+#include "errbuf.h"
 #include "cli.h"
+#include "compare.h"
 #include "log.h"
 #include "report.h"
 #include "report_html.h"
+#include "runs.h"
 #include "textutil.h"
 #include "runner.h"
 #include "snapshot.h"
@@ -590,6 +594,51 @@ static int get_user_types(json_t *o, struct hn_type_choice **out, size_t *n, boo
     return 0;
 }
 
+/* "params": {NAME: value} (text, numbers and booleans as text), set on
+ * the runner for the next run; checked by hn_runner_set_params. */
+static int set_params(struct hn_runner *r, json_t *o, bool *given, char *err, size_t err_len)
+{
+    json_t *v = json_object_get(o, "params");
+    *given = v != NULL && !json_is_null(v);
+    if (!*given)
+        return 0;
+    if (!json_is_object(v) || json_object_size(v) > 256) {
+        hn_set_err(err, err_len, "params must be an object {NAME: value}");
+        return -EINVAL;
+    }
+    size_t n = json_object_size(v), i = 0;
+    const char **names = calloc(n ? n : 1, sizeof *names), **values = calloc(n ? n : 1, sizeof *values);
+    char (*texts)[64] = calloc(n ? n : 1, sizeof *texts);
+    int rc = names && values && texts ? 0 : -ENOMEM;
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val) {
+        if (rc != 0)
+            break;
+        names[i] = key;
+        values[i] = texts[i];
+        if (json_is_string(val)) {
+            values[i] = json_string_value(val);
+        } else if (json_is_integer(val)) {
+            snprintf(texts[i], sizeof texts[i], "%lld", (long long)json_integer_value(val));
+        } else if (json_is_real(val)) {
+            snprintf(texts[i], sizeof texts[i], "%.17g", json_real_value(val));
+        } else if (json_is_boolean(val)) {
+            values[i] = json_is_true(val) ? "true" : "false";
+        } else {
+            hn_set_err(err, err_len, "params: '%.60s' must be text, a number or true/false", key);
+            rc = -EINVAL;
+        }
+        i++;
+    }
+    if (rc == 0)
+        rc = hn_runner_set_params(r, names, values, n, err, err_len);
+    free(names);
+    free(values);
+    free(texts);
+    return rc;
+}
+
 static void free_user_types(struct hn_type_choice *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -602,7 +651,7 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
     static const char *const fields[] = {"users",        "spawn_rate",    "host",
                                          "run_time",     "thresholds",    "stages",
                                          "arrival_rate", "find_capacity", "user_types",
-                                         NULL};
+                                         "params",       NULL};
     json_t *o = json_body(rq, rp);
     if (o == NULL)
         return;
@@ -657,14 +706,17 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
                                           "to workers");
                     goto out;
                 }
+            bool params_given;
             int rc = hn_runner_choose_types(r, types, n_types, err, sizeof err);
+            if (rc == 0)
+                rc = set_params(r, o, &params_given, err, sizeof err);
             if (rc != 0) {
                 command_reply(rq, rp, rc, err);
                 goto out;
             }
-        } else if (types_given) {
-            hn_api_error(rp, 409, "the user types are chosen for a new run: stop the %s swarm "
-                                  "first", hn_state_name(st));
+        } else if (types_given || json_object_get(o, "params")) {
+            hn_api_error(rp, 409, "the user types and parameters are chosen for a new run: stop "
+                                  "the %s swarm first", hn_state_name(st));
             goto out;
         }
         if (capacity) {
@@ -795,6 +847,12 @@ static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
     put(o, "default_stages", hn_json_text_or_null(c->default_stages));
     put(o, "max_users", json_integer(c->max_users));
     put(o, "user_types", types);
+    json_t *params = c->params_json ? json_loads(c->params_json, 0, NULL) : NULL;
+    if (!json_is_array(params)) {
+        json_decref(params);
+        params = json_array();
+    }
+    put(o, "params", params);
     reply_json(rp, 200, o);
 }
 
@@ -828,6 +886,130 @@ static void api_stats(const struct hn_api_request *rq, struct hn_api_reply *rp)
 }
 
 /* Distributed mode: the workers, as in the snapshot. */
+/* ------------------------------------------------------------------------ */
+/* The session's runs: list, results, uploads, comparisons                   */
+
+static bool arg_id(const char *v, long *out)
+{
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (v == NULL || *v == '\0' || *end != '\0' || n <= 0)
+        return false;
+    *out = n;
+    return true;
+}
+
+static void api_runs(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    json_t *list = rq->ctx->runs ? hn_runs_list(rq->ctx->runs) : json_array();
+    reply_json(rp, 200, json_pack("{s:o, s:i}", "runs", list ? list : json_array(), "kept",
+                                  HN_RUNS_KEPT));
+}
+
+/* POST /api/runs: a JSON result (an earlier run's) to compare or overlay. */
+static void api_runs_upload(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    if (rq->ctx->runs == NULL) {
+        hn_api_error(rp, 404, "this hornet keeps no runs");
+        return;
+    }
+    json_t *doc = json_body(rq, rp);
+    if (doc == NULL)
+        return;
+    char err[256];
+    const json_t *run = json_object_get(doc, "run");
+    char label[96] = "uploaded";
+    const char *host = json_string_value(json_object_get(run, "host"));
+    if (host && *host)
+        snprintf(label, sizeof label, "uploaded (%.80s)", host);
+    long id = hn_runs_add(rq->ctx->runs, doc, label, err, sizeof err);
+    json_decref(doc);
+    if (id < 0)
+        hn_api_error(rp, 400, "%s", err);
+    else
+        reply_json(rp, 200, json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t)id));
+}
+
+static void api_run_result(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    long id;
+    json_t *doc = NULL;
+    if (!arg_id(rq->arg_id, &id)) {
+        hn_api_error(rp, 400, "give the run's number: ?id=N (GET /api/runs lists them)");
+        return;
+    }
+    if (rq->ctx->runs == NULL || (doc = hn_runs_get(rq->ctx->runs, id)) == NULL) {
+        hn_api_error(rp, 404, "no run %ld (this session keeps the last %d)", id, HN_RUNS_KEPT);
+        return;
+    }
+    if (rq->download != NULL)
+        snprintf(rp->filename, sizeof rp->filename, "hornet-run-%ld.json", id);
+    reply_json(rp, 200, doc);
+}
+
+static void api_runs_compare(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    long base_id, new_id;
+    double tolerance = 0.1;
+    if (!arg_id(rq->arg_base, &base_id) || !arg_id(rq->arg_new, &new_id)) {
+        hn_api_error(rp, 400, "give two runs: ?base=N&new=M (GET /api/runs lists them)");
+        return;
+    }
+    if (rq->arg_tolerance != NULL && hn_parse_tolerance(rq->arg_tolerance, &tolerance) != 0) {
+        hn_api_error(rp, 400, "tolerance must be a percentage like 10%% (or a fraction like 0.1)");
+        return;
+    }
+    json_t *base = rq->ctx->runs ? hn_runs_get(rq->ctx->runs, base_id) : NULL;
+    json_t *cur = rq->ctx->runs ? hn_runs_get(rq->ctx->runs, new_id) : NULL;
+    if (base == NULL || cur == NULL) {
+        hn_api_error(rp, 404, "no run %ld (this session keeps the last %d)",
+                     base == NULL ? base_id : new_id, HN_RUNS_KEPT);
+    } else {
+        reply_json(rp, 200, hn_compare_results(base, cur, tolerance));
+    }
+    json_decref(base);
+    json_decref(cur);
+}
+
+/* GET /api/entry?type=GET&name=/cart: one entry's own history and its
+ * response-time distribution (the drill-down). */
+static void api_entry(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    if (rq->arg_type == NULL || rq->arg_name == NULL) {
+        hn_api_error(rp, 400, "give the entry: ?type=GET&name=/path (as in /api/stats)");
+        return;
+    }
+    struct hn_entry_detail *d = hn_runner_entry_detail(runner_of(rq), rq->arg_type, rq->arg_name);
+    if (d == NULL) {
+        reply_oom(rp);
+        return;
+    }
+    if (!d->found) {
+        hn_api_error(rp, 404, "no entry '%.20s %.200s' in this run", rq->arg_type, rq->arg_name);
+        hn_entry_detail_free(d);
+        return;
+    }
+    json_t *history = json_array(), *dist = json_array();
+    for (size_t i = 0; history && i < d->n_points; i++) {
+        const struct hn_entry_point *p = &d->points[i];
+        json_array_append_new(history, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "time",
+                                                 jreal(p->time), "rps", jreal(p->rps), "fail_s",
+                                                 jreal(p->fail_s), "p50_ms", jreal(p->p50_ms),
+                                                 "p95_ms", jreal(p->p95_ms), "p99_ms",
+                                                 jreal(p->p99_ms)));
+    }
+    for (size_t i = 0; dist && i < d->n_bins; i++)
+        json_array_append_new(dist, json_pack("{s:o,s:I}", "le_ms",
+                                              jreal((double)d->bin_upper_us[i] / 1000.0), "count",
+                                              (json_int_t)d->bin_count[i]));
+    reply_json(rp, 200, json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "type", hn_json_text(rq->arg_type),
+                                  "name", hn_json_text(rq->arg_name), "requests",
+                                  (json_int_t)d->requests, "failures", (json_int_t)d->failures,
+                                  "history", history ? history : json_array(), "distribution",
+                                  dist ? dist : json_array()));
+    hn_entry_detail_free(d);
+}
+
 static void api_workers(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
     struct hn_snapshot *s = hn_runner_snapshot(runner_of(rq));
@@ -1343,6 +1525,11 @@ static const struct route routes[] = {
     {"/api/ratio", false, api_ratio},
     {"/api/logs", false, api_logs},
     {"/api/workers", false, api_workers},
+    {"/api/entry", false, api_entry},
+    {"/api/runs", false, api_runs},
+    {"/api/runs/upload", true, api_runs_upload},
+    {"/api/runs/result", false, api_run_result},
+    {"/api/runs/compare", false, api_runs_compare},
     {"/api/swarm", true, api_swarm},
     {"/api/resize", true, api_resize},
     {"/api/pause", true, api_pause},
@@ -1367,6 +1554,12 @@ static const struct route routes[] = {
     {"/stats/report", false, dl_report_html},
     {"/logs", false, locust_logs},
 };
+
+size_t hn_api_body_max(const char *path)
+{
+    return path != NULL && strcmp(path, "/api/runs/upload") == 0 ? HN_API_UPLOAD_MAX
+                                                                 : HN_API_BODY_MAX;
+}
 
 hn_api_handler_cb hn_api_route(const char *method, const char *path, const char **allow)
 {

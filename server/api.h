@@ -17,9 +17,15 @@ struct hn_webctx;
 
 /* Request bodies larger than this are refused with 413. */
 #define HN_API_BODY_MAX (64 * 1024)
+/* POST /api/runs takes a whole JSON result (a long run's is megabytes). */
+#define HN_API_UPLOAD_MAX (32 * 1024 * 1024)
+/* The largest body accepted on path. [any] */
+size_t hn_api_body_max(const char *path);
 
 struct hn_api_request {
     const struct hn_webctx *ctx;
+    const char *arg_id, *arg_base, *arg_new, *arg_tolerance; /* ?id= ?base= ?new= ?tolerance= */
+    const char *arg_type, *arg_name;                         /* ?type= ?name= */
     const char *path;         /* decoded URL path, without the query */
     const char *content_type; /* Content-Type header, or NULL */
     const char *body;         /* NUL-terminated (may also hold NULs); "" when none */

@@ -62,7 +62,7 @@ struct pstate {
     const char *label; /* how messages name the option being set */
     /* Layer that last set each list option, so a higher source replaces the
      * list while repeats within one source append to it. */
-    enum layer tags_layer, exclude_layer, thresholds_layer, feeds_layer;
+    enum layer tags_layer, exclude_layer, thresholds_layer, feeds_layer, params_layer;
     /* Per option: where its current value came from, for conflict messages. */
     char (*origin)[96];
 };
@@ -637,6 +637,22 @@ static int set_threshold(struct pstate *ps, const char *v)
 
 /* NAME=PATH; the name is checked against the plugin's feeders once it is
  * loaded, the file when it is read. */
+static int set_param(struct pstate *ps, const char *v)
+{
+    size_t before = 0;
+    while (ps->params_layer == ps->layer && ps->o->params && ps->o->params[before])
+        before++;
+    if (set_item_or_list(ps, &ps->o->params, &ps->params_layer, v,
+                         "NAME=VALUE (a parameter of the plugin)") < 0)
+        return -1;
+    for (size_t i = before; ps->o->params && ps->o->params[i]; i++) {
+        const char *eq = strchr(ps->o->params[i], '=');
+        if (eq == NULL || eq == ps->o->params[i])
+            return bad(ps, "NAME=VALUE (a parameter of the plugin)", ps->o->params[i]);
+    }
+    return 0;
+}
+
 static int set_feed(struct pstate *ps, const char *v)
 {
     size_t before = 0;
@@ -847,6 +863,8 @@ static const struct opt opts[] = {
      "run only tasks with one of these tags (repeatable)"},
     {"exclude-tags", 'E', A_VALUE, W_ALL, G_RUN, set_exclude_tags, "A,B",
      "skip tasks with any of these tags (repeatable)"},
+    {"param", 0, A_VALUE, W_ALL, G_RUN, set_param, "NAME=VALUE",
+     "set the plugin's parameter NAME for the run (repeatable)"},
     {"feed", 0, A_VALUE, W_ALL, G_RUN, set_feed, "NAME=PATH",
      "read the plugin's feeder NAME from this CSV file (repeatable)"},
     {"threshold", 0, A_VALUE, W_ALL, G_RUN, set_threshold, "EXPR",
@@ -1136,7 +1154,8 @@ static int config_line(struct pstate *ps, const char *path, unsigned lineno, cha
     snprintf(label, sizeof label, "%s:%u: %s", path, lineno, key);
     /* Lists unquote their own items; other values may be quoted whole. */
     bool is_list = opts[idx].set == set_tags || opts[idx].set == set_exclude_tags ||
-                   opts[idx].set == set_threshold || opts[idx].set == set_feed;
+                   opts[idx].set == set_threshold || opts[idx].set == set_feed ||
+                   opts[idx].set == set_param;
     if (!is_list && (*value == '"' || *value == '\'')) {
         char *close = strchr(value + 1, *value);
         if (!close) {
@@ -1255,10 +1274,12 @@ static int check_combinations(struct pstate *ps)
         o->master = true;
     if (o->worker && (o->headless || o->autostart || o->csv_prefix || o->html_path ||
                       o->json_path || o->junit_path || o->thresholds || o->stages ||
-                      o->arrival_rate > 0 || o->feeds || o->baseline || o->find_capacity)) {
+                      o->arrival_rate > 0 || o->feeds || o->params || o->baseline ||
+                      o->find_capacity)) {
         fail(ps, "--worker runs what the master says and keeps no reports: --headless, "
                  "--autostart, --csv, --html, --json, --junit, --baseline, --threshold, "
-                 "--stages, --arrival-rate, --find-capacity and --feed belong on the master");
+                 "--stages, --arrival-rate, --find-capacity, --feed and --param belong on the "
+                 "master");
         return -1;
     }
     if (o->find_capacity && !o->worker && o->thresholds == NULL) {
@@ -1387,6 +1408,7 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->stages);
     free_list(o->thresholds);
     free_list(o->feeds);
+    free_list(o->params);
     free(o->config_path);
     free(o->master_host);
     free(o->master_bind_host);

@@ -59,6 +59,8 @@ struct hn_options {
     double capacity_hold;         /* --capacity-hold SPAN (default 10 s) */
     double tolerance;             /* --tolerance PCT (a fraction; default 0.1) */
     char **feeds;                 /* --feed NAME=PATH (repeatable), NULL-terminated */
+    char **params;                /* --param NAME=VALUE (repeatable), NULL-terminated; checked
+                                   * against the plugin's parameters once it is loaded */
     char **thresholds;            /* --threshold EXPR (repeatable, or "a, b"): checked
                                    * expressions (engine/threshold.h), NULL-terminated */
     int threads;                  /* --threads N (1..1024; default 0 = CPUs) */

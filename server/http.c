@@ -8,7 +8,7 @@
  *   1st call  headers only: allocate the request state and return. Queueing
  *             a response here makes libmicrohttpd 0.9.75 close the
  *             connection, so only bodies too large to drain are refused now.
- *   Nth call  a piece of the body: kept up to HN_API_BODY_MAX, then dropped.
+ *   Nth call  a piece of the body: kept up to hn_api_body_max(path), then dropped.
  *   last call no more data: route and answer (api.c or an asset).
  */
 #include "http.h"
@@ -51,7 +51,8 @@ struct hn_http {
 struct request {
     char *body; /* NUL-terminated; NULL until data arrives */
     size_t len, cap;
-    bool too_large; /* more than HN_API_BODY_MAX arrived */
+    bool too_large; /* more than max arrived */
+    size_t max;     /* hn_api_body_max of its path */
     bool oom;
 };
 
@@ -257,7 +258,7 @@ static void take_body(struct request *rq, const char *data, size_t n)
 {
     if (rq->too_large || rq->oom)
         return;
-    if (n > HN_API_BODY_MAX - rq->len) {
+    if (n > rq->max - rq->len) {
         rq->too_large = true;
         free(rq->body);
         rq->body = NULL;
@@ -268,8 +269,8 @@ static void take_body(struct request *rq, const char *data, size_t n)
         size_t cap = rq->cap ? rq->cap * 2 : 1024;
         while (cap < rq->len + n + 1)
             cap *= 2;
-        if (cap > HN_API_BODY_MAX + 1)
-            cap = HN_API_BODY_MAX + 1;
+        if (cap > rq->max + 1)
+            cap = rq->max + 1;
         char *b = realloc(rq->body, cap);
         if (b == NULL) {
             rq->oom = true;
@@ -288,7 +289,7 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
 {
     if (rq->too_large)
         return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-                          "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
+                          "request body too large (the limit is %zu bytes)", rq->max);
     if (rq->oom)
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
@@ -325,6 +326,12 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
             .body = rq->body != NULL ? rq->body : "",
             .body_len = rq->len,
             .download = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "download"),
+            .arg_id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "id"),
+            .arg_base = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "base"),
+            .arg_new = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "new"),
+            .arg_tolerance = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tolerance"),
+            .arg_type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type"),
+            .arg_name = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "name"),
         };
         struct hn_api_reply rp = {0};
         fn(&req, &rp);
@@ -353,11 +360,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (rq == NULL)
             return MHD_NO;
         *con_cls = rq;
+        rq->max = hn_api_body_max(url);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > DRAIN_MAX)
+        if (cl != NULL && strtoull(cl, NULL, 10) > (rq->max > DRAIN_MAX ? rq->max : DRAIN_MAX))
             return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-                              "request body too large (the limit is %d bytes)", HN_API_BODY_MAX);
+                              "request body too large (the limit is %zu bytes)", rq->max);
         return MHD_YES;
     }
     if (*upload_size > 0) {

@@ -25,6 +25,7 @@
 #include "compare.h"
 #include "demo_target.h"
 #include "feeder.h"
+#include "params.h"
 #include "fsutil.h"
 #include "hornet/hornet.h"
 #include "http.h"
@@ -35,6 +36,7 @@
 #include "session.h"
 #include "textutil.h"
 #include "threshold.h"
+#include "runs.h"
 #include "webctx.h"
 
 /* The bundled example plugin (plugins/shop.c, linked in) runs with --demo. */
@@ -76,6 +78,26 @@ static char *user_types_json(const struct hn_plugin *p)
         json_object_set_new(type, "tasks", tasks);
         json_array_append_new(arr, type);
     }
+    char *s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+/* The plugin's parameters for the page: [{"name","type","default","help","secret"}]. */
+static char *params_json(const struct hn_plugin *p)
+{
+    json_t *arr = json_array();
+    for (const struct hn_param *d = p->abi_minor >= 1 ? p->params : NULL; d && d->name; d++)
+        json_array_append_new(arr, json_pack("{s:o,s:s,s:o,s:o,s:b}", "name", hn_json_text(d->name),
+                                             "type", hn_param_type_name(d->type), "default",
+                                             hn_json_text((d->flags & HN_PARAM_SECRET) &&
+                                                                  d->default_value &&
+                                                                  *d->default_value
+                                                              ? "********"
+                                                          : d->default_value ? d->default_value
+                                                                             : ""),
+                                             "help", hn_json_text_or_null(d->help), "secret",
+                                             (d->flags & HN_PARAM_SECRET) != 0));
     char *s = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return s;
@@ -402,12 +424,14 @@ int main(int argc, char **argv)
     struct hn_live *live = NULL;
     struct hn_acceptor *acceptor = NULL;
     struct hn_fleet *fleet = NULL;
+    struct hn_runs *runs = NULL;
     pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
-    char *types_json = NULL;
+    char *types_json = NULL, *param_decls_json = NULL;
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
     struct hn_feeders *feeders = NULL;
+    struct hn_params *params = NULL;
     struct hn_stage stages[HN_MAX_STAGES];
     int n_stages = 0;
     char demo_host[64] = "";
@@ -462,6 +486,20 @@ int main(int argc, char **argv)
      * worker gets the master's tables instead. */
     bool has_feeders = plugin != NULL && plugin->abi_minor >= 1 && plugin->feeders != NULL &&
                        plugin->feeders[0].name != NULL;
+    /* Parameters: the plugin's declarations checked, --param values too. */
+    if (!opt.worker && plugin != NULL) {
+        if (hn_params_new(plugin, &params, err, sizeof err) != 0) {
+            fprintf(stderr, "hornet: %s\n", err);
+            goto out;
+        }
+        for (size_t i = 0; opt.params && opt.params[i]; i++)
+            if (params == NULL ||
+                hn_params_set_pair(params, opt.params[i], err, sizeof err) != 0) {
+                fprintf(stderr, "hornet: --param '%.80s': %s\n", opt.params[i],
+                        params ? err : "the plugin declares no parameters");
+                goto out;
+            }
+    }
     if (!opt.worker && plugin != NULL && (has_feeders || opt.feeds) &&
         hn_feeders_load(plugin, (const char *const *)opt.feeds, &feeders, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -528,6 +566,7 @@ int main(int argc, char **argv)
         .thresholds = thresholds,
         .n_thresholds = n_thresholds,
         .feeders = feeders,
+        .params = params,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -562,9 +601,16 @@ int main(int argc, char **argv)
         .max_users = 1000000,
         .web_root = opt.web_root,
         .user_types_json = types_json = user_types_json(plugin),
+        .params_json = param_decls_json = params_json(plugin),
         .web_host = opt.web_host,
     };
     if (!opt.headless) {
+        if (hn_runs_start(&runs, runner, web.plugin_path, HN_VERSION) != 0) {
+            fprintf(stderr, "hornet: out of memory\n");
+            code = 2;
+            goto out;
+        }
+        web.runs = runs;
         if (hn_http_start(&http, &web, err, sizeof err) != 0 ||
             hn_live_start(&live, &web, err, sizeof err) != 0 ||
             hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, err,
@@ -623,14 +669,17 @@ out:
     hn_acceptor_stop(acceptor);
     hn_live_stop(live);
     hn_http_stop(http);
+    hn_runs_stop(runs);
     if (fleet)
         hn_fleet_on_stop_test(fleet, NULL, NULL); /* the runner goes first */
     hn_runner_destroy(runner);
     hn_fleet_stop(fleet);
     reap_local_workers(local_pids, n_local);
     free(types_json);
+    free(param_decls_json);
     hn_thresholds_free(thresholds, n_thresholds);
     hn_feeders_free(feeders); /* after the runner: its users read them */
+    hn_params_free(params);
     hn_plugin_unload(loaded);
     hn_demo_target_stop(demo);
     json_decref(baseline);

@@ -8,6 +8,8 @@
 #ifndef HN_WEBCTX_H
 #define HN_WEBCTX_H
 
+struct hn_runs;
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,7 +27,9 @@ struct hn_webctx {
     uint32_t max_users;           /* upper bound accepted by the API */
     const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
     const char *user_types_json;  /* [{"name":..,"weight":..,"fixed_count":..,"tasks":[..]}] */
+    const char *params_json;      /* [{"name","type","default","help","secret"}] */
     const char *web_host;         /* --web-host, for the Host check */
+    struct hn_runs *runs;         /* the session's finished runs (runs.h) */
 };
 
 /* DNS-rebinding protection: true when a request's Host header names this

@@ -12,7 +12,7 @@
     var MAX_POINTS = 3600;          /* per chart series; halved when exceeded */
     var WS_SILENCE_MS = 5000;       /* the server pushes at 1 Hz: longer means a dead link */
     var LOG_POLL_MS = 2000;
-    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'thresholds', 'workers', 'downloads', 'logs'];
+    var TABS = ['stats', 'charts', 'failures', 'exceptions', 'ratio', 'thresholds', 'workers', 'runs', 'downloads', 'logs'];
     /* A worker above this share of the CPU its threads can use is the
      * bottleneck (Locust warns at 90% of its one core): its users wait for
      * the CPU, so the load falls short and response times read high. */
@@ -289,7 +289,9 @@
 
     function statRow(e, total) {
         var p = e.percentiles || {};
-        return '<tr' + (total ? ' class="total"' : '') + '><td>' + esc(e.type) +
+        /* A click on an entry opens its own charts (the drill-down). */
+        return '<tr' + (total ? ' class="total"' : ' data-type="' + esc(e.type) + '" data-name="' + esc(e.name) +
+            '" title="' + esc(e.type + ' ' + e.name) + ': click for its charts"') + '><td>' + esc(e.type) +
             '</td><td class="col-name" title="' + esc(e.name) + '">' + esc(e.name) +
             '</td><td class="num">' + fmtInt(e.requests) +
             '</td><td class="num' + (e.failures > 0 ? ' fail' : '') + '">' + fmtInt(e.failures) +
@@ -748,6 +750,208 @@
         });
     }
 
+    /* ---- Runs: the session's finished runs, compared and overlaid --------- */
+    var runsList = [], overlayRun = null, overlayDoc = null;
+
+    function loadRuns() {
+        return api('GET', '/api/runs').then(function (d) {
+            runsList = (d && d.runs) || [];
+            renderRuns();
+        }, function (e) { $('runs-error').textContent = e.message; });
+    }
+
+    function renderRuns() {
+        $('badge-runs').textContent = runsList.length ? String(runsList.length) : '';
+        var rows = runsList.map(function (r, i) {
+            var label = r.source === 'upload' ? r.label : 'run';
+            return '<tr data-run="' + r.id + '">' +
+                '<td class="num">' + r.id + '</td><td>' + esc(label) + '</td>' +
+                '<td>' + (r.start_time ? esc(fmtWall(r.start_time)) : '\u2013') + '</td>' +
+                '<td class="num">' + esc(fmtDuration(num(r.duration_s))) + '</td>' +
+                '<td class="num">' + fmtInt(r.requests) + '</td><td class="num">' + fmtInt(r.failures) + '</td>' +
+                '<td class="num">' + fixed2(r.rps) + '</td>' +
+                '<td class="num">' + (r.p95_ms === null ? 'N/A' : fixed2(r.p95_ms)) + '</td>' +
+                '<td>' + esc(r.stop_reason || '') + '</td>' +
+                '<td><input type="radio" name="run-base" value="' + r.id + '"' + (i === 1 ? ' checked' : '') + ' aria-label="base"></td>' +
+                '<td><input type="radio" name="run-new" value="' + r.id + '"' + (i === 0 ? ' checked' : '') + ' aria-label="new"></td>' +
+                '<td><button type="button" class="btn btn-small run-overlay" data-run="' + r.id + '">' +
+                (overlayRun === r.id ? 'Drawn' : 'Draw as baseline') + '</button></td>' +
+                '<td><a href="/api/runs/result?id=' + r.id + '&amp;download=1">JSON</a></td></tr>';
+        });
+        document.querySelector('#runs-table tbody').innerHTML = rows.length ? rows.join('')
+            : '<tr><td class="empty" colspan="13">No run has ended yet in this session.</td></tr>';
+    }
+
+    function pickedRun(name) {
+        var el = document.querySelector('input[name="' + name + '"]:checked');
+        return el ? el.value : null;
+    }
+
+    function compareRuns() {
+        var base = pickedRun('run-base'), cur = pickedRun('run-new');
+        $('runs-error').textContent = '';
+        if (!base || !cur) {
+            $('runs-error').textContent = 'Pick a base and a new run.';
+            return;
+        }
+        var q = '/api/runs/compare?base=' + base + '&new=' + cur + '&tolerance=' +
+            encodeURIComponent($('runs-tolerance').value.trim());
+        api('GET', q).then(function (c) {
+            var rows = c.rows.filter(function (r) { return r.type === '' || r.verdict !== 'same'; });
+            var html = '<p class="compare-verdict verdict-' + esc(c.verdict) + '">Run ' + esc(cur) + ' against run ' +
+                esc(base) + ': <strong>' + esc(c.verdict) + '</strong> (' + c.worse + ' worse, ' + c.better +
+                ' better; changes within ' + Math.round(c.tolerance * 100) + '% are the same; entries that did not change are not shown)</p>' +
+                '<div class="table-wrap"><table class="data" id="compare-table"><thead><tr><th>Verdict</th><th>Type</th><th>Name</th>' +
+                '<th>Figure</th><th class="num">Base</th><th class="num">New</th><th class="num">Change</th></tr></thead><tbody>' +
+                rows.map(function (r) {
+                    var f = r.metric === 'fail_ratio' ? function (v) { return fixed2(num(v) * 100) + '%'; }
+                        : r.metric === 'rps' ? fixed2 : function (v) { return fixed2(v) + ' ms'; };
+                    return '<tr><td class="verdict-' + esc(r.verdict) + '">' + esc(r.verdict) + '</td><td>' + esc(r.type) +
+                        '</td><td class="name">' + esc(r.name) + '</td><td>' + esc(r.metric) + '</td><td class="num">' +
+                        f(r.base) + '</td><td class="num">' + f(r['new']) + '</td><td class="num">' +
+                        (r.change === null ? 'n/a' : (r.change >= 0 ? '+' : '') + fixed2(r.change * 100) + '%') + '</td></tr>';
+                }).join('') + '</tbody></table></div>';
+            $('compare-out').innerHTML = html;
+        }, function (e) { $('runs-error').textContent = e.message; });
+    }
+
+    /* A baseline behind the charts: its per-second points, shifted to
+     * start with the run on screen (or now, before any run). */
+    function drawOverlay() {
+        if (!charts) return;
+        ['rps', 'rt'].forEach(function (k) {
+            var ds = charts[k].data.datasets.filter(function (d) { return !d.overlay; });
+            if (overlayDoc) {
+                var h = overlayDoc.history || [], t0 = num(overlayDoc.run && overlayDoc.run.start_time);
+                var start = snap && snap.start_time ? num(snap.start_time) : Date.now() / 1000;
+                var pts = function (key) {
+                    return h.map(function (p) { return { x: (start + num(p.time) - t0) * 1000, y: num(p[key]) }; });
+                };
+                var add = k === 'rps' ? { label: 'Baseline RPS', data: pts('rps'), color: '--c-rps' }
+                    : { label: 'Baseline p95', data: pts('p95_ms'), color: '--c-p95' };
+                ds.push({ label: add.label, data: add.data, overlay: true, borderDash: [6, 4], borderWidth: 1.5,
+                          pointRadius: 0, borderColor: cssVar(add.color), backgroundColor: cssVar(add.color) });
+            }
+            charts[k].data.datasets = ds;
+            charts[k].update('none');
+        });
+    }
+
+    function setOverlay(id) {
+        $('runs-error').textContent = '';
+        if (id === null) {
+            overlayRun = overlayDoc = null;
+            drawOverlay();
+            renderRuns();
+            return;
+        }
+        api('GET', '/api/runs/result?id=' + id).then(function (doc) {
+            overlayRun = Number(id);
+            overlayDoc = doc;
+            drawOverlay();
+            renderRuns();
+        }, function (e) { $('runs-error').textContent = e.message; });
+    }
+
+    function uploadRun(ev) {
+        var file = ev.target.files && ev.target.files[0];
+        if (!file) return;
+        $('runs-error').textContent = '';
+        file.text().then(function (text) {
+            var doc;
+            try { doc = JSON.parse(text); } catch (e) {
+                $('runs-error').textContent = file.name + ': not JSON';
+                return;
+            }
+            return api('POST', '/api/runs/upload', doc).then(loadRuns);
+        }).catch(function (e) { $('runs-error').textContent = e.message; }).then(function () {
+            ev.target.value = '';
+        });
+    }
+
+    /* ---- Drill-down: one entry's own charts and distribution -------------- */
+    var entryCharts = null, entryKey = null, entryTimer = null;
+
+    function entryChart(id, type, datasets, opts) {
+        return new Chart($(id), {
+            type: type,
+            data: { datasets: datasets, labels: opts.labels },
+            options: {
+                animation: false, parsing: type === 'bar', responsive: true, maintainAspectRatio: false,
+                interaction: { mode: 'index', intersect: false },
+                scales: {
+                    x: type === 'bar' ? { title: { display: true, text: 'response time up to (ms)' },
+                                          grid: { color: cssVar('--chart-grid') } }
+                        : { type: 'linear', afterBuildTicks: timeTicks,
+                            ticks: { callback: function (v) { return fmtClock(v); }, maxRotation: 0 },
+                            grid: { color: cssVar('--chart-grid') } },
+                    y: { beginAtZero: true, title: { display: true, text: opts.y }, grid: { color: cssVar('--chart-grid') } }
+                },
+                plugins: { legend: { position: 'top', align: 'end', labels: { boxWidth: 12, boxHeight: 2 } } }
+            }
+        });
+    }
+
+    function openEntry(type, name) {
+        entryKey = { type: type, name: name };
+        $('entry-detail').hidden = false;
+        $('entry-title').textContent = (type ? type + ' ' : '') + name;
+        loadEntry();
+        if (entryTimer) clearInterval(entryTimer);
+        entryTimer = setInterval(function () { if (snap && (snap.state === 'running' || snap.state === 'spawning')) loadEntry(); }, 2000);
+        $('entry-detail').scrollIntoView({ block: 'nearest' });
+    }
+
+    function closeEntry() {
+        entryKey = null;
+        $('entry-detail').hidden = true;
+        if (entryTimer) clearInterval(entryTimer);
+        entryTimer = null;
+    }
+
+    function loadEntry() {
+        if (!entryKey || typeof Chart === 'undefined') return;
+        var key = entryKey;
+        api('GET', '/api/entry?type=' + encodeURIComponent(key.type) + '&name=' + encodeURIComponent(key.name))
+            .then(function (d) {
+                if (entryKey !== key) return;
+                $('entry-summary').textContent = fmtInt(d.requests) + ' requests, ' + fmtInt(d.failures) + ' failures';
+                var xy = function (f) { return d.history.map(function (p) { return { x: p.time * 1000, y: num(p[f]) }; }); };
+                var line = function (label, f, color) {
+                    return { label: label, data: xy(f), borderColor: cssVar(color), backgroundColor: cssVar(color),
+                             pointRadius: 0, borderWidth: 1.6 };
+                };
+                var labels = d.distribution.map(function (b) { return fmtDistBound(b.le_ms); });
+                var counts = d.distribution.map(function (b) { return b.count; });
+                if (!entryCharts) {
+                    entryCharts = {
+                        rps: entryChart('chart-entry-rps', 'line', [line('RPS', 'rps', '--c-rps'),
+                            line('Failures/s', 'fail_s', '--c-fail')], { y: 'per second' }),
+                        rt: entryChart('chart-entry-rt', 'line', [line('Median', 'p50_ms', '--c-p50'),
+                            line('95th percentile', 'p95_ms', '--c-p95'), line('99th percentile', 'p99_ms', '--c-p99')],
+                            { y: 'ms' }),
+                        dist: entryChart('chart-entry-dist', 'bar', [{ label: 'Requests', data: counts,
+                            backgroundColor: cssVar('--c-p50') }], { y: 'requests', labels: labels })
+                    };
+                } else {
+                    entryCharts.rps.data.datasets[0].data = xy('rps');
+                    entryCharts.rps.data.datasets[1].data = xy('fail_s');
+                    entryCharts.rt.data.datasets[0].data = xy('p50_ms');
+                    entryCharts.rt.data.datasets[1].data = xy('p95_ms');
+                    entryCharts.rt.data.datasets[2].data = xy('p99_ms');
+                    entryCharts.dist.data.labels = labels;
+                    entryCharts.dist.data.datasets[0].data = counts;
+                    for (var k in entryCharts) entryCharts[k].update('none');
+                }
+            }, function (e) {
+                if (entryKey === key) $('entry-summary').textContent = e.message;
+            });
+    }
+
+    function fmtDistBound(ms) {
+        return ms < 1 ? num(ms).toFixed(3) : ms < 10 ? num(ms).toFixed(2) : ms < 100 ? num(ms).toFixed(1) : String(Math.round(ms));
+    }
+
     function chartValues(p) {
         return {
             rps: [p.rps, p.fail_s],
@@ -774,6 +978,7 @@
         for (var k in charts) {
             var ds = charts[k].data.datasets;
             for (var i = 0; i < ds.length; i++) {
+                if (ds[i].overlay) continue; /* a baseline run, drawn as it was */
                 ds[i].data.push({ x: x, y: num(vals[k][i]) });
                 if (ds[i].data.length > MAX_POINTS) ds[i].data = thin(ds[i].data);
             }
@@ -791,7 +996,7 @@
         if (!charts) return;
         for (var k in charts) {
             var ds = charts[k].data.datasets;
-            for (var i = 0; i < ds.length; i++) ds[i].data = [];
+            for (var i = 0; i < ds.length; i++) if (!ds[i].overlay) ds[i].data = [];
         }
         lastPointTime = 0;
         for (var j = 0; j < points.length; j++) {
@@ -864,6 +1069,7 @@
         var restarted = prev && (num(s.total.requests) < num(prev.total.requests) || s.start_time !== prev.start_time);
         if (live && (restarted || stateChanged)) {
             loadHistory();
+            if (restarted && overlayDoc) drawOverlay(); /* the baseline starts with the new run */
         } else if (live && s.state !== 'ready' && num(s.now) > lastPointTime + 0.5) {
             var p = snapPoint(s);
             if (historyLoading) historyLoading.push(p);
@@ -885,6 +1091,9 @@
             $('f-thresholds').value = s.thresholds.map(function (t) { return t.expr; }).join('\n');
         }
         renderCapacity(s);
+        prefillParams(s);
+        /* A run just ended: it joins the Runs tab. */
+        if (stateChanged && s.state === 'stopped' && s.start_time) loadRuns();
     }
 
     function refreshStats() {
@@ -1018,6 +1227,7 @@
                 charts[k].update('none');
             }
         }
+        if (name === 'runs') loadRuns();
         if (name === 'logs') {
             var logBtn = document.querySelector('.tabs [data-tab="logs"]');
             if (logBtn) logBtn.classList.remove('has-news');
@@ -1064,11 +1274,67 @@
         $('start-plugin').textContent = parts.join(' \u00b7 ');
         dirty.ratio = true;
         renderTypePicker();
+        renderParams();
     }
 
     /* The user type picker (Locust's class picker): which types the next
      * run starts, and each one's weight, fixed count, host and tasks. Sent
      * only once touched; untouched, the plugin's own settings apply. */
+    /* The plugin's parameters: one field each, prefilled with the run's
+     * value (a secret stays empty: left empty, it keeps its value). */
+    function renderParams() {
+        var ps = (config && Array.isArray(config.params)) ? config.params : [];
+        $('field-params').hidden = ps.length === 0;
+        $('params-fields').innerHTML = ps.map(function (p, i) {
+            var id = 'p-' + i, input;
+            if (p.type === 'bool') {
+                input = '<select id="' + id + '" data-param="' + i + '"><option value="true">true</option>' +
+                    '<option value="false">false</option></select>';
+            } else {
+                var type = p.secret ? 'password' : (p.type === 'int' || p.type === 'float') ? 'number' : 'text';
+                input = '<input id="' + id + '" data-param="' + i + '" type="' + type + '"' +
+                    (p.type === 'int' ? ' step="1"' : p.type === 'float' ? ' step="any"' : '') +
+                    (p.secret ? ' placeholder="(secret: empty keeps it)" autocomplete="new-password"' : ' autocomplete="off"') +
+                    ' spellcheck="false">';
+            }
+            return '<div class="field"><label for="' + id + '">' + esc(p.name) +
+                (p.help ? ' <span class="hint">' + esc(p.help) + '</span>' : '') + '</label>' + input + '</div>';
+        }).join('');
+        ps.forEach(function (p, i) { if (!p.secret) setParamField(i, p['default']); });
+    }
+
+    function setParamField(i, value) {
+        var el = $('p-' + i);
+        if (!el) return;
+        if (el.tagName === 'SELECT') {
+            el.value = /^(1|true|yes|on)$/i.test(String(value)) ? 'true' : 'false';
+        } else {
+            el.value = value === undefined || value === null ? '' : value;
+        }
+    }
+
+    /* After a run started elsewhere (or a reload), show its values. */
+    var paramsTouched = false;
+    function prefillParams(s) {
+        if (formTouched || paramsTouched || !Array.isArray(s.params) || !config || !Array.isArray(config.params)) return;
+        s.params.forEach(function (v) {
+            config.params.forEach(function (p, i) {
+                if (p.name === v.name && !p.secret) setParamField(i, v.value);
+            });
+        });
+    }
+
+    function chosenParams() {
+        var ps = (config && Array.isArray(config.params)) ? config.params : [], out = {}, any = false;
+        ps.forEach(function (p, i) {
+            var el = $('p-' + i);
+            if (!el || (p.secret && el.value === '')) return;
+            out[p.name] = el.value;
+            any = true;
+        });
+        return any ? out : null;
+    }
+
     var typesTouched = false;
     function renderTypePicker() {
         var types = (config && Array.isArray(config.user_types)) ? config.user_types : [];
@@ -1169,6 +1435,8 @@
         body.thresholds = $('f-thresholds').value.split('\n').map(function (l) { return l.trim(); })
             .filter(function (l) { return l !== ''; });
         if (typesTouched) body.user_types = pickedTypes();
+        var params = chosenParams();
+        if (params) body.params = params;
         if ($('f-capacity').checked && !profileIsStages() && !(snap && snap.shape)) {
             body.find_capacity = {};
             var step = $('f-capacity-step').value.trim(), hold = $('f-capacity-hold').value.trim();
@@ -1251,7 +1519,21 @@
         });
         $('f-thresholds').addEventListener('input', function () { thresholdsTouched = true; });
         $('f-capacity').addEventListener('change', onCapacityChange);
+        $('btn-compare').addEventListener('click', compareRuns);
+        $('btn-entry-close').addEventListener('click', closeEntry);
+        $('stats-wrap').addEventListener('click', function (e) {
+            var tr = e.target.closest('tr[data-type]');
+            if (tr) openEntry(tr.getAttribute('data-type'), tr.getAttribute('data-name'));
+        });
+        $('btn-overlay-off').addEventListener('click', function () { setOverlay(null); });
+        $('runs-upload').addEventListener('change', uploadRun);
+        $('runs-table').addEventListener('click', function (e) {
+            var b = e.target.closest('.run-overlay');
+            if (b) setOverlay(b.getAttribute('data-run'));
+        });
         $('types-table').addEventListener('input', function () { typesTouched = true; });
+        $('params-fields').addEventListener('input', function () { paramsTouched = true; });
+        $('params-fields').addEventListener('change', function () { paramsTouched = true; });
         $('types-table').addEventListener('change', function () { typesTouched = true; });
         $('f-profile-fixed').addEventListener('change', onProfileChange);
         $('f-profile-stages').addEventListener('change', onProfileChange);

@@ -240,6 +240,9 @@
             Array.isArray(run.stages) && run.stages.length ? ['Load profile', run.stages.map(function (st) {
                 return fmtDuration(st.duration_s) + ' to ' + fmtInt(st.users);
             }).join(', ')] : null,
+            Array.isArray(run.params) && run.params.length ? ['Parameters', run.params.map(function (p) {
+                return p.name + ' = ' + p.value;
+            }).join(', ')] : null,
             ['Report made', fmtWallTz(rep.generated_at)]
         ];
         var dl = $('meta');

@@ -122,6 +122,26 @@ struct hn_feeder {
     void *reserved[2];                /* zero */
 };
 
+/* ABI 1.1: a parameter of the plugin, set for each run: --param NAME=VALUE
+ * (also "param = NAME=VALUE" in hornet.conf and HORNET_PARAM), a field of
+ * the dashboard's start form, "params" in POST /api/swarm. Users read it
+ * with hn_param. A value is checked against its type before the run. */
+enum hn_param_type {
+    HN_PARAM_STRING = 0,
+    HN_PARAM_INT,                     /* a whole number */
+    HN_PARAM_FLOAT,                   /* a number */
+    HN_PARAM_BOOL                     /* true/false, yes/no, on/off, 1/0 */
+};
+#define HN_PARAM_SECRET 0x1u          /* never shown: masked in the page and the reports */
+struct hn_param {
+    const char *name;                 /* required, unique: letters, digits, '_', '-', '.' */
+    enum hn_param_type type;
+    const char *default_value;        /* as text ("10", "true"); NULL = "" */
+    const char *help;                 /* one line for the start form */
+    unsigned flags;                   /* HN_PARAM_* */
+    void *reserved[2];                /* zero */
+};
+
 /* ABI 1.1: what a load shape wants for the next second. hornet zeroes it
  * before each call. */
 struct hn_shape_step {
@@ -157,7 +177,9 @@ struct hn_plugin {
     /* ABI 1.1: data feeders, terminated by an entry with name == NULL;
      * loaded before any user starts (a bad file stops hornet with exit 2). */
     const struct hn_feeder *feeders;
-    void *reserved[6];                /* zero; room for later minors */
+    /* ABI 1.1: parameters, terminated by an entry with name == NULL. */
+    const struct hn_param *params;
+    void *reserved[5];                /* zero; room for later minors */
 };
 
 /* The host side of the handshake, passed to the entry function. */
@@ -245,6 +267,8 @@ struct hn_api {
     int (*set_header)(struct hn_user *u, const char *name, const char *value);
     void (*feed_next)(struct hn_user *u, const char *feeder);
     const char *(*feed_field)(struct hn_user *u, const char *feeder, const char *column);
+    const char *(*param)(struct hn_user *u, const char *name);
+    double (*param_number)(struct hn_user *u, const char *name);
 };
 
 /* Every user handle starts with this, so the wrappers find the table. */
@@ -425,6 +449,32 @@ static inline const char *hn_feed_field(struct hn_user *u, const char *feeder,
                                         const char *column)
 {
     return HN_API(u)->feed_field(u, feeder, column);
+}
+/* ABI 1.1. The run's value of a parameter (struct hn_param), as text; the
+ * helpers read it as its type says. An unknown name is an exception. Valid
+ * for the whole run. */
+static inline const char *hn_param(struct hn_user *u, const char *name)
+{
+    return HN_API(u)->param(u, name);
+}
+static inline long long hn_param_int(struct hn_user *u, const char *name)
+{
+    const char *v = hn_param(u, name);
+    long long n = 0;
+    int neg = v != NULL && *v == '-';
+    for (const char *p = v ? v + (neg || *v == '+') : ""; *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (*p - '0');
+    return neg ? -n : n;
+}
+static inline double hn_param_float(struct hn_user *u, const char *name)
+{
+    return HN_API(u)->param_number(u, name);
+}
+static inline int hn_param_bool(struct hn_user *u, const char *name)
+{
+    const char *v = hn_param(u, name);
+    return v != NULL && (v[0] == '1' || v[0] == 't' || v[0] == 'T' || v[0] == 'y' ||
+                         v[0] == 'Y' || ((v[0] == 'o' || v[0] == 'O') && (v[1] == 'n' || v[1] == 'N')));
 }
 /* Count an exception (Exceptions table) and end this task; the user goes on. */
 static inline void hn_exception(struct hn_user *u, const char *message)

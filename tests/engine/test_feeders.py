@@ -191,7 +191,7 @@ class BadInput(unittest.TestCase):
                                            "'users' (it has: items)" % ITEMS),
             (["--feed", "items"], "--feed expects NAME=PATH"),
             (["--feed", "items=" + TMP + "/nope.csv", "--master"], "cannot read feeder file"),
-            (["--feed", "items=" + ITEMS, "--worker"], "--feed belong on the master"),
+            (["--feed", "items=" + ITEMS, "--worker"], "belong on the master"),
         ]:
             with self.subTest(args=args):
                 r = run("once", args + ["-H", "http://127.0.0.1:9", "-t", "1s"], timeout=30)

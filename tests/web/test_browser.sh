@@ -5,7 +5,9 @@
 #    target (the header's worker count, the Workers tab, the report's workers);
 #  - tests/web/shape.test.js against a plugin with a load shape;
 #  - tests/web/capacity.test.js: the capacity search from the start form;
-#  - tests/web/picker.test.js: the user type picker.
+#  - tests/web/picker.test.js: the user type picker;
+#  - tests/web/params.test.js: the plugin's parameters in the start form;
+#  - tests/web/runs.test.js: the Runs tab (compare, baseline overlay).
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -43,4 +45,6 @@ node "$web/distributed.test.js" || rc=1
 node "$web/shape.test.js" || rc=1
 node "$web/capacity.test.js" || rc=1
 node "$web/picker.test.js" || rc=1
+node "$web/params.test.js" || rc=1
+node "$web/runs.test.js" || rc=1
 exit $rc
