@@ -54,6 +54,7 @@ struct desired {
     char *host;
     bool paused;
     json_t *params;           /* the plugin's parameters for the run, or NULL */
+    json_t *types;            /* the picker's [{host, tasks}] per user type, or NULL */
     bool open;                /* the open model: its share of the arrival rate */
     double arrival_rate;
     uint32_t pool;
@@ -526,6 +527,7 @@ static void stop_local(struct agent *a, const char *reason)
 }
 
 static void apply_params(struct agent *a);
+static void apply_types(struct agent *a);
 
 /* Moves the runner toward the master's desired state. */
 static void reconcile(struct agent *a, uint64_t now)
@@ -543,6 +545,7 @@ static void reconcile(struct agent *a, uint64_t now)
                 a->stop_test_sent = false;
                 a->self_stopped = false;
                 apply_params(a);
+                apply_types(a);
                 /* Retried on the next turn if the runner refused. */
                 if (apply_counts(a))
                     a->local_run = a->want.run;
@@ -628,6 +631,39 @@ static void on_state(struct agent *a, const json_t *msg)
     json_t *params = json_object_get(msg, "params");
     json_decref(w->params);
     w->params = json_is_object(params) ? json_incref(params) : NULL;
+    json_t *types = json_object_get(msg, "types");
+    json_decref(w->types);
+    w->types = json_is_array(types) && json_array_size(types) == a->n_types ? json_incref(types)
+                                                                            : NULL;
+}
+
+/* The picker's host and tasks per type, set before a new run starts (the
+ * master sends the counts; weights do not matter here). */
+static void apply_types(struct agent *a)
+{
+    struct hn_type_choice *c = calloc(a->n_types ? a->n_types : 1, sizeof *c);
+    const char ***names = calloc(a->n_types ? a->n_types : 1, sizeof *names);
+    char err[256];
+    for (size_t i = 0; c && names && a->want.types && i < a->n_types; i++) {
+        const json_t *t = json_array_get(a->want.types, i);
+        const json_t *tasks = json_object_get(t, "tasks");
+        c[i] = (struct hn_type_choice){.name = a->plugin->user_types[i].name, .weight = -1,
+                                       .fixed_count = -1,
+                                       .host = json_string_value(json_object_get(t, "host"))};
+        if (json_is_array(tasks) && (names[i] = calloc(json_array_size(tasks) + 1,
+                                                       sizeof *names[i])) != NULL) {
+            for (size_t k = 0; k < json_array_size(tasks); k++)
+                names[i][k] = json_string_value(json_array_get(tasks, k));
+            c[i].tasks = names[i];
+        }
+    }
+    if (c && names &&
+        hn_runner_choose_types(a->runner, c, a->want.types ? a->n_types : 0, err, sizeof err) != 0)
+        hn_logf(HN_WARNING, "cannot use the master's choice of user types: %s", err);
+    for (size_t i = 0; names && i < a->n_types; i++)
+        free(names[i]);
+    free(names);
+    free(c);
 }
 
 /* The master's parameter values, set before a new run starts. */
@@ -797,6 +833,7 @@ static void teardown(struct agent *a)
     free(a->want.counts);
     free(a->want.host);
     json_decref(a->want.params);
+    json_decref(a->want.types);
     free(a->applied);
     free(a->applied_host);
     hn_feeders_free(a->feeders); /* after the runner: its users read them */

@@ -29,9 +29,10 @@
  *              ONCE feeder that stops the test does so when every live worker has
  *              used up its rows, not when the first one runs out
  *     state    {run, epoch, phase: idle|run|stop, counts:[per user type], spawn_rate,
- *              host, paused, arrival?:{rate, pool}, params?:{name: value}}: the
- *              worker's whole desired state (arrival: its share of the open model;
- *              params: the plugin's parameters for the run), absolute and
+ *              host, paused, arrival?:{rate, pool}, params?:{name: value},
+ *              types?:[{host, tasks} per user type]}: the worker's whole desired
+ *              state (arrival: its share of the open model; params: the plugin's
+ *              parameters for the run; types: the picker's host and tasks), absolute and
  *              idempotent, sent on every change and every second (the
  *              master's heartbeat)
  *     rehello  the master does not know this worker (it restarted)

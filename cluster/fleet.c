@@ -107,6 +107,7 @@ struct hn_fleet {
     uint32_t *totals;          /* cluster-wide users per type */
     double spawn_rate;
     json_t *params;            /* {name: value} for the run, or NULL */
+    json_t *types;             /* the picker: [{host, tasks}] per user type, or NULL */
     bool open;                 /* the open model: arrival_rate and pool_max rule */
     double arrival_rate;       /* cluster-wide iterations per second */
     uint32_t pool_max;         /* cluster-wide */
@@ -271,6 +272,8 @@ static void send_state(struct hn_fleet *f, struct member *m, uint64_t now)
     json_object_set_new(msg, "paused", json_boolean(f->paused));
     if (f->params != NULL)
         json_object_set(msg, "params", f->params);
+    if (f->types != NULL)
+        json_object_set(msg, "types", f->types);
     if (f->open) {
         /* Every live worker has a pool of at least one user. */
         int n = live > 0 ? live : 1, k = live_index(f, m);
@@ -775,6 +778,25 @@ static void ops_set_params(void *ud, const struct hn_params *ps)
     pthread_mutex_unlock(&f->lock);
 }
 
+static void ops_set_type_choice(void *ud, size_t type_index, const char *host,
+                                const char *const *tasks)
+{
+    struct hn_fleet *f = ud;
+    json_t *choice = json_pack("{s:o, s:o}", "host", hn_json_text_or_null(host), "tasks",
+                               tasks ? string_list(tasks) : json_null());
+    pthread_mutex_lock(&f->lock);
+    if (f->types == NULL) {
+        f->types = json_array();
+        for (size_t i = 0; f->types != NULL && i < f->n_types; i++)
+            json_array_append_new(f->types, json_pack("{s:n, s:n}", "host", "tasks"));
+    }
+    if (type_index < f->n_types && choice != NULL)
+        json_array_set_new(f->types, type_index, choice);
+    else
+        json_decref(choice);
+    pthread_mutex_unlock(&f->lock);
+}
+
 static void ops_set_host(void *ud, const char *host)
 {
     struct hn_fleet *f = ud;
@@ -936,6 +958,7 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         .set_targets = ops_set_targets,
         .set_arrival = ops_set_arrival,
         .set_params = ops_set_params,
+        .set_type_choice = ops_set_type_choice,
         .set_host = ops_set_host,
         .pause = ops_pause,
         .stop = ops_stop,
@@ -1072,6 +1095,7 @@ void hn_fleet_stop(struct hn_fleet *f)
     json_decref(f->plugin_file);
     json_decref(f->feeders);
     json_decref(f->params);
+    json_decref(f->types);
     free(f->feed_cursor);
     free(f->totals);
     free(f->host);

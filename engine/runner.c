@@ -1150,6 +1150,21 @@ static void judge_capacity_step(struct hn_runner *r)
     pthread_mutex_unlock(&r->lock);
 }
 
+/* A master: the picker's host and tasks per type, for its workers (the
+ * master itself only decides the counts). [control, r->lock held] */
+static void send_type_choice(struct hn_runner *r)
+{
+    for (size_t i = 0; i < r->n_plans; i++) {
+        const struct hn_type_plan *p = &r->plans[i];
+        const char **names = NULL;
+        if (p->n_tasks != p->n_all && (names = calloc(p->n_tasks + 1, sizeof *names)) != NULL)
+            for (size_t k = 0; k < p->n_tasks; k++)
+                names[k] = p->tasks[k]->name;
+        r->fleet->set_type_choice(r->fleet->ud, (size_t)p->index, p->host, names);
+        free(names);
+    }
+}
+
 /* Ends the run when an abort threshold is broken past its grace period.
  * [control, r->lock held] */
 static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot *s)
@@ -1221,6 +1236,8 @@ static void *control_main(void *arg)
                 send_fleet_arrival(r, now);
             if (r->fleet && r->fleet->set_params && r->params)
                 r->fleet->set_params(r->fleet->ud, r->params);
+            if (r->fleet && r->fleet->set_type_choice)
+                send_type_choice(r);
             if (r->fleet)
                 r->fleet->start_run(r->fleet->ud, r->host);
         }

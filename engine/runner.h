@@ -41,6 +41,11 @@ struct hn_fleet_ops {
     void (*set_arrival)(void *ud, double rate, uint32_t pool_max);
     /* The parameters' values for the run about to start (may be NULL). */
     void (*set_params)(void *ud, const struct hn_params *params);
+    /* The picker's choice for the run about to start, per user type
+     * (index in the plugin's user_types): its host (NULL = its own) and
+     * tasks (NULL = all; else NULL-terminated names). May be NULL. */
+    void (*set_type_choice)(void *ud, size_t type_index, const char *host,
+                            const char *const *tasks);
     void (*set_host)(void *ud, const char *host);
     void (*pause)(void *ud, bool paused);
     /* Stop every user; workers apply their own stop timeout. */

@@ -696,16 +696,6 @@ static void api_swarm(const struct hn_api_request *rq, struct hn_api_reply *rp)
         if (st == HN_STATE_READY || st == HN_STATE_STOPPED) {
             /* Each new run starts from the types it is given (all of them
              * when none are): as Locust's class picker. */
-            struct hn_snapshot *s = hn_runner_snapshot(r);
-            bool distributed = s->distributed;
-            hn_snapshot_release(s);
-            for (size_t i = 0; distributed && i < n_types; i++)
-                if ((types[i].host && *types[i].host) || types[i].tasks) {
-                    hn_api_error(rp, 400, "user_types: on a master, choose types, weights and "
-                                          "fixed counts; a type's host and tasks are not sent "
-                                          "to workers");
-                    goto out;
-                }
             bool params_given;
             int rc = hn_runner_choose_types(r, types, n_types, err, sizeof err);
             if (rc == 0)

@@ -356,6 +356,30 @@ class DistributedTest(unittest.TestCase):
             self.assertEqual(m.api("POST", "/api/stop")[0], 200)
             m.until("stopped", lambda s: s["state"] == "stopped", 30)
 
+    def test_picker_reaches_the_workers(self):
+        """the user type picker on a master: only the picked type runs on the workers, with
+        its chosen task and host (the second target's own counts say so)"""
+        shop = os.path.join(hnlib.source_dir(), "plugins", "shop.c")
+        other = hnlib.DemoTarget()
+        other.start()
+        try:
+            with Cluster(2, plugin=shop) as c:
+                m = c.master
+                status, body = m.api("POST", "/api/swarm", {
+                    "users": 4, "spawn_rate": 40,
+                    "user_types": [{"name": "browser", "tasks": ["json"], "host": other.url}]})
+                self.assertEqual(status, 200, body)
+                m.until("4 browsers on 2 workers", users_are(4, [2, 2], 2))
+                hnlib.wait_until(served_more_than(other, 3), 30, "requests at the picked host")
+                self.assertEqual(m.api("POST", "/api/stop")[0], 200)
+                m.until("stopped", lambda s: s["state"] == "stopped", 30)
+                self.assertEqual(set(other.counts()["by_route"]), {"GET /json"})
+                self.assertEqual(c.target.counts()["total"], 0)
+                ratios = {r["user_type"]: r["users"] for r in m.stats()["ratios"]}
+                self.assertEqual(set(ratios), {"browser"})
+        finally:
+            other.stop()
+
     def test_stalled_worker_is_welcomed_back(self):
         """A worker that stops answering (SIGSTOP) is marked missing and its users go
         to the others; when it returns (SIGCONT) it is welcomed back and rebalanced"""
