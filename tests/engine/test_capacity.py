@@ -15,10 +15,8 @@ stays 100 ms up to 4 users (the knee) and grows beyond.
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import unittest
 
 sys.dont_write_bytecode = True
@@ -30,51 +28,15 @@ PLUGIN = hnlib.plugin_so("open_get")
 SLOTS, SERVICE_S = 4, 0.100
 
 
-class LimitedTarget:
-    """HTTP/1.1 keep-alive on 127.0.0.1: SLOTS requests served at a time,
-    each SERVICE_S long; the rest queue. Counts requests."""
+class LimitedTarget(hnlib.LoopbackTarget):
+    """SLOTS requests served at a time, each SERVICE_S long; the rest queue."""
 
-    def __init__(self):
-        self.served = 0
-        self.loop = asyncio.new_event_loop()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        self.ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
+    def setup(self):
         self.slots = asyncio.Semaphore(SLOTS)
-        server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, sock=self.sock, backlog=1024))
-        self.ready.set()
-        self.loop.run_forever()
-        server.close()
-        self.loop.close()
 
-    async def _serve(self, reader, writer):
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                async with self.slots:
-                    await asyncio.sleep(SERVICE_S)
-                self.served += 1
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    async def serve(self, head):
+        async with self.slots:
+            await asyncio.sleep(SERVICE_S)
 
 
 def search(target, args, name):

@@ -16,10 +16,8 @@ import asyncio
 import csv
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -31,64 +29,26 @@ TMP = tempfile.mkdtemp(prefix="hn-open-")
 PLUGIN = hnlib.plugin_so("open_get")
 
 
-class FreezingTarget:
-    """HTTP/1.1 keep-alive on 127.0.0.1 that answers at once, except that
-    from freeze_at to freeze_at + freeze_s seconds after its first request
-    it answers nothing: requests arriving then (or waiting) are answered
-    when the freeze ends. Counts every request on arrival."""
+class FreezingTarget(hnlib.LoopbackTarget):
+    """Answers at once, except that from freeze_at to freeze_at + freeze_s
+    seconds after its first request it answers nothing: requests arriving
+    then (or waiting) are answered when the freeze ends. Counts every
+    request on arrival."""
 
     def __init__(self, freeze_at=None, freeze_s=0.0):
+        super().__init__()
         self.freeze_at, self.freeze_s = freeze_at, freeze_s
         self.arrivals = []  # seconds since the first request
         self.t0 = None
-        self.loop = asyncio.new_event_loop()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self):
-        ready = threading.Event()
-        self._ready = ready
-        self.thread.start()
-        ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, sock=self.sock, backlog=1024))
-        self._ready.set()
-        self.loop.run_forever()
-        server.close()
-
-    async def _serve(self, reader, writer):
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                now = time.monotonic()
-                if self.t0 is None:
-                    self.t0 = now
-                t = now - self.t0
-                self.arrivals.append(t)
-                if b"content-length:" in head.lower():
-                    n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                    await reader.readexactly(n)
-                if self.freeze_at is not None and t < self.freeze_at + self.freeze_s:
-                    end = self.t0 + self.freeze_at + self.freeze_s
-                    if now >= self.t0 + self.freeze_at:
-                        await asyncio.sleep(end - now)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    async def serve(self, head):
+        now = time.monotonic()
+        if self.t0 is None:
+            self.t0 = now
+        t = now - self.t0
+        self.arrivals.append(t)
+        if self.freeze_at is not None and self.freeze_at <= t < self.freeze_at + self.freeze_s:
+            await asyncio.sleep(self.t0 + self.freeze_at + self.freeze_s - now)
 
 
 def run(target, args, timeout=120):

@@ -18,13 +18,16 @@ HN_SOURCE_DIR are available through build_dir() / source_dir().
 Everything here talks to 127.0.0.1 only and every wait is bounded by a timeout.
 """
 
+import asyncio
 import http.client
 import json
 import os
 import re
 import select
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
@@ -148,6 +151,65 @@ class Dashboard:
                 report = sanitizer_report(f.read())
             if report:
                 raise HornetCrash(report)
+
+
+class LoopbackTarget:
+    """A target of a test's own: HTTP/1.1 keep-alive on 127.0.0.1 (asyncio,
+    on a thread of its own) answering every request "200 ok" once
+    `await self.serve(head)` returns; subclasses decide how long that takes
+    (a delay, a limited number of slots, a freeze). url is its base URL;
+    served counts the answers. Use it as a context manager."""
+
+    def __init__(self):
+        self.served = 0
+        self.loop = asyncio.new_event_loop()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    async def serve(self, head):
+        """Called once per request (its head, body already read)."""
+
+    def setup(self):
+        """Called on the target's loop before it accepts connections."""
+
+    def __enter__(self):
+        self.thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.setup()
+        server = self.loop.run_until_complete(
+            asyncio.start_server(self._serve, sock=self.sock, backlog=1024))
+        self._ready.set()
+        self.loop.run_forever()
+        server.close()
+        self.loop.close()
+
+    async def _serve(self, reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if b"content-length:" in head.lower():
+                    n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    await reader.readexactly(n)
+                await self.serve(head)
+                self.served += 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
 
 
 class DemoTarget:

@@ -20,10 +20,8 @@ import asyncio
 import copy
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import unittest
 
 sys.dont_write_bytecode = True
@@ -34,48 +32,13 @@ TMP = tempfile.mkdtemp(prefix="hn-compare-")
 PLUGIN = hnlib.plugin_so("open_get")
 
 
-class SlowTarget:
-    """HTTP/1.1 keep-alive on 127.0.0.1 answering every request after
-    `delay` seconds."""
+class SlowTarget(hnlib.LoopbackTarget):
+    """Answers every request after `delay` seconds."""
 
-    def __init__(self):
-        self.delay = 0.0
-        self.loop = asyncio.new_event_loop()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+    delay = 0.0
 
-    def __enter__(self):
-        self.thread.start()
-        self.ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            asyncio.start_server(self._serve, sock=self.sock, backlog=1024))
-        self.ready.set()
-        self.loop.run_forever()
-        server.close()
-        self.loop.close()
-
-    async def _serve(self, reader, writer):
-        try:
-            while True:
-                await reader.readuntil(b"\r\n\r\n")
-                await asyncio.sleep(self.delay)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+    async def serve(self, head):
+        await asyncio.sleep(self.delay)
 
 
 def hornet_run(target, name, extra=()):

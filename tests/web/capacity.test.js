@@ -10,21 +10,18 @@
  */
 'use strict';
 
-const { spawn } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
-const { chromium } = require('playwright-core');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR;
 const SHOTS = path.join(BUILD_DIR || '/tmp', 'e2e-screenshots');
 const PLUGIN = path.join(BUILD_DIR || '', 'tests', 'plugins', 'open_get.so');
 const HORNET = process.env.HORNET;
 
 const h = require('./harness')({ shots: SHOTS, prefix: 'capacity-' });
-const { log, assert, step, until, watchPage, pageErrors } = h;
-let server = null, serverLog = '', browser = null, target = null;
+const { assert, step, until } = h;
+let target = null;
 
 /* 4 requests served at a time, 100 ms each; the rest wait their turn. */
 function startTarget() {
@@ -48,35 +45,13 @@ function startTarget() {
         resolve('http://127.0.0.1:' + target.address().port)));
 }
 
-function startServer(host) {
-    return new Promise((resolve, reject) => {
-        server = spawn(HORNET, ['-f', PLUGIN, '-H', host, '--web-port', '0'],
-            { stdio: ['ignore', 'pipe', 'pipe'] });
-        const timer = setTimeout(() => reject(new Error('no dashboard line within 60 s:\n' + serverLog)), 60000);
-        const onData = (d) => {
-            serverLog += d;
-            const m = /hornet dashboard: (http:\/\/\S+)/.exec(serverLog);
-            if (m) { clearTimeout(timer); resolve(m[1]); }
-        };
-        server.stdout.on('data', onData);
-        server.stderr.on('data', onData);
-        server.on('exit', (code) => { clearTimeout(timer); reject(new Error('hornet exited (' + code + '):\n' + serverLog)); });
-    });
-}
 
-async function main() {
+h.main(async () => {
     assert(HORNET && fs.existsSync(HORNET), 'HORNET is not set to the hornet binary');
     assert(fs.existsSync(PLUGIN), PLUGIN + ' is missing');
     fs.mkdirSync(SHOTS, { recursive: true });
-    const url = await startServer(await startTarget());
-    browser = await chromium.launch({
-        executablePath: CHROMIUM, headless: true, timeout: 20000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-               '--disable-background-networking'],
-    });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10000);
-    watchPage(page, 'capacity');
+    const url = await h.startHornet(['-f', PLUGIN, '-H', await startTarget(), '--web-port', '0']);
+    const page = await h.newPage(null, { width: 1280, height: 900 });
 
     await step('the start form offers the capacity search', page, async () => {
         await page.goto(url, { waitUntil: 'load' });
@@ -119,29 +94,4 @@ async function main() {
         assert(drawn > 200, 'the capacity chart drew ' + drawn + ' coloured pixels');
         await page.locator('#capacity-card').screenshot({ path: path.join(SHOTS, 'capacity-chart.png') });
     });
-    assert(pageErrors.length === 0, 'errors in the page:\n  ' + pageErrors.join('\n  '));
-}
-
-main().then(() => log('all steps passed'), (err) => {
-    if (!h.failed) {
-        h.failed++;
-        log('FAIL: ' + (err && err.stack ? err.stack : err));
-    }
-    log('server output (tail):\n' + serverLog.slice(-2000));
-}).finally(async () => {
-    try { if (browser) await browser.close(); } catch (e) { /* closed */ }
-    if (server && server.exitCode === null) {
-        server.removeAllListeners('exit');
-        const exited = new Promise((r) => server.on('exit', (code, sig) => r(sig)));
-        server.kill('SIGTERM');
-        const sig = await exited;
-        if (sig && sig !== 'SIGTERM') { h.failed++; log('FAIL: hornet died of ' + sig); }
-    }
-    if (target) target.close();
-    if (/ERROR: (Address|Leak|Thread|Undefined)Sanitizer|runtime error:/.test(serverLog)) {
-        h.failed++;
-        log('FAIL: sanitizer report:\n' + serverLog.slice(-4000));
-    }
-    process.stdout.write(h.passed + ' passed, ' + h.failed + ' failed\n');
-    process.exit(h.failed ? 1 : 0);
-});
+}, () => { if (target) target.close(); });

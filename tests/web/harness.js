@@ -6,9 +6,19 @@
  *     const h = require('./harness')({ shots: DIR, prefix: 'dist-' });
  *     await h.step('name', page, async () => { ... });
  *     // at the end: h.passed, h.failed, h.pageErrors
+ *
+ * A test of one hornet process can leave starting it, the browser and the
+ * ending (exit code, sanitizer check, hornet stopped by SIGTERM) to it:
+ *
+ *     h.main(async () => {
+ *         const url = await h.startHornet(['--demo', '--web-port', '0']);
+ *         const page = await h.newPage(url);
+ *         ...
+ *     });
  */
 'use strict';
 
+const { spawn } = require('child_process');
 const path = require('path');
 
 module.exports = function harness({ shots, prefix = '' }) {
@@ -88,5 +98,66 @@ module.exports = function harness({ shots, prefix = '' }) {
             }
         });
     };
+    /* Starts hornet with args; resolves with the dashboard's URL once it
+     * prints it (60 s: a .c plugin may be compiled first). */
+    h.startHornet = (args) => new Promise((resolve, reject) => {
+        h.serverLog = '';
+        h.server = spawn(process.env.HORNET, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const timer = setTimeout(() => reject(new Error('no dashboard line within 60 s:\n' + h.serverLog)), 60000);
+        const onData = (d) => {
+            h.serverLog += d;
+            const m = /hornet dashboard: (http:\/\/\S+)/.exec(h.serverLog);
+            if (m) { clearTimeout(timer); resolve(m[1]); }
+        };
+        h.server.stdout.on('data', onData);
+        h.server.stderr.on('data', onData);
+        h.server.on('exit', (code) => { clearTimeout(timer); reject(new Error('hornet exited (' + code + '):\n' + h.serverLog)); });
+    });
+
+    /* Headless Chromium (CHROMIUM, default /usr/bin/chromium) and a page
+     * whose errors are collected, opened on url when given. */
+    h.newPage = async (url, viewport) => {
+        const { chromium } = require('playwright-core');
+        h.browser = await chromium.launch({
+            executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, timeout: 20000,
+            args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+                   '--disable-background-networking'],
+        });
+        const page = await (await h.browser.newContext({ viewport: viewport || { width: 1280, height: 1000 } })).newPage();
+        page.setDefaultTimeout(10000);
+        h.watchPage(page, prefix.replace(/-$/, '') || 'page');
+        if (url) await page.goto(url, { waitUntil: 'load' });
+        return page;
+    };
+
+    /* Runs the test, then closes the browser, stops hornet (SIGTERM, as a
+     * user would; dying of anything else fails), fails on a sanitizer
+     * report or page errors, prints the tally and exits 0 or 1. cleanup
+     * (optional) stops what the test started itself. */
+    h.main = (fn, cleanup) => fn().then(() => {
+        if (h.pageErrors.length) throw new Error('errors in the page:\n  ' + h.pageErrors.join('\n  '));
+    }).then(() => h.log('all steps passed'), (err) => {
+        if (!h.failed) { /* a failed step counted itself */
+            h.failed++;
+            h.log('FAIL: ' + (err && err.stack ? err.stack : err));
+        }
+        h.log('server output (tail):\n' + (h.serverLog || '').slice(-2000));
+    }).finally(async () => {
+        try { if (h.browser) await h.browser.close(); } catch (e) { /* closed */ }
+        if (h.server && h.server.exitCode === null) {
+            h.server.removeAllListeners('exit');
+            const exited = new Promise((r) => h.server.on('exit', (code, sig) => r(sig)));
+            h.server.kill('SIGTERM');
+            const sig = await exited;
+            if (sig && sig !== 'SIGTERM') { h.failed++; h.log('FAIL: hornet died of ' + sig); }
+        }
+        if (cleanup) await cleanup();
+        if (/ERROR: (Address|Leak|Thread|Undefined)Sanitizer|runtime error:/.test(h.serverLog || '')) {
+            h.failed++;
+            h.log('FAIL: sanitizer report:\n' + h.serverLog.slice(-4000));
+        }
+        process.stdout.write(h.passed + ' passed, ' + h.failed + ' failed\n');
+        process.exit(h.failed ? 1 : 0);
+    });
     return h;
 };

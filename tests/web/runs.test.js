@@ -11,47 +11,21 @@
  */
 'use strict';
 
-const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR;
 const SHOTS = path.join(BUILD_DIR || '/tmp', 'e2e-screenshots');
 const HORNET = process.env.HORNET;
 
 const h = require('./harness')({ shots: SHOTS, prefix: 'runs-' });
-const { log, assert, step, until, watchPage, pageErrors } = h;
-let server = null, serverLog = '', browser = null;
+const { assert, step, until } = h;
 
-function startServer() {
-    return new Promise((resolve, reject) => {
-        server = spawn(HORNET, ['--demo', '--web-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        const timer = setTimeout(() => reject(new Error('no dashboard line within 60 s:\n' + serverLog)), 60000);
-        const onData = (d) => {
-            serverLog += d;
-            const m = /hornet dashboard: (http:\/\/\S+)/.exec(serverLog);
-            if (m) { clearTimeout(timer); resolve(m[1]); }
-        };
-        server.stdout.on('data', onData);
-        server.stderr.on('data', onData);
-        server.on('exit', (code) => { clearTimeout(timer); reject(new Error('hornet exited (' + code + '):\n' + serverLog)); });
-    });
-}
-
-async function main() {
+h.main(async () => {
     assert(HORNET && fs.existsSync(HORNET), 'HORNET is not set to the hornet binary');
     fs.mkdirSync(SHOTS, { recursive: true });
-    const url = await startServer();
-    browser = await chromium.launch({
-        executablePath: CHROMIUM, headless: true, timeout: 20000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-               '--disable-background-networking'],
-    });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-    page.setDefaultTimeout(10000);
-    watchPage(page, 'runs');
+    const url = await h.startHornet(['--demo', '--web-port', '0']);
+    const page = await h.newPage(null, { width: 1280, height: 1000 });
 
     async function oneRun() {
         await page.evaluate(async () => {
@@ -119,28 +93,4 @@ async function main() {
             .data.datasets.map((d) => d.label));
         assert(!after.some((l) => /^Baseline/.test(l)), 'still drawn: ' + after);
     });
-    assert(pageErrors.length === 0, 'errors in the page:\n  ' + pageErrors.join('\n  '));
-}
-
-main().then(() => log('all steps passed'), (err) => {
-    if (!h.failed) {
-        h.failed++;
-        log('FAIL: ' + (err && err.stack ? err.stack : err));
-    }
-    log('server output (tail):\n' + serverLog.slice(-2000));
-}).finally(async () => {
-    try { if (browser) await browser.close(); } catch (e) { /* closed */ }
-    if (server && server.exitCode === null) {
-        server.removeAllListeners('exit');
-        const exited = new Promise((r) => server.on('exit', (code, sig) => r(sig)));
-        server.kill('SIGTERM');
-        const sig = await exited;
-        if (sig && sig !== 'SIGTERM') { h.failed++; log('FAIL: hornet died of ' + sig); }
-    }
-    if (/ERROR: (Address|Leak|Thread|Undefined)Sanitizer|runtime error:/.test(serverLog)) {
-        h.failed++;
-        log('FAIL: sanitizer report:\n' + serverLog.slice(-4000));
-    }
-    process.stdout.write(h.passed + ' passed, ' + h.failed + ' failed\n');
-    process.exit(h.failed ? 1 : 0);
 });

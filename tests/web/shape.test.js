@@ -9,49 +9,23 @@
  */
 'use strict';
 
-const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BUILD_DIR = process.env.HN_BUILD_DIR;
 const SHOTS = path.join(BUILD_DIR || '/tmp', 'e2e-screenshots');
 const PLUGIN = path.join(BUILD_DIR || '', 'tests', 'plugins', 'shape_steps.so');
 const HORNET = process.env.HORNET;
 
 const h = require('./harness')({ shots: SHOTS, prefix: 'shape-' });
-const { log, assert, step, until, text, watchPage, pageErrors } = h;
-let server = null, serverLog = '', browser = null;
+const { assert, step, until, text } = h;
 
-function startServer() {
-    return new Promise((resolve, reject) => {
-        server = spawn(HORNET, ['--demo', '-f', PLUGIN, '--web-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        const timer = setTimeout(() => reject(new Error('no dashboard line within 60 s:\n' + serverLog)), 60000);
-        const onData = (d) => {
-            serverLog += d;
-            const m = /hornet dashboard: (http:\/\/\S+)/.exec(serverLog);
-            if (m) { clearTimeout(timer); resolve(m[1]); }
-        };
-        server.stdout.on('data', onData);
-        server.stderr.on('data', onData);
-        server.on('exit', (code) => { clearTimeout(timer); reject(new Error('hornet exited (' + code + '):\n' + serverLog)); });
-    });
-}
-
-async function main() {
+h.main(async () => {
     assert(HORNET && fs.existsSync(HORNET), 'HORNET is not set to the hornet binary');
     assert(fs.existsSync(PLUGIN), PLUGIN + ' is missing');
     fs.mkdirSync(SHOTS, { recursive: true });
-    const url = await startServer();
-    browser = await chromium.launch({
-        executablePath: CHROMIUM, headless: true, timeout: 20000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-               '--disable-background-networking'],
-    });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
-    page.setDefaultTimeout(10000);
-    watchPage(page, 'shape');
+    const url = await h.startHornet(['--demo', '-f', PLUGIN, '--web-port', '0']);
+    const page = await h.newPage(null, { width: 1280, height: 720 });
 
     await step('the start form says the shape sets the users', page, async () => {
         await page.goto(url, { waitUntil: 'load' });
@@ -75,28 +49,4 @@ async function main() {
             null, 30000, 'the banner with "load shape finished"');
         assert(await text(page, '#state') === 'stopped', 'the state is not stopped');
     });
-    assert(pageErrors.length === 0, 'errors in the page:\n  ' + pageErrors.join('\n  '));
-}
-
-main().then(() => log('all steps passed'), (err) => {
-    if (!h.failed) {
-        h.failed++;
-        log('FAIL: ' + (err && err.stack ? err.stack : err));
-    }
-    log('server output (tail):\n' + serverLog.slice(-2000));
-}).finally(async () => {
-    try { if (browser) await browser.close(); } catch (e) { /* closed */ }
-    if (server && server.exitCode === null) {
-        server.removeAllListeners('exit');
-        const exited = new Promise((r) => server.on('exit', (code, sig) => r(sig)));
-        server.kill('SIGTERM');
-        const sig = await exited;
-        if (sig && sig !== 'SIGTERM') { h.failed++; log('FAIL: hornet died of ' + sig); }
-    }
-    if (/ERROR: (Address|Leak|Thread|Undefined)Sanitizer|runtime error:/.test(serverLog)) {
-        h.failed++;
-        log('FAIL: sanitizer report:\n' + serverLog.slice(-4000));
-    }
-    process.stdout.write(h.passed + ' passed, ' + h.failed + ' failed\n');
-    process.exit(h.failed ? 1 : 0);
 });
