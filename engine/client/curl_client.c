@@ -261,11 +261,18 @@ void hn_http_response_free(struct hn_http_response *r)
 }
 
 /* A stable, readable message for a transport failure (stable so the
- * failures table groups them: no timings or addresses in it). */
-static char *transport_error(CURL *e, CURLcode code, double timeout_s)
+ * failures table groups them: no timings or addresses in it). curl's own
+ * text for this transfer (said) names the cause where its code is too
+ * broad; the OS error number is only trusted when said reports one: curl
+ * never resets it, so a user that once met a reset would blame every later
+ * fault on it. */
+static char *transport_error(CURL *e, CURLcode code, double timeout_s, const char *said)
 {
     long os_errno = 0;
     curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+    bool os_said = strstr(said, "failure") != NULL || strstr(said, "Failed to connect") != NULL;
+    if (!os_said && code != CURLE_COULDNT_CONNECT)
+        os_errno = 0;
     char buf[160];
     switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -289,7 +296,11 @@ static char *transport_error(CURL *e, CURLcode code, double timeout_s)
         break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-        if (os_errno == ECONNRESET || os_errno == EPIPE)
+        if (strstr(said, "chunk") != NULL)
+            snprintf(buf, sizeof buf, "malformed chunked body");
+        else if (strstr(said, "header") != NULL || strstr(said, "Header") != NULL)
+            snprintf(buf, sizeof buf, "too many or too large response headers");
+        else if (os_errno == ECONNRESET || os_errno == EPIPE)
             snprintf(buf, sizeof buf, "connection reset by peer");
         else if (os_errno != 0)
             snprintf(buf, sizeof buf, "%s error (%s)", code == CURLE_RECV_ERROR ? "receive" : "send",
@@ -306,12 +317,28 @@ static char *transport_error(CURL *e, CURLcode code, double timeout_s)
     case CURLE_TOO_MANY_REDIRECTS:
         snprintf(buf, sizeof buf, "too many redirects");
         break;
-    case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+        /* Also what curl says of a reply that is not HTTP at all. */
+        snprintf(buf, sizeof buf, strstr(said, "HTTP/0.9") ? "not an HTTP response"
+                                  : strstr(said, "HTTP version")
+                                      ? "malformed HTTP response (no valid status line)"
+                                      : "unsupported URL scheme");
+        break;
+    case CURLE_URL_MALFORMAT:
         snprintf(buf, sizeof buf, "invalid URL");
         break;
     case CURLE_WEIRD_SERVER_REPLY:
-        snprintf(buf, sizeof buf, "malformed HTTP response");
+        snprintf(buf, sizeof buf, strstr(said, "status") || strstr(said, "Status")
+                                      ? "malformed HTTP response (no valid status line)"
+                                      : "malformed HTTP response");
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        /* What curl 7.88 answers to a header line over its 100 KiB limit
+         * (newer ones say so); hornet's own memory is not the cause. */
+        snprintf(buf, sizeof buf, "response header too large (or libcurl out of memory)");
+        break;
+    case CURLE_BAD_CONTENT_ENCODING:
+        snprintf(buf, sizeof buf, "malformed body encoding");
         break;
     default:
         snprintf(buf, sizeof buf, "%s", curl_easy_strerror(code));
@@ -394,8 +421,9 @@ static void release_easy(struct hn_curl_client *c, struct hn_http_conn *conn)
     if (e == NULL || !conn->pooled)
         return;
     conn->easy = NULL;
-    /* Detaching takes the conn's cookie jar off the handle. */
+    /* Detaching takes the conn's cookie jar and error buffer off the handle. */
     curl_easy_setopt(e, CURLOPT_SHARE, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
     if (c->n_easy_pool == c->cap_easy_pool) {
         size_t cap = c->cap_easy_pool ? c->cap_easy_pool * 2 : 64;
@@ -475,6 +503,9 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
 
+    /* Its own words for this transfer only (a pooled handle serves many). */
+    conn->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, conn->errbuf);
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
         release_easy(c, conn);
         r->error = strdup("could not start the transfer");
@@ -512,7 +543,7 @@ static void transfer_done(struct hn_curl_client *c, struct hn_http_conn *conn, C
     r->total_us = total_us > 0 ? (uint64_t)total_us : 0;
     r->status = code == CURLE_OK ? (int)status : 0;
     if (code != CURLE_OK)
-        r->error = transport_error(e, code, r->timeout_s);
+        r->error = transport_error(e, code, r->timeout_s, conn->errbuf);
     /* Redirects also send again, but then a response was received first:
      * only sends that got no response remain (curl's silent retry). */
     long extra = (long)r->sends - 1 - redirects;

@@ -67,6 +67,7 @@ struct hn_http_conn {
     void *share;              /* CURLSH *: connection cache, or cookies when pooled */
     void *req_headers;        /* struct curl_slist * of the current request */
     struct hn_http_response resp;
+    char errbuf[256];         /* curl's own words for a failed transfer (CURL_ERROR_SIZE) */
 };
 
 /* A transfer finished (response, or transport error in resp.error). */
