@@ -39,7 +39,6 @@ class HostileTarget:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.seen = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -59,7 +58,6 @@ class HostileTarget:
                     return
                 head += chunk
             path = head.split(b" ")[1].decode()
-            self.seen.append(path)
             if path == "/reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             else:
