@@ -338,6 +338,7 @@ static int use_shipped_plugin(struct agent *a, const json_t *welcome, char *err,
     hn_plugin_unload(a->shipped);
     a->shipped = NULL;
     a->plugin = NULL;
+    a->feeders_for = NULL; /* decoded against the old plugin: decode again */
     int rc = hn_plugin_load_bytes(name, sha, bytes, len, &a->shipped, err, err_len);
     free(bytes);
     if (rc != 0)
@@ -366,6 +367,13 @@ static int use_feeders(struct agent *a, const json_t *welcome, char *err, size_t
     const char *sha = json_string_value(json_object_get(fj, "sha256"));
     bool declares = a->plugin->abi_minor >= 1 && a->plugin->feeders != NULL &&
                     a->plugin->feeders[0].name != NULL;
+    if (!declares && a->feeders != NULL) { /* the previous plugin's */
+        destroy_runner(a);
+        hn_feeders_free(a->feeders);
+        free(a->feed);
+        a->feeders = NULL;
+        a->feed = NULL;
+    }
     if (!declares)
         return 0;
     if (sha != NULL && a->feeders != NULL && strcmp(sha, a->feeders_sha) == 0 &&

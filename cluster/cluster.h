@@ -109,6 +109,14 @@ void hn_fleet_on_stop_test(struct hn_fleet *f, void (*cb)(void *ud, const char *
                            void *ud);
 /* Workers connected and not missing. [any] */
 int hn_fleet_ready(struct hn_fleet *f);
+/* Replaces the plugin between runs (the reload; the runner's first):
+ * path (NULL = built in), its sha256 and its feeders (must outlive f or
+ * the next call). Every connected worker is welcomed again: one started
+ * without -f loads the new plugin, one with its own file must have the
+ * same one or is refused. Returns 0 or -1 with err (the old one stays). [any] */
+int hn_fleet_set_plugin(struct hn_fleet *f, const struct hn_plugin *plugin, const char *path,
+                        const char *sha256, const struct hn_feeders *feeders, char *err,
+                        size_t err_len);
 /* Tells every worker to quit, stops the thread and frees. NULL ignored.
  * Destroy the runner first. [main] */
 void hn_fleet_stop(struct hn_fleet *f);

@@ -80,11 +80,16 @@ struct member {
 struct hn_fleet {
     struct hn_fleet_config cfg;
     struct hn_fleet_ops ops;
+    /* The plugin's parts (hn_fleet_set_plugin swaps them; f->lock). */
     size_t n_types;
     const char **type_names;
+    uint32_t *totals;          /* cluster-wide users per type */
+    char sha[65];              /* the plugin's sha256 */
     json_t *plugin_file;       /* {name, sha256, data} for workers without -f, or NULL */
+    const struct hn_feeders *feed_tables; /* the plugin's feeders, or NULL */
     json_t *feeders;           /* {sha256, tables} for the welcome, or NULL */
     size_t n_feeds;
+    uint64_t *feed_cursor;     /* per feeder: rows handed out in the cluster */
     char instance[40];         /* random: tells workers a restarted master from this one */
     bool started;              /* the thread runs */
     void *zctx, *sock;
@@ -104,7 +109,6 @@ struct hn_fleet {
     enum phase phase;
     char *host;
     bool paused;
-    uint32_t *totals;          /* cluster-wide users per type */
     double spawn_rate;
     json_t *params;            /* {name: value} for the run, or NULL */
     json_t *types;             /* the picker: [{host, tasks}] per user type, or NULL */
@@ -113,7 +117,6 @@ struct hn_fleet {
     uint32_t pool_max;         /* cluster-wide */
     bool respread;             /* membership or totals changed */
     struct hn_stats *pending;  /* received since the runner's last swap */
-    uint64_t *feed_cursor;     /* per feeder: rows handed out in the cluster */
     bool feed_out_said;        /* this run was stopped for a feeder already */
 };
 
@@ -346,11 +349,11 @@ static void on_hello(struct hn_fleet *f, const char *id, const json_t *msg, uint
                            "with -f");
         return;
     }
-    if (!wants_plugin && (sha == NULL || strcmp(sha, f->cfg.plugin_sha256) != 0)) {
+    if (!wants_plugin && (sha == NULL || strcmp(sha, f->sha) != 0)) {
         snprintf(reason, sizeof reason,
                  "its plugin differs from the master's (sha256 %.12s... vs %.12s...): give "
                  "every worker the same plugin file",
-                 sha ? sha : "none", f->cfg.plugin_sha256);
+                 sha ? sha : "none", f->sha);
         refuse(f, id, who, reason);
         return;
     }
@@ -460,7 +463,7 @@ static void on_feed(struct hn_fleet *f, struct member *m, const json_t *msg)
     if (k < 0 || (size_t)k >= f->n_feeds || lease <= 0 || want <= 0 ||
         (uint64_t)lease <= m->feed_lease[k])
         return; /* malformed, or answered already */
-    const struct hn_feed_table *t = &f->cfg.feeders->tables[k];
+    const struct hn_feed_table *t = &f->feed_tables->tables[k];
     if (t->mode == HN_FEED_RANDOM)
         return;
     uint64_t from = f->feed_cursor[k], count = (uint64_t)want > 65536 ? 65536 : (uint64_t)want;
@@ -486,7 +489,7 @@ static void on_feed(struct hn_fleet *f, struct member *m, const json_t *msg)
 static const char *feeder_used_up(struct hn_fleet *f)
 {
     for (size_t k = 0; f->phase == PHASE_RUN && !f->feed_out_said && k < f->n_feeds; k++) {
-        const struct hn_feed_table *t = &f->cfg.feeders->tables[k];
+        const struct hn_feed_table *t = &f->feed_tables->tables[k];
         if (t->mode != HN_FEED_ONCE || !(t->flags & HN_FEED_STOP_TEST) ||
             f->feed_cursor[k] < t->n_rows)
             continue;
@@ -905,9 +908,131 @@ static struct hn_worker_view *ops_workers(void *ud, size_t *n)
     return v;
 }
 
+/* What the master keeps of its plugin: the user types' names, the file
+ * and the feeder tables sent to workers, and the per-type and per-feeder
+ * counters that go with them. */
+struct plugin_parts {
+    size_t n_types;
+    const char **type_names;
+    uint32_t *totals;
+    char sha[65];
+    json_t *plugin_file;
+    const struct hn_feeders *feed_tables;
+    json_t *feeders;
+    size_t n_feeds;
+    uint64_t *feed_cursor;
+};
+
+static void free_parts(struct plugin_parts *pp)
+{
+    free(pp->type_names);
+    free(pp->totals);
+    json_decref(pp->plugin_file);
+    json_decref(pp->feeders);
+    free(pp->feed_cursor);
+}
+
+/* path = NULL: a built-in plugin (no file to send). */
+static int make_parts(const struct hn_plugin *plugin, const char *path, const char *sha,
+                      const struct hn_feeders *feeders, struct plugin_parts *pp, char *err,
+                      size_t err_len)
+{
+    memset(pp, 0, sizeof *pp);
+    while (plugin->user_types[pp->n_types].name != NULL)
+        pp->n_types++;
+    pp->type_names = calloc(pp->n_types ? pp->n_types : 1, sizeof *pp->type_names);
+    pp->totals = calloc(pp->n_types ? pp->n_types : 1, sizeof *pp->totals);
+    pp->n_feeds = feeders ? feeders->n : 0;
+    pp->feed_cursor = calloc(pp->n_feeds ? pp->n_feeds : 1, sizeof *pp->feed_cursor);
+    if (pp->type_names == NULL || pp->totals == NULL || pp->feed_cursor == NULL)
+        abort();
+    for (size_t i = 0; i < pp->n_types; i++)
+        pp->type_names[i] = plugin->user_types[i].name;
+    snprintf(pp->sha, sizeof pp->sha, "%s", sha);
+    pp->feed_tables = feeders;
+    if (pp->n_feeds > 0) {
+        /* Sent with every welcome: workers need none of the files. */
+        json_t *tables = hn_feed_wire_encode(feeders);
+        char *text = tables ? json_dumps(tables, JSON_COMPACT) : NULL;
+        char tsha[65];
+        if (text != NULL)
+            hn_cluster_sha256(text, strlen(text), tsha);
+        if (text == NULL || strlen(text) > PLUGIN_MAX * 2) {
+            snprintf(err, err_len, text ? "the feeders' files are too large to send to "
+                                          "workers (at most %u MB in all)"
+                                        : "out of memory", PLUGIN_MAX * 2 >> 20);
+            free(text);
+            json_decref(tables);
+            free_parts(pp);
+            return -1;
+        }
+        pp->feeders = json_pack("{s:s, s:o}", "sha256", tsha, "tables", tables);
+        free(text);
+    }
+    if (path != NULL) {
+        /* Kept encoded for workers started without -f. */
+        FILE *pf = fopen(path, "rb");
+        unsigned char *bytes = pf ? malloc(PLUGIN_MAX + 1) : NULL;
+        size_t n = bytes ? fread(bytes, 1, PLUGIN_MAX + 1, pf) : 0;
+        if (pf)
+            fclose(pf);
+        char *b64 = bytes && n <= PLUGIN_MAX ? hn_cluster_b64_encode(bytes, n) : NULL;
+        const char *base = strrchr(path, '/');
+        if (b64 != NULL)
+            pp->plugin_file = json_pack("{s:s, s:s, s:s}", "name", base ? base + 1 : path,
+                                        "sha256", sha, "data", b64);
+        free(b64);
+        free(bytes);
+    }
+    return 0;
+}
+
+/* Exchanges f's parts with pp's (under f->lock, or before the thread runs). */
+static void swap_parts(struct hn_fleet *f, struct plugin_parts *pp)
+{
+    struct plugin_parts old = {
+        .n_types = f->n_types, .type_names = f->type_names, .totals = f->totals,
+        .plugin_file = f->plugin_file, .feed_tables = f->feed_tables, .feeders = f->feeders,
+        .n_feeds = f->n_feeds, .feed_cursor = f->feed_cursor,
+    };
+    memcpy(old.sha, f->sha, sizeof old.sha);
+    f->n_types = pp->n_types;
+    f->type_names = pp->type_names;
+    f->totals = pp->totals;
+    memcpy(f->sha, pp->sha, sizeof f->sha);
+    f->plugin_file = pp->plugin_file;
+    f->feed_tables = pp->feed_tables;
+    f->feeders = pp->feeders;
+    f->n_feeds = pp->n_feeds;
+    f->feed_cursor = pp->feed_cursor;
+    *pp = old;
+}
+
 /* ---------------------------------------------------------------- */
 /* Public                                                            */
 /* ---------------------------------------------------------------- */
+
+int hn_fleet_set_plugin(struct hn_fleet *f, const struct hn_plugin *plugin, const char *path,
+                        const char *sha256, const struct hn_feeders *feeders, char *err,
+                        size_t err_len)
+{
+    struct plugin_parts pp;
+    if (make_parts(plugin, path, sha256, feeders, &pp, err, err_len) != 0)
+        return -1;
+    pthread_mutex_lock(&f->lock);
+    swap_parts(f, &pp);
+    /* Every worker is welcomed again, with the new plugin: each one's next
+     * message finds it unknown and is answered with "rehello". */
+    size_t n = f->n_members;
+    while (f->n_members > 0)
+        remove_member(f, f->members[f->n_members - 1]);
+    f->respread = true;
+    pthread_mutex_unlock(&f->lock);
+    free_parts(&pp);
+    hn_logf(HN_INFO, "master: plugin reloaded (sha256 %.12s...); %zu worker%s to welcome again",
+            sha256, n, n == 1 ? "" : "s");
+    return 0;
+}
 
 int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, char *err,
                    size_t err_len)
@@ -920,38 +1045,17 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     f->wakefd = -1;
     pthread_mutex_init(&f->lock, NULL);
     pthread_mutex_init(&f->cb_lock, NULL);
-    while (cfg->plugin->user_types[f->n_types].name != NULL)
-        f->n_types++;
-    f->type_names = calloc(f->n_types ? f->n_types : 1, sizeof *f->type_names);
-    f->totals = calloc(f->n_types ? f->n_types : 1, sizeof *f->totals);
     f->pending = calloc(1, sizeof *f->pending);
-    if (f->type_names == NULL || f->totals == NULL || f->pending == NULL)
+    if (f->pending == NULL)
         abort();
-    for (size_t i = 0; i < f->n_types; i++)
-        f->type_names[i] = cfg->plugin->user_types[i].name;
     hn_stats_init(f->pending);
-    f->n_feeds = cfg->feeders ? cfg->feeders->n : 0;
-    if ((f->feed_cursor = calloc(f->n_feeds ? f->n_feeds : 1, sizeof *f->feed_cursor)) == NULL)
-        abort();
-    if (f->n_feeds > 0) {
-        /* Sent with every welcome: workers need none of the files. */
-        json_t *tables = hn_feed_wire_encode(cfg->feeders);
-        char *text = tables ? json_dumps(tables, JSON_COMPACT) : NULL;
-        char sha[65];
-        if (text != NULL)
-            hn_cluster_sha256(text, strlen(text), sha);
-        if (text == NULL || strlen(text) > PLUGIN_MAX * 2) {
-            snprintf(err, err_len, text ? "the feeders' files are too large to send to "
-                                          "workers (at most %u MB in all)"
-                                        : "out of memory", PLUGIN_MAX * 2 >> 20);
-            free(text);
-            json_decref(tables);
-            hn_fleet_stop(f);
-            return -1;
-        }
-        f->feeders = json_pack("{s:s, s:o}", "sha256", sha, "tables", tables);
-        free(text);
+    struct plugin_parts pp;
+    if (make_parts(cfg->plugin, cfg->plugin_path, cfg->plugin_sha256, cfg->feeders, &pp, err,
+                   err_len) != 0) {
+        hn_fleet_stop(f);
+        return -1;
     }
+    swap_parts(f, &pp);
     f->ops = (struct hn_fleet_ops){
         .ud = f,
         .start_run = ops_start_run,
@@ -969,21 +1073,6 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
         .ready = ops_ready,
     };
 
-    if (cfg->plugin_path != NULL) {
-        /* Kept encoded for workers started without -f. */
-        FILE *pf = fopen(cfg->plugin_path, "rb");
-        unsigned char *bytes = pf ? malloc(PLUGIN_MAX + 1) : NULL;
-        size_t n = bytes ? fread(bytes, 1, PLUGIN_MAX + 1, pf) : 0;
-        if (pf)
-            fclose(pf);
-        char *b64 = bytes && n <= PLUGIN_MAX ? hn_cluster_b64_encode(bytes, n) : NULL;
-        const char *base = strrchr(cfg->plugin_path, '/');
-        if (b64 != NULL)
-            f->plugin_file = json_pack("{s:s, s:s, s:s}", "name", base ? base + 1 : cfg->plugin_path,
-                                       "sha256", cfg->plugin_sha256, "data", b64);
-        free(b64);
-        free(bytes);
-    }
     f->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     f->zctx = zmq_ctx_new();
     f->sock = f->zctx ? zmq_socket(f->zctx, ZMQ_ROUTER) : NULL;
@@ -1091,13 +1180,11 @@ void hn_fleet_stop(struct hn_fleet *f)
         hn_stats_cleanup(f->pending);
         free(f->pending);
     }
-    free(f->type_names);
-    json_decref(f->plugin_file);
-    json_decref(f->feeders);
+    struct plugin_parts none = {0};
+    swap_parts(f, &none);
+    free_parts(&none);
     json_decref(f->params);
     json_decref(f->types);
-    free(f->feed_cursor);
-    free(f->totals);
     free(f->host);
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->cb_lock);

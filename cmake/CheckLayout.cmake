@@ -25,6 +25,7 @@ set(HN_LAYOUT_RULES
   "cluster=base engine include"
   "demo=base"
   "server=base engine report web"
+  "server/plugin_slot.c=base engine report web include"
   "server/main.c=base engine report web cluster demo include")
 
 set(HN_LAYOUT_FOLDERS base engine/client engine web report cluster demo server)

@@ -9,8 +9,8 @@
  * the cluster and hands each worker ranges of row numbers, which its users
  * take in order.
  *
- * Threads: hn_feeders_load, hn_feeders_new and hn_feeders_free on the main
- * thread before and after the run; hn_feed_take from any worker thread
+ * Threads: hn_feeders_load, hn_feeders_new and hn_feeders_free between
+ * runs (main, or a plugin reload's thread); hn_feed_take from any worker thread
  * (tables are immutable, the cursor atomic, the leases locked); the lease
  * calls on the thread that talks to the master.
  */

@@ -675,6 +675,46 @@ static int start_plugin(struct hn_loaded_plugin *p, entry_cb entry, char *err, s
     return 0;
 }
 
+/* dlopen hands back the object already loaded from a path (the reload of
+ * an unchanged .c, or of a .so rebuilt in place) instead of the file there
+ * now, and a second init would share the first one's globals. So a path
+ * that is loaded already is loaded again through a private copy, unlinked
+ * once mapped. Returns the handle, or NULL with err set. */
+static void *open_fresh(const char *so, const char *path, const char *cache_dir, char *err,
+                        size_t err_len)
+{
+    void *again = dlopen(so, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (again == NULL)
+        return dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    dlclose(again);
+    static _Atomic unsigned copies;
+    char dir[PATH_MAX], copy[PATH_MAX + 128];
+    if (cache_dir_resolve(cache_dir, dir, sizeof dir - 16, path, err, err_len) != 0)
+        return NULL;
+    strcat(dir, "/loaded");
+    const char *base = strrchr(so, '/');
+    snprintf(copy, sizeof copy, "%s/%ld-%u-%.64s", dir, (long)getpid(), copies++,
+             base ? base + 1 : so);
+    size_t len = 0;
+    char *bytes = read_file(so, (size_t)1 << 30, &len);
+    int fd = bytes && hn_mkdirs(dir, 0700, NULL, 0) == 0
+                 ? open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)
+                 : -1;
+    int rc = fd < 0 ? -1 : hn_write_all(fd, bytes, len);
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    free(bytes);
+    if (rc != 0) {
+        hn_set_err(err, err_len, "plugin '%s': cannot copy it to '%s' to load it again: %s",
+                   path, copy, strerror(errno));
+        unlink(copy);
+        return NULL;
+    }
+    void *h = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    unlink(copy);
+    return h;
+}
+
 int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plugin **out,
                    char *err, size_t err_len)
 {
@@ -728,7 +768,9 @@ int hn_plugin_load(const char *path, const char *cache_dir, struct hn_loaded_plu
     }
 
     dlerror();
-    p->handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    p->handle = open_fresh(so, path, cache_dir, err, err_len);
+    if (p->handle == NULL && err != NULL && err[0] != '\0')
+        return discard(p);
     if (p->handle == NULL) {
         const char *why = dlerror();
         hn_set_err(err, err_len, "plugin '%s': not a loadable shared object: %s", path,

@@ -7,7 +7,8 @@
  * returns a one-line message (compiler output for a failed .c build, which
  * may span lines, is appended verbatim after that line).
  *
- * Threads: main thread only.
+ * Threads: one load or unload at a time (the main thread at start, the
+ * reload's thread later).
  */
 #ifndef HN_PLUGIN_HOST_H
 #define HN_PLUGIN_HOST_H

@@ -58,6 +58,24 @@ struct window_slot {
     struct hn_hist total;    /* requests recorded in that second */
 };
 
+/* A plugin to swap in (hn_runner_set_plugin): built by the caller, swapped
+ * by the control thread between runs, the old one's parts handed back to
+ * be freed. */
+struct plugin_swap {
+    const struct hn_plugin *plugin;
+    const struct hn_feeders *feeders;
+    struct hn_type_plan *plans;
+    size_t n_plans;
+    struct hn_params *params;
+    uint32_t *type_counts, *type_targets, *open_spawned;
+    int64_t *swrr, *open_swrr;
+    uint64_t *open_assigned;
+    struct hn_worker **workers;
+    int rc;
+    bool done;
+    char err[256];
+};
+
 struct hn_runner {
     struct hn_runner_config cfg;
     char *default_host;
@@ -140,6 +158,8 @@ struct hn_runner {
     bool spawn_now;          /* a start/resize: the first step happens at once, as Locust */
     bool force_tick;
     bool quit;
+    struct plugin_swap *swap;           /* a reload waiting for the control thread */
+    pthread_cond_t swap_cond;           /* ... signalled when it is done */
     bool use_type_targets;   /* distributed worker: type_targets rule, not weights */
     uint32_t *type_targets;  /* per plan */
     bool targets_changed;    /* fleet: tell it the new type counts */
@@ -233,31 +253,49 @@ static void choose_tasks(struct hn_type_plan *p, const char *const *names)
     }
 }
 
-static int build_plans(struct hn_runner *r, char *err, size_t err_len)
+static void free_plans(struct hn_type_plan *plans, size_t n)
 {
-    const struct hn_user_type *types = r->cfg.plugin->user_types;
-    size_t n = 0;
+    for (size_t i = 0; i < n; i++) {
+        free(plans[i].tasks);
+        free(plans[i].all);
+        free(plans[i].cum_weights);
+        free(plans[i].host);
+    }
+    free(plans);
+}
+
+/* The plugin's user types as plans: tasks filtered by the tags, types left
+ * without a task dropped. Returns 0, or -errno with err set (nothing is
+ * left to run). */
+static int build_plans(const struct hn_plugin *plugin, const char *const *tags,
+                       const char *const *exclude_tags, struct hn_type_plan **out,
+                       size_t *n_out, char *err, size_t err_len)
+{
+    const struct hn_user_type *types = plugin->user_types;
+    size_t n = 0, n_plans = 0;
     while (types[n].name != NULL)
         n++;
-    r->plans = calloc(n, sizeof *r->plans);
-    if (r->plans == NULL)
+    struct hn_type_plan *plans = calloc(n ? n : 1, sizeof *plans);
+    if (plans == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const struct hn_user_type *t = &types[i];
         size_t nt = 0;
         while (t->tasks[nt].fn != NULL)
             nt++;
-        struct hn_type_plan *p = &r->plans[r->n_plans];
+        struct hn_type_plan *p = &plans[n_plans];
         p->tasks = calloc(nt ? nt : 1, sizeof *p->tasks);
         p->all = calloc(nt ? nt : 1, sizeof *p->all);
         p->cum_weights = calloc(nt ? nt : 1, sizeof *p->cum_weights);
-        if (p->tasks == NULL || p->all == NULL || p->cum_weights == NULL)
+        if (p->tasks == NULL || p->all == NULL || p->cum_weights == NULL) {
+            free_plans(plans, n_plans + 1);
             return -ENOMEM;
+        }
         for (size_t k = 0; k < nt; k++) {
             const struct hn_task *task = &t->tasks[k];
-            if (r->tags && !tag_in(task->tags, r->tags))
+            if (tags && !tag_in(task->tags, tags))
                 continue;
-            if (r->exclude_tags && tag_in(task->tags, r->exclude_tags))
+            if (exclude_tags && tag_in(task->tags, exclude_tags))
                 continue;
             p->all[p->n_all++] = task;
         }
@@ -265,12 +303,12 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
         p->weight = t->weight;
         p->fixed_count = t->fixed_count;
         p->type = t;
-        p->slot = r->n_plans;
+        p->slot = n_plans;
         /* Read only from plugins that know the field (it was reserved in 1.0). */
-        p->headers = r->cfg.plugin->abi_minor >= 1 ? t->headers : NULL;
+        p->headers = plugin->abi_minor >= 1 ? t->headers : NULL;
         p->index = (int)i;
         if (p->n_tasks == 0) {
-            if (r->tags || r->exclude_tags)
+            if (tags || exclude_tags)
                 hn_logf(HN_INFO, "user type '%s' has no task left after tag filtering; "
                                  "it will not be spawned", t->name);
             free(p->tasks);
@@ -279,18 +317,21 @@ static int build_plans(struct hn_runner *r, char *err, size_t err_len)
             memset(p, 0, sizeof *p);
             continue;
         }
-        r->n_plans++;
+        n_plans++;
     }
     bool any = false;
-    for (size_t i = 0; i < r->n_plans; i++)
-        any = any || plan_runs(&r->plans[i]);
+    for (size_t i = 0; i < n_plans; i++)
+        any = any || plan_runs(&plans[i]);
     if (!any) {
+        free_plans(plans, n_plans);
         hn_set_err(err, err_len,
-                r->tags || r->exclude_tags
-                    ? "no task matches the given --tags/--exclude-tags"
-                    : "the plugin has no user type with tasks and a weight or fixed_count");
+                   tags || exclude_tags
+                       ? "no task matches the given --tags/--exclude-tags"
+                       : "the plugin has no user type with tasks and a weight or fixed_count");
         return -EINVAL;
     }
+    *out = plans;
+    *n_out = n_plans;
     return 0;
 }
 
@@ -1186,6 +1227,77 @@ static void check_abort_thresholds(struct hn_runner *r, const struct hn_snapshot
     }
 }
 
+static void stop_test_from_user(void *ud, const char *reason);
+
+/* Worker thread i's configuration for the plugin's feeders, parameter
+ * values and plans. */
+static struct hn_worker_config worker_config(struct hn_runner *r, int i,
+                                             const struct hn_feeders *feeders,
+                                             const struct hn_params *params, size_t n_plans)
+{
+    return (struct hn_worker_config){
+        .index = i,
+        .seed = r->cfg.seed,
+        .stop_test = stop_test_from_user,
+        .stop_test_ud = r,
+        .feeders = feeders,
+        .params = params,
+        .n_plans = n_plans,
+        .in_flight_cap = r->cfg.in_flight_cap,
+        .host = r->host,
+    };
+}
+
+/* The swap itself, under r->lock on the control thread: between runs no
+ * user exists and the stopped run's statistics are collected, so the old
+ * worker threads hold nothing. The new ones start before the old ones go,
+ * so a failure leaves everything as it was. */
+static void swap_plugin(struct hn_runner *r, struct plugin_swap *s)
+{
+    s->done = true;
+    if ((r->state != HN_STATE_READY && r->state != HN_STATE_STOPPED) || r->new_run) {
+        s->rc = -EBUSY;
+        snprintf(s->err, sizeof s->err, "a run is on: stop it before reloading the plugin");
+        return;
+    }
+    for (int i = 0; i < r->n_workers; i++) {
+        struct hn_worker_config wc = worker_config(r, i, s->feeders, s->params, s->n_plans);
+        if (hn_worker_start(&s->workers[i], &wc) != 0) {
+            while (i-- > 0)
+                hn_worker_join(s->workers[i]);
+            s->rc = -EAGAIN;
+            snprintf(s->err, sizeof s->err, "could not start a worker thread");
+            return;
+        }
+    }
+    for (int i = 0; i < r->n_workers; i++) {
+        hn_worker_join(r->workers[i]);
+        r->workers[i] = s->workers[i];
+        r->lg_cpu_prev[i] = 0;
+    }
+#define SWAP(field, with) do { __typeof__(r->field) t_ = r->field; r->field = s->with; \
+                               s->with = t_; } while (0)
+    SWAP(plans, plans);
+    SWAP(n_plans, n_plans);
+    SWAP(params, params);
+    SWAP(type_counts, type_counts);
+    SWAP(type_targets, type_targets);
+    SWAP(swrr, swrr);
+    SWAP(open_spawned, open_spawned);
+    SWAP(open_assigned, open_assigned);
+    SWAP(open_swrr, open_swrr);
+#undef SWAP
+    r->cfg.plugin = s->plugin;
+    r->cfg.feeders = s->feeders;
+    r->use_type_targets = false;
+    r->shape = false;
+    r->spawned = 0;
+    r->stack_n = 0;
+    r->missed_base = missed_total(r);
+    r->force_tick = true; /* a snapshot with the new user types */
+    s->rc = 0;
+}
+
 static void *control_main(void *arg)
 {
     struct hn_runner *r = arg;
@@ -1203,6 +1315,11 @@ static void *control_main(void *arg)
 
         if (r->quit)
             break;
+        if (r->swap != NULL) {
+            swap_plugin(r, r->swap);
+            r->swap = NULL;
+            pthread_cond_broadcast(&r->swap_cond);
+        }
         if (r->reset_requested) {
             r->reset_requested = false;
             reset = reset_fleet = true;
@@ -1385,7 +1502,7 @@ static void *control_main(void *arg)
 
         pthread_mutex_lock(&r->lock);
         if (!r->quit && !r->state_changed && !r->force_tick && !r->new_run &&
-            !r->reset_requested) {
+            !r->reset_requested && r->swap == NULL) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += TICK_US * 1000;
@@ -1471,6 +1588,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
     r->stage = -1;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
+    pthread_cond_init(&r->swap_cond, NULL);
     pthread_mutex_init(&r->snap_lock, NULL);
     pthread_cond_init(&r->snap_cond, NULL);
     pthread_mutex_init(&r->subs_lock, NULL);
@@ -1484,7 +1602,8 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
         rc = -ENOMEM;
         goto fail;
     }
-    rc = build_plans(r, err, err_len);
+    rc = build_plans(cfg->plugin, r->tags, r->exclude_tags, &r->plans, &r->n_plans, err,
+                     err_len);
     if (rc != 0)
         goto fail;
     r->type_counts = calloc(r->n_plans, sizeof *r->type_counts);
@@ -1521,17 +1640,7 @@ int hn_runner_create(struct hn_runner **out, const struct hn_runner_config *cfg,
             goto fail;
         }
         hn_stats_init(r->spares[i]);
-        struct hn_worker_config wc = {
-            .index = i,
-            .seed = cfg->seed,
-            .stop_test = stop_test_from_user,
-            .stop_test_ud = r,
-            .feeders = cfg->feeders,
-            .params = r->params,
-            .n_plans = r->n_plans,
-            .in_flight_cap = cfg->in_flight_cap,
-            .host = r->host,
-        };
+        struct hn_worker_config wc = worker_config(r, i, cfg->feeders, r->params, r->n_plans);
         rc = hn_worker_start(&r->workers[i], &wc);
         if (rc != 0) {
             hn_set_err(err, err_len, "could not start a worker thread");
@@ -1598,13 +1707,7 @@ void hn_runner_destroy(struct hn_runner *r)
     }
     free(r->spares);
     free(r->workers);
-    for (size_t i = 0; i < r->n_plans; i++) {
-        free(r->plans[i].tasks);
-        free(r->plans[i].all);
-        free(r->plans[i].cum_weights);
-        free(r->plans[i].host);
-    }
-    free(r->plans);
+    free_plans(r->plans, r->n_plans);
     free(r->type_counts);
     free(r->type_targets);
     free(r->swrr);
@@ -1635,6 +1738,7 @@ void hn_runner_destroy(struct hn_runner *r)
     free_list(r->exclude_tags);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
+    pthread_cond_destroy(&r->swap_cond);
     pthread_mutex_destroy(&r->snap_lock);
     pthread_cond_destroy(&r->snap_cond);
     pthread_mutex_destroy(&r->subs_lock);
@@ -1941,6 +2045,68 @@ struct hn_params *hn_runner_params(struct hn_runner *r)
     struct hn_params *c = hn_params_copy(r->params);
     pthread_mutex_unlock(&r->lock);
     return c;
+}
+
+static void free_swap(struct plugin_swap *s)
+{
+    free_plans(s->plans, s->n_plans);
+    hn_params_free(s->params);
+    free(s->type_counts);
+    free(s->type_targets);
+    free(s->open_spawned);
+    free(s->swrr);
+    free(s->open_swrr);
+    free(s->open_assigned);
+    free(s->workers);
+}
+
+int hn_runner_set_plugin(struct hn_runner *r, const struct hn_plugin *plugin,
+                         const struct hn_feeders *feeders, char *err, size_t err_len)
+{
+    struct plugin_swap s = {.plugin = plugin, .feeders = feeders};
+    int rc = build_plans(plugin, r->tags, r->exclude_tags, &s.plans, &s.n_plans, err, err_len);
+    if (rc != 0)
+        return rc;
+    char perr[256];
+    if (hn_params_new(plugin, &s.params, perr, sizeof perr) != 0) {
+        free_swap(&s);
+        hn_set_err(err, err_len, "%s", perr);
+        return -EINVAL;
+    }
+    /* The values set before, where the new plugin still has them. */
+    struct hn_params *old = hn_runner_params(r);
+    for (size_t i = 0; old != NULL && s.params != NULL && i < old->n; i++)
+        if (hn_params_find(s.params, old->decl[i].name) >= 0 &&
+            hn_params_set(s.params, old->decl[i].name, old->values[i], perr, sizeof perr) != 0)
+            hn_logf(HN_INFO, "reload: parameter %s back to its default (%s)",
+                    old->decl[i].name, perr);
+    hn_params_free(old);
+    size_t np = s.n_plans ? s.n_plans : 1, nw = r->n_workers > 0 ? (size_t)r->n_workers : 1;
+    s.type_counts = calloc(np, sizeof *s.type_counts);
+    s.type_targets = calloc(np, sizeof *s.type_targets);
+    s.swrr = calloc(np, sizeof *s.swrr);
+    s.open_swrr = calloc(np, sizeof *s.open_swrr);
+    s.open_spawned = calloc(nw * np, sizeof *s.open_spawned);
+    s.open_assigned = calloc(nw * np, sizeof *s.open_assigned);
+    s.workers = calloc(nw, sizeof *s.workers);
+    if (!s.type_counts || !s.type_targets || !s.swrr || !s.open_swrr || !s.open_spawned ||
+        !s.open_assigned || !s.workers) {
+        free_swap(&s);
+        hn_set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&r->lock);
+    while (r->swap != NULL) /* another reload first */
+        pthread_cond_wait(&r->swap_cond, &r->lock);
+    r->swap = &s;
+    pthread_cond_broadcast(&r->cond);
+    while (!s.done)
+        pthread_cond_wait(&r->swap_cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+    if (s.rc != 0)
+        hn_set_err(err, err_len, "%s", s.err);
+    free_swap(&s); /* the old plugin's parts, or the new one's when it failed */
+    return s.rc;
 }
 
 int hn_runner_choose_types(struct hn_runner *r, const struct hn_type_choice *c, size_t n,

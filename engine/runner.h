@@ -151,6 +151,18 @@ int hn_runner_start_capacity(struct hn_runner *r, const struct hn_capacity_plan 
  * Returns 0, -EINVAL or -EBUSY with err. [any] */
 int hn_runner_set_params(struct hn_runner *r, const char *const *names,
                          const char *const *values, size_t n, char *err, size_t err_len);
+/* Replaces the plugin between runs (ready or stopped; the reload): user
+ * types, tasks, load shape and feeders become the new plugin's, parameter
+ * values set before carry over where it declares the same name and type,
+ * the picker's choice is dropped and the worker threads are started anew.
+ * The last run's statistics stay until the next start. Returns 0, or
+ * -EBUSY (a run is on) or -EINVAL (the new plugin leaves nothing to run
+ * with the runner's tags) with err, the old plugin still in use. Once it
+ * returns 0 nothing of the runner's uses the old plugin or feeders.
+ * [any thread but the runner's own] */
+struct hn_feeders;
+int hn_runner_set_plugin(struct hn_runner *r, const struct hn_plugin *plugin,
+                         const struct hn_feeders *feeders, char *err, size_t err_len);
 /* A copy of the parameters' values now (NULL when the plugin has none). */
 struct hn_params *hn_runner_params(struct hn_runner *r);
 /* The run's choice of user types (the picker, Locust's --class-picker). */

@@ -32,6 +32,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "log.h"
+#include "plugin_slot.h"
 #include "report.h"
 #include "report_html.h"
 #include "runs.h"
@@ -110,14 +111,17 @@ static void reply_json(struct hn_api_reply *rp, unsigned status, json_t *v)
 
 void hn_api_error(struct hn_api_reply *rp, unsigned status, const char *fmt, ...)
 {
-    char msg[1024];
+    /* Long enough for a compiler's output (a failed plugin reload). */
+    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
     json_t *o = json_object();
     if (o != NULL)
-        put(o, "error", hn_json_text(msg));
+        put(o, "error", hn_json_text(msg ? msg : "out of memory"));
+    free(msg);
     rp->filename[0] = '\0';
     reply_json(rp, status, o);
 }
@@ -815,16 +819,8 @@ static void api_reset(const struct hn_api_request *rq, struct hn_api_reply *rp)
 static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
     const struct hn_webctx *c = rq->ctx;
-    json_t *types = NULL;
-    if (c->user_types_json != NULL)
-        types = json_loads(c->user_types_json, 0, NULL);
-    if (!json_is_array(types)) {
-        json_decref(types);
-        types = json_array();
-    }
     json_t *o = json_object();
     if (o == NULL) {
-        json_decref(types);
         reply_oom(rp);
         return;
     }
@@ -836,13 +832,49 @@ static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
     put(o, "default_run_time", jreal(c->default_run_time));
     put(o, "default_stages", hn_json_text_or_null(c->default_stages));
     put(o, "max_users", json_integer(c->max_users));
-    put(o, "user_types", types);
-    json_t *params = c->params_json ? json_loads(c->params_json, 0, NULL) : NULL;
-    if (!json_is_array(params)) {
-        json_decref(params);
-        params = json_array();
+    json_t *types = c->plugin ? hn_plugin_slot_user_types(c->plugin) : NULL;
+    json_t *params = c->plugin ? hn_plugin_slot_params(c->plugin) : NULL;
+    put(o, "user_types", types ? types : json_array());
+    put(o, "params", params ? params : json_array());
+    put(o, "plugin_status", c->plugin ? hn_plugin_slot_status(c->plugin) : json_null());
+    reply_json(rp, 200, o);
+}
+
+/* GET /api/plugin: has the file changed since it was loaded, and how did
+ * the last reload go. */
+static void api_plugin(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    json_t *o = rq->ctx->plugin ? hn_plugin_slot_status(rq->ctx->plugin) : NULL;
+    if (o == NULL) {
+        hn_api_error(rp, 404, "no plugin");
+        return;
     }
-    put(o, "params", params);
+    reply_json(rp, 200, o);
+}
+
+/* POST /api/plugin/reload: compile and load the file again, between runs.
+ * A compile error is a 422 with the compiler's output; the old plugin stays. */
+static void api_plugin_reload(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    char err[16384];
+    int rc = rq->ctx->plugin ? hn_plugin_slot_reload(rq->ctx->plugin, err, sizeof err) : -EPERM;
+    if (rc == -EBUSY || rc == -EPERM) {
+        hn_api_error(rp, 409, "%s", rq->ctx->plugin ? err : "no plugin");
+        return;
+    }
+    if (rc != 0) {
+        hn_api_error(rp, 422, "%s", err);
+        return;
+    }
+    json_t *o = json_object();
+    if (o == NULL) {
+        reply_oom(rp);
+        return;
+    }
+    put(o, "reloaded", json_true());
+    put(o, "plugin", hn_plugin_slot_status(rq->ctx->plugin));
+    put(o, "user_types", hn_plugin_slot_user_types(rq->ctx->plugin));
+    put(o, "params", hn_plugin_slot_params(rq->ctx->plugin));
     reply_json(rp, 200, o);
 }
 
@@ -1507,6 +1539,8 @@ struct route {
 
 static const struct route routes[] = {
     {"/api/config", false, api_config},
+    {"/api/plugin", false, api_plugin},
+    {"/api/plugin/reload", true, api_plugin_reload},
     {"/api/state", false, api_state},
     {"/api/stats", false, api_stats},
     {"/api/history", false, api_history},

@@ -32,6 +32,7 @@
 #include "live.h"
 #include "log.h"
 #include "plugin_host.h"
+#include "plugin_slot.h"
 #include "runner.h"
 #include "session.h"
 #include "textutil.h"
@@ -56,51 +57,20 @@ static rlim_t raise_nofile(void)
     return rl.rlim_cur;
 }
 
-/* The plugin's user types for the page: [{"name","weight","fixed_count","host","tasks":[..]}].
- * Names are arbitrary bytes from the plugin: hn_json_text keeps them valid JSON. */
-static char *user_types_json(const struct hn_plugin *p)
-{
-    json_t *arr = json_array();
-    for (const struct hn_user_type *t = p->user_types; t->name; t++) {
-        json_t *tasks = json_array();
-        for (const struct hn_task *k = t->tasks; k->fn; k++) {
-            json_t *task = json_object();
-            json_object_set_new(task, "name", hn_json_text(k->name));
-            json_object_set_new(task, "weight", json_integer(k->weight ? k->weight : 1));
-            json_object_set_new(task, "tags", hn_json_text_or_null(k->tags));
-            json_array_append_new(tasks, task);
-        }
-        json_t *type = json_object();
-        json_object_set_new(type, "name", hn_json_text(t->name));
-        json_object_set_new(type, "weight", json_integer(t->weight));
-        json_object_set_new(type, "fixed_count", json_integer(t->fixed_count));
-        json_object_set_new(type, "host", hn_json_text_or_null(t->host));
-        json_object_set_new(type, "tasks", tasks);
-        json_array_append_new(arr, type);
-    }
-    char *s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return s;
-}
+/* A master's part of a plugin reload: the workers get the new file. */
+struct fleet_swap {
+    struct hn_fleet *fleet;
+    const char *path;
+};
 
-/* The plugin's parameters for the page: [{"name","type","default","help","secret"}]. */
-static char *params_json(const struct hn_plugin *p)
+static int swap_fleet_plugin(void *ud, const struct hn_plugin *plugin,
+                             const struct hn_feeders *feeders, char *err, size_t err_len)
 {
-    json_t *arr = json_array();
-    for (const struct hn_param *d = p->abi_minor >= 1 ? p->params : NULL; d && d->name; d++)
-        json_array_append_new(arr, json_pack("{s:o,s:s,s:o,s:o,s:b}", "name", hn_json_text(d->name),
-                                             "type", hn_param_type_name(d->type), "default",
-                                             hn_json_text((d->flags & HN_PARAM_SECRET) &&
-                                                                  d->default_value &&
-                                                                  *d->default_value
-                                                              ? "********"
-                                                          : d->default_value ? d->default_value
-                                                                             : ""),
-                                             "help", hn_json_text_or_null(d->help), "secret",
-                                             (d->flags & HN_PARAM_SECRET) != 0));
-    char *s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return s;
+    const struct fleet_swap *fs = ud;
+    char sha[65];
+    if (hn_cluster_plugin_sha256(fs->path, false, sha, err, err_len) != 0)
+        return -1;
+    return hn_fleet_set_plugin(fs->fleet, plugin, fs->path, sha, feeders, err, err_len);
 }
 
 /* Creates the output file's directory now (as --csv does) and fails fast
@@ -167,10 +137,8 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
     args[k++] = master_host;
     args[k++] = "--master-port";
     args[k++] = port_s;
-    if (o->plugin) {
-        args[k++] = "-f";
-        args[k++] = o->plugin;
-    }
+    /* No -f: a worker takes the master's plugin over the wire, so a
+     * reload reaches it too. */
     args[k++] = "-L";
     args[k++] = levels[o->loglevel];
     if (o->threads > 0) {
@@ -427,10 +395,12 @@ int main(int argc, char **argv)
     struct hn_runs *runs = NULL;
     pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
-    char *types_json = NULL, *param_decls_json = NULL;
+    struct hn_plugin_slot *slot = NULL;
+    struct fleet_swap fleet_swap = {.path = opt.plugin};
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
     struct hn_feeders *feeders = NULL;
+    const struct hn_feeders *feeders_in_use = NULL;
     struct hn_params *params = NULL;
     struct hn_stage stages[HN_MAX_STAGES];
     int n_stages = 0;
@@ -506,6 +476,24 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* From here the slot owns the plugin and its feeders (a reload swaps them). */
+    if (!opt.worker || plugin != NULL) {
+        struct hn_plugin_slot_config sc = {
+            .path = opt.plugin,
+            .feeds = (const char *const *)opt.feeds,
+            .on_swap = opt.master ? swap_fleet_plugin : NULL,
+            .on_swap_ud = &fleet_swap,
+        };
+        int src = hn_plugin_slot_new(&slot, &sc, loaded, feeders);
+        loaded = NULL;
+        feeders = NULL;
+        if (src != 0) {
+            fprintf(stderr, "hornet: out of memory\n");
+            goto out;
+        }
+        plugin = hn_plugin_slot_plugin(slot);
+        feeders_in_use = hn_plugin_slot_feeders(slot);
+    }
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
     const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
     if ((opt.master || (opt.worker && plugin != NULL)) &&
@@ -548,7 +536,7 @@ int main(int argc, char **argv)
         .tags = (const char *const *)opt.tags,
         .exclude_tags = (const char *const *)opt.exclude_tags,
         .stop_timeout = opt.stop_timeout,
-        .feeders = feeders,
+        .feeders = feeders_in_use,
     };
     if (opt.master && hn_fleet_start(&fleet, &fc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -565,13 +553,15 @@ int main(int argc, char **argv)
         .fleet = fleet ? hn_fleet_runner_ops(fleet) : NULL,
         .thresholds = thresholds,
         .n_thresholds = n_thresholds,
-        .feeders = feeders,
+        .feeders = feeders_in_use,
         .params = params,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
     }
+    hn_plugin_slot_attach(slot, runner);
+    fleet_swap.fleet = fleet;
     if (fleet) {
         hn_fleet_on_stop_test(fleet, stop_test_from_worker, runner);
         hn_logf(HN_INFO, "master: waiting for workers on %s:%u", opt.master_bind_host,
@@ -600,8 +590,7 @@ int main(int argc, char **argv)
         .default_stages = opt.stages,
         .max_users = 1000000,
         .web_root = opt.web_root,
-        .user_types_json = types_json = user_types_json(plugin),
-        .params_json = param_decls_json = params_json(plugin),
+        .plugin = slot,
         .web_host = opt.web_host,
     };
     if (!opt.headless) {
@@ -675,12 +664,11 @@ out:
     hn_runner_destroy(runner);
     hn_fleet_stop(fleet);
     reap_local_workers(local_pids, n_local);
-    free(types_json);
-    free(param_decls_json);
     hn_thresholds_free(thresholds, n_thresholds);
     hn_feeders_free(feeders); /* after the runner: its users read them */
     hn_params_free(params);
     hn_plugin_unload(loaded);
+    hn_plugin_slot_free(slot); /* the same, once the slot has them */
     hn_demo_target_stop(demo);
     json_decref(baseline);
     curl_global_cleanup();

@@ -1,6 +1,7 @@
 /*
  * webctx.h: what the dashboard's server parts (HTTP routes, API, live push)
- * share: the runner they drive and read, and the run's fixed metadata.
+ * share: the runner they drive and read, the plugin (which may be
+ * reloaded: read it through plugin_slot.h), and the run's fixed metadata.
  * Filled once by main before the server starts; read-only afterwards.
  *
  * Threads: read from the MHD and lws threads; never modified after start.
@@ -8,6 +9,7 @@
 #ifndef HN_WEBCTX_H
 #define HN_WEBCTX_H
 
+struct hn_plugin_slot;
 struct hn_runs;
 
 #include <stdbool.h>
@@ -26,8 +28,7 @@ struct hn_webctx {
     const char *default_stages;   /* --stages as given, or NULL */
     uint32_t max_users;           /* upper bound accepted by the API */
     const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
-    const char *user_types_json;  /* [{"name":..,"weight":..,"fixed_count":..,"tasks":[..]}] */
-    const char *params_json;      /* [{"name","type","default","help","secret"}] */
+    struct hn_plugin_slot *plugin; /* its user types and parameters; reloadable */
     const char *web_host;         /* --web-host, for the Host check */
     struct hn_runs *runs;         /* the session's finished runs (runs.h) */
 };

@@ -211,7 +211,10 @@
 
         var showStart = st === 'ready' || st === 'stopped';
         var form = $('start-form');
-        if (showStart && form.hidden) showError('start-error', null);
+        if (showStart && form.hidden) {
+            showError('start-error', null);
+            checkPlugin();
+        }
         form.hidden = !showStart;
         $('start-title').textContent = st === 'stopped' ? 'Start a new load test' : 'Start load test';
 
@@ -1272,6 +1275,8 @@
             parts.push('user types: ' + config.user_types.map(function (u) { return u.name; }).join(', '));
         }
         $('start-plugin').textContent = parts.join(' \u00b7 ');
+        $('btn-reload').hidden = false;
+        renderPluginStatus(config.plugin_status);
         dirty.ratio = true;
         renderTypePicker();
         renderParams();
@@ -1467,7 +1472,54 @@
         });
     }
 
+    /* The plugin's file changed since it was loaded (the operator edited it):
+     * offer to compile and load the new version; a compile error is shown
+     * as the compiler said it, and the old plugin stays. */
+    function renderPluginStatus(ps) {
+        var box = $('plugin-reload');
+        if (!ps || !ps.reloadable) {
+            box.hidden = true;
+            return;
+        }
+        var name = String(ps.path).split('/').pop();
+        var failed = !!ps.error;
+        box.hidden = !(ps.changed || failed);
+        box.classList.toggle('failed', failed);
+        $('plugin-reload-text').textContent = failed
+            ? 'The new version of ' + name + ' did not load; the one loaded before is still in use.'
+            : name + ' changed since it was loaded.';
+        $('btn-reload').textContent = failed ? 'Try again' : 'Reload plugin';
+        var pre = $('plugin-reload-error');
+        pre.hidden = !failed;
+        pre.textContent = failed ? ps.error : '';
+    }
+
+    function checkPlugin() {
+        if (!config || !config.plugin_status || !config.plugin_status.reloadable) return;
+        api('GET', '/api/plugin').then(renderPluginStatus, function () { /* checked again later */ });
+    }
+
+    function onReload(ev) {
+        var btn = ev.currentTarget;
+        btn.disabled = true;
+        $('plugin-reload-text').textContent = 'Compiling and loading\u2026';
+        api('POST', '/api/plugin/reload').then(function () {
+            return api('GET', '/api/config').then(function (c) {
+                applyConfig(c);
+                var box = $('plugin-reload');
+                box.hidden = false;
+                box.classList.remove('failed');
+                $('plugin-reload-error').hidden = true;
+                $('plugin-reload-text').textContent = 'Reloaded: the next run uses the new version.';
+                btn.hidden = true;
+            });
+        }, function () {
+            checkPlugin(); /* its error, as the server kept it */
+        }).then(function () { btn.disabled = false; });
+    }
+
     function onNewTest() {
+        checkPlugin();
         /* Clear the finished run's numbers and bring the form forward. */
         command($('btn-new'), 'control-error', 'POST', '/api/reset').then(function (ok) {
             if (!ok) return;
@@ -1554,6 +1606,9 @@
             command(e.currentTarget, 'control-error', 'POST', '/api/reset');
         });
         $('btn-new').addEventListener('click', onNewTest);
+        $('btn-reload').addEventListener('click', onReload);
+        /* Back from the editor: has the plugin changed? */
+        window.addEventListener('focus', checkPlugin);
 
         var tabs = document.querySelectorAll('.tabs [data-tab]');
         for (var i = 0; i < tabs.length; i++) {

@@ -7,7 +7,8 @@
 #  - tests/web/capacity.test.js: the capacity search from the start form;
 #  - tests/web/picker.test.js: the user type picker;
 #  - tests/web/params.test.js: the plugin's parameters in the start form;
-#  - tests/web/runs.test.js: the Runs tab (compare, baseline overlay).
+#  - tests/web/runs.test.js: the Runs tab (compare, baseline overlay);
+#  - tests/web/reload.test.js: reloading an edited plugin (a compile error too).
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -47,4 +48,5 @@ node "$web/capacity.test.js" || rc=1
 node "$web/picker.test.js" || rc=1
 node "$web/params.test.js" || rc=1
 node "$web/runs.test.js" || rc=1
+node "$web/reload.test.js" || rc=1
 exit $rc
