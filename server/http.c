@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 #include "api.h"
 #include "assets.h"
@@ -39,12 +41,32 @@
 #define DRAIN_MAX (1024 * 1024)
 /* Idle keep-alive connections are closed after this many seconds. */
 #define CONN_TIMEOUT_S 60u
-/* Connections MHD serves at once (the acceptor bounds pending ones). */
-#define CONN_MAX 1024u
+/* Connections held at once. At this many, a new one closes the one that
+ * has waited longest without a request (an idle keep-alive: heads arrive
+ * whole, the acceptor waits for them), as nginx reuses idle keep-alives; only when
+ * CONN_HARD are open (closes still under way) is it refused with a 503.
+ * MHD's own limit is above both and never met: libmicrohttpd 0.9.75 blocks
+ * its thread for good on its own mutex when a connection handed over with
+ * MHD_add_connection meets that limit (seen with 1,100 idle keep-alives:
+ * every later connection reset, and MHD_stop_daemon hung). */
+#define CONN_MAX 1000u
+#define CONN_HARD (CONN_MAX + 48u)
+#define MHD_CONN_LIMIT (CONN_HARD + 64u)
+
+/* One connection, from MHD's start notification to its close. */
+struct conn {
+    int fd;
+    bool busy;                /* a request is being read or answered */
+    struct conn *prev, *next; /* in the evictable list when !busy */
+};
 
 struct hn_http {
     struct MHD_Daemon *daemon;
     const struct hn_webctx *ctx;
+    pthread_mutex_t lock;     /* the acceptor and MHD's thread: what follows */
+    unsigned open;            /* handed over and not yet closed */
+    struct conn *oldest, *newest; /* evictable connections, least recently used first */
+    uint64_t evicted, refused;
 };
 
 /* Per-request state, from the first access-handler call to completion. */
@@ -348,18 +370,98 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
     return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "not found: %.200s", url);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Connections: a bound, with the least recently used idle one closed first  */
+
+static void unlink_conn(struct hn_http *h, struct conn *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else if (h->oldest == k)
+        h->oldest = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else if (h->newest == k)
+        h->newest = k->prev;
+    k->prev = k->next = NULL;
+}
+
+static void append_conn(struct hn_http *h, struct conn *k)
+{
+    k->prev = h->newest;
+    k->next = NULL;
+    if (h->newest)
+        h->newest->next = k;
+    else
+        h->oldest = k;
+    h->newest = k;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+/* A request's head arrived (busy: not to be evicted), or it was answered. */
+static void set_busy(struct hn_http *h, struct MHD_Connection *c, bool busy)
+{
+    struct conn *k = conn_of(c);
+    pthread_mutex_lock(&h->lock);
+    if (k != NULL && k->busy != busy) {
+        k->busy = busy;
+        if (busy)
+            unlink_conn(h, k);
+        else
+            append_conn(h, k);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* MHD notifies the close before it closes the socket, so an fd in the
+ * list is always the connection's own. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct hn_http *h = cls;
+    pthread_mutex_lock(&h->lock);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *k = calloc(1, sizeof *k);
+        if (k != NULL && i != NULL) {
+            k->fd = i->connect_fd;
+            append_conn(h, k);
+        }
+        *socket_context = k;
+    } else {
+        struct conn *k = *socket_context;
+        if (k != NULL) {
+            if (!k->busy)
+                unlink_conn(h, k);
+            free(k);
+            *socket_context = NULL;
+        }
+        if (h->open > 0)
+            h->open--;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
-    const struct hn_http *h = cls;
+    struct hn_http *h = cls;
     struct request *rq = *con_cls;
     if (rq == NULL) {
         rq = calloc(1, sizeof *rq);
         if (rq == NULL)
             return MHD_NO;
         *con_cls = rq;
+        set_busy(h, c, true);
         rq->max = hn_api_body_max(url);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -379,11 +481,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
     struct request *rq = *con_cls;
     if (rq != NULL) {
+        set_busy(cls, c, false); /* idle until the next head arrives */
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -421,21 +522,40 @@ int hn_http_start(struct hn_http **out, const struct hn_webctx *ctx, char *err, 
         return -1;
     }
     h->ctx = ctx;
+    pthread_mutex_init(&h->lock, NULL);
     /* No listen socket: connections arrive through MHD_add_connection(),
      * which the ITC makes safe to call from the acceptor thread. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-                                 on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                 on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                                  MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-                                 MHD_OPTION_CONNECTION_LIMIT, CONN_MAX, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, MHD_CONN_LIMIT, MHD_OPTION_END);
     if (h->daemon == NULL) {
         snprintf(err, err_len, "could not start the HTTP server (libmicrohttpd)");
+        pthread_mutex_destroy(&h->lock);
         free(h);
         return -1;
     }
     *out = h;
     return 0;
+}
+
+/* Too many connections and none to close: a 503 said at once (the head the
+ * acceptor peeked at is read first, so the close sends no reset). */
+static void refuse(int fd)
+{
+    static const char reply[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Retry-After: 1\r\nConnection: close\r\nContent-Length: 52\r\n\r\n"
+        "{\"error\": \"too many connections to the dashboard\"}\n";
+    char sink[4096];
+    while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+        ;
+    ssize_t n = send(fd, reply, sizeof reply - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n; /* a client that cannot take 200 bytes gets the close alone */
+    close(fd);
 }
 
 void hn_http_adopt(struct hn_http *h, int fd, const struct sockaddr *addr, socklen_t addr_len)
@@ -454,9 +574,45 @@ void hn_http_adopt(struct hn_http *h, int fd, const struct sockaddr *addr, sockl
         close(fd);
         return;
     }
+    pthread_mutex_lock(&h->lock);
+    bool full = h->open >= CONN_HARD, evicted_one = false;
+    if (!full && h->open >= CONN_MAX) {
+        struct conn *victim = h->oldest;
+        if (victim != NULL) {
+            /* MHD sees the end of the stream and closes it. */
+            unlink_conn(h, victim);
+            victim->busy = true; /* not picked twice */
+            shutdown(victim->fd, SHUT_RDWR);
+            h->evicted++;
+            evicted_one = true;
+        } else {
+            full = true;
+        }
+    }
+    if (full)
+        h->refused++;
+    else
+        h->open++;
+    uint64_t evicted = h->evicted, refused = h->refused;
+    pthread_mutex_unlock(&h->lock);
+    /* Said once per thousand, so a flood does not flood the log. */
+    if (full && refused % 1000 == 1)
+        hn_logf(HN_WARNING, "http: %u connections open, none idle to close: refused one with "
+                            "503 (%" PRIu64 " so far)", CONN_HARD, refused);
+    else if (evicted_one && evicted % 1000 == 1)
+        hn_logf(HN_WARNING, "http: %u connections open: closing the longest idle ones to take "
+                            "new ones (%" PRIu64 " so far)", CONN_MAX, evicted);
+    if (full) {
+        refuse(fd);
+        return;
+    }
     /* MHD closes fd itself when it cannot take it. */
-    if (MHD_add_connection(h->daemon, fd, addr, addr_len) != MHD_YES)
+    if (MHD_add_connection(h->daemon, fd, addr, addr_len) != MHD_YES) {
         hn_logf(HN_WARNING, "http: could not take a new connection (%s)", strerror(errno));
+        pthread_mutex_lock(&h->lock);
+        h->open--;
+        pthread_mutex_unlock(&h->lock);
+    }
 }
 
 void hn_http_stop(struct hn_http *h)
@@ -465,5 +621,6 @@ void hn_http_stop(struct hn_http *h)
         return;
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
+    pthread_mutex_destroy(&h->lock);
     free(h);
 }
