@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MAX_SPAN 1e9 /* seconds; keeps every timespan exact in an int64 of microseconds */
 
@@ -78,4 +79,30 @@ int hn_parse_timespan(const char *s, double *out)
         return -1;
     *out = total;
     return 0;
+}
+
+int hn_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    const char *p = s;
+    double n;
+    if (hn_scan_decimal(&p, &n) < 0)
+        return -1;
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {{"", 1},           {"k", 1024.0},   {"K", 1024.0}, {"KiB", 1024.0},
+                 {"M", 1048576.0},  {"MiB", 1048576.0}, {"G", 1073741824.0},
+                 {"GiB", 1073741824.0}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(p, units[i].suffix) != 0)
+            continue;
+        double v = n * units[i].mult;
+        if (!isfinite(v) || v > 1099511627776.0 || (units[i].mult == 1 && v != floor(v)))
+            return -1;
+        *out = (uint64_t)v;
+        return 0;
+    }
+    return -1;
 }

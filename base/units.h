@@ -12,11 +12,17 @@
 #ifndef HN_UNITS_H
 #define HN_UNITS_H
 
+#include <stdint.h>
+
 /* Reads an unsigned decimal ("12", "1.5", ".5", "3.") at *p, without sign,
  * exponent or locale, and advances *p past it. Returns 0 or -1. */
 int hn_scan_decimal(const char **p, double *out);
 /* Parses a timespan into seconds. Returns 0, or -1 (and leaves *out
  * alone) if s is not one. */
 int hn_parse_timespan(const char *s, double *out);
+/* Parses a size in bytes: a whole number, or a number with k/K/KiB, M/MiB
+ * or G/GiB (powers of 1024), e.g. "4096", "512KiB", "1.5M". Returns 0, or
+ * -1 (and leaves *out alone) if s is not one or is above 1 TiB. */
+int hn_parse_size(const char *s, uint64_t *out);
 
 #endif

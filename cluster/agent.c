@@ -99,6 +99,7 @@ struct agent {
     struct hn_feeders *feeders;
     char feeders_sha[65];
     const struct hn_plugin *feeders_for; /* the plugin they were checked against */
+    struct hn_http_limits limits;        /* the master's, as the runner has them */
     struct feed_state {
         uint64_t asked, got;      /* last lease asked for, last one received */
         uint64_t asked_us;
@@ -458,8 +459,19 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     double stop_timeout = json_number_value(json_object_get(welcome, "stop_timeout"));
     if (!(stop_timeout >= 0) || !isfinite(stop_timeout))
         stop_timeout = 10;
+    /* The master's limits; anything odd in them means its default. */
+    const json_t *lj = json_object_get(welcome, "limits");
+    json_int_t max_body = json_integer_value(json_object_get(lj, "max_body"));
+    struct hn_http_limits limits = {
+        .max_body = max_body > 0 && max_body <= ((json_int_t)1 << 40) ? (size_t)max_body : 0,
+        .connect_s = json_number_value(json_object_get(lj, "connect")),
+        .response_s = json_number_value(json_object_get(lj, "response")),
+        .idle_s = json_number_value(json_object_get(lj, "idle")),
+    };
+    limits = hn_http_limits_or_defaults(&limits);
     if (a->runner && same_list(tags, a->tags) && same_list(xtags, a->exclude_tags) &&
-        stop_timeout == a->stop_timeout) {
+        stop_timeout == a->stop_timeout &&
+        memcmp(&limits, &a->limits, sizeof limits) == 0) {
         free_list(tags);
         free_list(xtags);
         return 0;
@@ -470,6 +482,7 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     a->tags = tags;
     a->exclude_tags = xtags;
     a->stop_timeout = stop_timeout;
+    a->limits = limits;
     struct hn_runner_config rc = {
         .plugin = a->plugin,
         .threads = a->cfg->threads,
@@ -479,6 +492,7 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
         .tags = (const char *const *)tags,
         .exclude_tags = (const char *const *)xtags,
         .feeders = a->feeders,
+        .limits = limits,
     };
     if (hn_runner_create(&a->runner, &rc, err, err_len) != 0)
         return -1;

@@ -83,6 +83,7 @@ int hn_cluster_plugin_sha256(const char *path, bool builtin, char out[65], char 
 /* ---- master ---- */
 
 struct hn_fleet;
+struct hn_http_limits;
 struct hn_fleet_config {
     const char *bind_host;            /* address to bind ("*" or 0.0.0.0 = all) */
     uint16_t bind_port;               /* 0 = any free port */
@@ -94,6 +95,8 @@ struct hn_fleet_config {
     const char *const *exclude_tags;
     double stop_timeout;              /* sent to workers */
     const struct hn_feeders *feeders; /* the plugin's data, sent to workers; NULL = none */
+    const struct hn_http_limits *limits; /* the requests' phase timeouts and body kept, sent
+                                          * to workers (theirs are ignored); NULL = defaults */
 };
 /* Binds and starts the fleet's thread. Returns 0 or -1 with err. [main] */
 int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, char *err,

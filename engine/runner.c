@@ -306,6 +306,7 @@ static int build_plans(const struct hn_plugin *plugin, const char *const *tags,
         p->slot = n_plans;
         /* Read only from plugins that know the field (it was reserved in 1.0). */
         p->headers = plugin->abi_minor >= 1 ? t->headers : NULL;
+        p->abi_1_1 = plugin->abi_minor >= 1;
         p->index = (int)i;
         if (p->n_tasks == 0) {
             if (tags || exclude_tags)
@@ -1243,6 +1244,7 @@ static struct hn_worker_config worker_config(struct hn_runner *r, int i,
         .feeders = feeders,
         .params = params,
         .n_plans = n_plans,
+        .limits = r->cfg.limits,
         .in_flight_cap = r->cfg.in_flight_cap,
         .host = r->host,
     };

@@ -413,7 +413,10 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
         /* Bounded so the conversion to curl's milliseconds stays defined. */
         .timeout_s = opts->timeout > 0 ? fmin(opts->timeout, 1e6) : 60.0,
         .no_redirects = opts->no_redirects,
+        .limits = w->limits,
     };
+    if (u->plan->abi_1_1 && opts->max_body > 0)
+        rq.limits.max_body = opts->max_body;
     if (hn_curl_start(w->http, &u->conn, &rq) != 0) {
         release_slot(w);
         r->pending = true; /* resp.error says why */
@@ -840,6 +843,11 @@ static double api_param_number(struct hn_user *u, const char *name)
     return hn_params_number(api_param(u, name));
 }
 
+static int api_body_truncated(const struct hn_response *r)
+{
+    return r != NULL && r->http->truncated;
+}
+
 static const struct hn_api api_table = {
     .abi_major = HN_ABI_MAJOR,
     .abi_minor = HN_ABI_MINOR,
@@ -872,6 +880,7 @@ static const struct hn_api api_table = {
     .feed_field = api_feed_field,
     .param = api_param,
     .param_number = api_param_number,
+    .body_truncated = api_body_truncated,
 };
 
 /* ---------------------------------------------------------------- */
@@ -940,6 +949,18 @@ static void run_hook(struct hn_user *u, void (*fn)(struct hn_user *))
  * can: the lag is recorded and added to the iteration's first request, so a
  * slow start shows in the latency), runs one task, and goes back. No think
  * time: the arrival rate paces the iterations. */
+/* A task ended: its last response is recorded (a catch_response left
+ * open counts by the default rule) and its buffers go, so users that think
+ * hold no bodies. */
+static void end_task(struct hn_user *u)
+{
+    finish_pending(u);
+    json_decref(u->resp.json);
+    u->resp.json = NULL;
+    u->resp.json_parsed = false;
+    hn_http_conn_trim(&u->conn);
+}
+
 static void open_loop(struct hn_user *u)
 {
     for (;;) {
@@ -964,7 +985,7 @@ static void open_loop(struct hn_user *u)
         u->task_start_us = now;
         run_hook(u, task->fn);
         u->start_lag_us = 0;
-        finish_pending(u); /* the iteration's last response is its own */
+        end_task(u); /* the iteration's last response is its own */
         atomic_fetch_add(&u->w->iterations_done[u->plan->slot], 1);
     }
 }
@@ -990,6 +1011,7 @@ static void user_main(void *arg)
             u->task_start_us = hn_mono_us();
             uint64_t resumes = u->resumes;
             run_hook(u, task->fn);
+            end_task(u);
             double s = think_seconds(u);
             gate(u);
             if (s > 0) {

@@ -114,6 +114,7 @@ struct hn_worker {
     void *stop_test_ud;
     const struct hn_feeders *feeders;                /* hn_worker_config; may be NULL */
     const struct hn_params *params;                  /* hn_worker_config; may be NULL */
+    struct hn_http_limits limits;                    /* hn_worker_config */
     pthread_t thread;
     uint64_t seed;
     char *host;

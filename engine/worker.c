@@ -366,6 +366,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     w->stop_test_ud = cfg->stop_test_ud;
     w->feeders = cfg->feeders;
     w->params = cfg->params;
+    w->limits = cfg->limits;
     w->iterations_done = calloc(cfg->n_plans ? cfg->n_plans : 1, sizeof *w->iterations_done);
     w->seed = cfg->seed;
     /* High enough that a swarm of ordinary size never queues behind it

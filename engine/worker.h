@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "curl_client.h"
 #include "stats.h"
 
 struct hn_user_type;
@@ -39,6 +40,7 @@ struct hn_type_plan {
     uint32_t weight, fixed_count;
     char *host;                    /* the type's host override, or NULL */
     const char *const *headers;    /* the type's default headers (ABI 1.1), or NULL */
+    bool abi_1_1;                  /* the plugin knows ABI 1.1's fields (hn_req.max_body) */
     size_t slot;                   /* position in the runner's plans */
 };
 
@@ -76,6 +78,7 @@ struct hn_worker_config {
     const struct hn_feeders *feeders; /* the plugin's data feeders; may be NULL */
     const struct hn_params *params;   /* the run's parameter values; may be NULL */
     size_t n_plans;                   /* for the per-plan iteration counters */
+    struct hn_http_limits limits;     /* the run's phase timeouts and body kept */
 };
 
 /* Starts the worker thread. Returns 0 or -errno. [control] */

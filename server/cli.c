@@ -479,6 +479,38 @@ static int set_stop_timeout(struct pstate *ps, const char *v)
     return set_timespan(ps, &ps->o->stop_timeout, v);
 }
 
+static int set_max_body(struct pstate *ps, const char *v)
+{
+    if (hn_parse_size(v, &ps->o->max_body) < 0 || ps->o->max_body == 0)
+        return bad(ps, "a size above 0 like 65536, 512KiB or 1MiB", v);
+    return 0;
+}
+
+/* A phase timeout: above 0 (0 would mean the default, a surprise). */
+static int set_phase_timeout(struct pstate *ps, double *dst, const char *v)
+{
+    double t;
+    if (hn_parse_timespan(v, &t) < 0 || !(t > 0))
+        return bad(ps, "a timespan above 0 like 0.5, 10s or 1m", v);
+    *dst = t;
+    return 0;
+}
+
+static int set_connect_timeout(struct pstate *ps, const char *v)
+{
+    return set_phase_timeout(ps, &ps->o->connect_timeout, v);
+}
+
+static int set_response_timeout(struct pstate *ps, const char *v)
+{
+    return set_phase_timeout(ps, &ps->o->response_timeout, v);
+}
+
+static int set_idle_timeout(struct pstate *ps, const char *v)
+{
+    return set_phase_timeout(ps, &ps->o->idle_timeout, v);
+}
+
 static int set_exit_code(struct pstate *ps, const char *v)
 {
     uint64_t n;
@@ -857,6 +889,14 @@ static const struct opt opts[] = {
      "seed for the users' random numbers, for repeatable runs"},
     {"stop-timeout", 's', A_VALUE, W_ALL, G_RUN, set_stop_timeout, "SPAN",
      "time users get to finish in-flight requests on stop (default 10s)"},
+    {"connect-timeout", 0, A_VALUE, W_ALL, G_RUN, set_connect_timeout, "SPAN",
+     "a request fails when it cannot connect within SPAN (default 10s)"},
+    {"response-timeout", 0, A_VALUE, W_ALL, G_RUN, set_response_timeout, "SPAN",
+     "... when the response's head is not in within SPAN (default 10s)"},
+    {"idle-timeout", 0, A_VALUE, W_ALL, G_RUN, set_idle_timeout, "SPAN",
+     "... when its body stalls for SPAN (default 10s)"},
+    {"max-body", 0, A_VALUE, W_ALL, G_RUN, set_max_body, "SIZE",
+     "body bytes kept per response for the plugin (default 1MiB)"},
     {"exit-code-on-error", 0, A_VALUE, W_ALL, G_RUN, set_exit_code, "N",
      "exit code when any request failed, 0..255 (default 1)"},
     {"tags", 'T', A_VALUE, W_ALL, G_RUN, set_tags, "A,B",

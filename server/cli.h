@@ -67,6 +67,10 @@ struct hn_options {
     uint64_t seed;                /* --seed N */
     bool seed_set;                /* true once --seed was given by any source */
     double stop_timeout;          /* -s/--stop-timeout timespan (default 10) */
+    uint64_t max_body;            /* --max-body bytes kept per response (0 = 1 MiB) */
+    double connect_timeout;       /* --connect-timeout (0 = 10 s) */
+    double response_timeout;      /* --response-timeout: to the response's head (0 = 10 s) */
+    double idle_timeout;          /* --idle-timeout: body without a byte (0 = 10 s) */
     int exit_code_on_error;       /* --exit-code-on-error N (0..255, default 1) */
     char **tags;                  /* -T/--tags a,b: NULL-terminated list; NULL = none */
     char **exclude_tags;          /* -E/--exclude-tags a,b: same shape */

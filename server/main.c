@@ -495,6 +495,12 @@ int main(int argc, char **argv)
         feeders_in_use = hn_plugin_slot_feeders(slot);
     }
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
+    const struct hn_http_limits limits = {
+        .max_body = (size_t)opt.max_body,
+        .connect_s = opt.connect_timeout,
+        .response_s = opt.response_timeout,
+        .idle_s = opt.idle_timeout,
+    };
     const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
     if ((opt.master || (opt.worker && plugin != NULL)) &&
         hn_cluster_plugin_sha256(plugin_label, opt.plugin == NULL, sha, err, sizeof err) != 0) {
@@ -537,6 +543,7 @@ int main(int argc, char **argv)
         .exclude_tags = (const char *const *)opt.exclude_tags,
         .stop_timeout = opt.stop_timeout,
         .feeders = feeders_in_use,
+        .limits = &limits,
     };
     if (opt.master && hn_fleet_start(&fleet, &fc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
@@ -555,6 +562,7 @@ int main(int argc, char **argv)
         .n_thresholds = n_thresholds,
         .feeders = feeders_in_use,
         .params = params,
+        .limits = limits,
     };
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);

@@ -177,10 +177,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     struct hn_http_response *r = ud;
     size_t n = size * nmemb;
     r->bytes += n;
-    /* Keep at most HN_BODY_MAX bytes: a hostile target cannot exhaust memory. */
-    size_t keep = r->len < HN_BODY_MAX ? HN_BODY_MAX - r->len : 0;
+    r->last_byte_us = hn_mono_us();
+    /* A prefix for the plugin; the rest is counted and dropped, so a huge
+     * or endless body costs no memory. */
+    size_t keep = r->len < r->limits.max_body ? r->limits.max_body - r->len : 0;
     if (keep > n)
         keep = n;
+    if (keep < n)
+        r->truncated = true;
     if (keep > 0 && grow(&r->body, &r->cap, r->len + keep + 1)) {
         memcpy(r->body + r->len, data, keep);
         r->len += keep;
@@ -193,15 +197,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct hn_http_response *r = ud;
     size_t n = size * nmemb;
+    r->last_byte_us = hn_mono_us();
     /* A new status line (redirect, 100-continue) starts a new header set. */
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         r->hlen = 0;
+        r->head_started = true;
+        const char *sp = memchr(data, ' ', n);
+        r->status_1xx = sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '1';
         return n;
     }
     size_t len = n;
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
         len--;
-    if (len == 0 || r->hlen + len + 1 > HN_HEADERS_MAX)
+    if (len == 0) {
+        /* The head's end; an interim 1xx head is not the response's. */
+        r->head_done = r->head_done || !r->status_1xx;
+        return n;
+    }
+    if (r->hlen + len + 1 > HN_HEADERS_MAX)
         return n;
     if (!grow(&r->headers, &r->hcap, r->hlen + len + 1))
         return n;
@@ -209,6 +222,25 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     r->headers[r->hlen + len] = '\0';
     r->hlen += len + 1;
     return n;
+}
+
+/* curl calls this at least once a second during a transfer (the low-speed
+ * check keeps a timer running): the phase limits are judged here, since
+ * curl has none for a head that never ends or a body that stops. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    struct hn_http_response *r = ud;
+    uint64_t now = hn_mono_us();
+    if (!r->head_done && now - r->start_us >= (uint64_t)(r->limits.response_s * 1e6))
+        r->phase_failed = r->head_started ? "headers incomplete after" : "no response within";
+    else if (r->head_done && now - r->last_byte_us >= (uint64_t)(r->limits.idle_s * 1e6))
+        r->phase_failed = "body stalled for";
+    return r->phase_failed != NULL;
 }
 
 /* Called by curl each time it is about to send the request. More than one
@@ -241,6 +273,8 @@ void hn_http_response_reset(struct hn_http_response *r)
     r->total_us = 0;
     r->sends = r->unanswered_sends = 0;
     r->first_send_us = r->last_send_us = 0;
+    r->truncated = r->head_started = r->head_done = r->status_1xx = false;
+    r->phase_failed = NULL;
     if (r->cap > 256u * 1024u) {
         /* A large body is not kept across requests: thousands of users
          * that each met one huge response must not pin gigabytes. */
@@ -266,8 +300,10 @@ void hn_http_response_free(struct hn_http_response *r)
  * broad; the OS error number is only trusted when said reports one: curl
  * never resets it, so a user that once met a reset would blame every later
  * fault on it. */
-static char *transport_error(CURL *e, CURLcode code, double timeout_s, const char *said)
+static char *transport_error(CURL *e, CURLcode code, const struct hn_http_response *r,
+                             const char *said)
 {
+    double timeout_s = r->timeout_s;
     long os_errno = 0;
     curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
     bool os_said = strstr(said, "failure") != NULL || strstr(said, "Failed to connect") != NULL;
@@ -289,7 +325,18 @@ static char *transport_error(CURL *e, CURLcode code, double timeout_s, const cha
                      os_errno ? strerror((int)os_errno) : "unknown reason");
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        snprintf(buf, sizeof buf, "timeout after %g s", timeout_s);
+        if (strstr(said, "Connection timed out") != NULL || strstr(said, "connect") != NULL)
+            snprintf(buf, sizeof buf, "could not connect within %g s", r->limits.connect_s);
+        else
+            snprintf(buf, sizeof buf, "timeout after %g s", timeout_s);
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        if (r->phase_failed != NULL)
+            snprintf(buf, sizeof buf, "%s %g s", r->phase_failed,
+                     strcmp(r->phase_failed, "body stalled for") == 0 ? r->limits.idle_s
+                                                                      : r->limits.response_s);
+        else
+            snprintf(buf, sizeof buf, "aborted");
         break;
     case CURLE_GOT_NOTHING:
         snprintf(buf, sizeof buf, "connection closed without a response");
@@ -442,6 +489,31 @@ static void release_easy(struct hn_curl_client *c, struct hn_http_conn *conn)
 /* Transfers                                                         */
 /* ---------------------------------------------------------------- */
 
+struct hn_http_limits hn_http_limits_or_defaults(const struct hn_http_limits *l)
+{
+    struct hn_http_limits d = l ? *l : (struct hn_http_limits){0};
+    if (d.max_body == 0)
+        d.max_body = HN_MAX_BODY_DEFAULT;
+    if (!(d.connect_s > 0))
+        d.connect_s = HN_CONNECT_S_DEFAULT;
+    if (!(d.response_s > 0))
+        d.response_s = HN_RESPONSE_S_DEFAULT;
+    if (!(d.idle_s > 0))
+        d.idle_s = HN_IDLE_S_DEFAULT;
+    return d;
+}
+
+void hn_http_conn_trim(struct hn_http_conn *conn)
+{
+    struct hn_http_response *r = &conn->resp;
+    if (conn->in_transfer)
+        return;
+    free(r->body);
+    free(r->headers);
+    r->body = r->headers = NULL;
+    r->len = r->cap = r->hlen = r->hcap = 0;
+}
+
 void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled)
 {
     memset(conn, 0, sizeof *conn);
@@ -463,6 +535,8 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     struct hn_http_response *r = &conn->resp;
     hn_http_response_reset(r);
     r->timeout_s = rq->timeout_s;
+    r->limits = hn_http_limits_or_defaults(&rq->limits);
+    r->start_us = r->last_byte_us = hn_mono_us();
     curl_slist_free_all(conn->req_headers);
     conn->req_headers = NULL;
     if (!setup_easy(c, conn)) {
@@ -472,6 +546,14 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     CURL *e = conn->easy;
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(rq->timeout_s * 1000.0));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->limits.connect_s * 1000.0));
+    /* Only for the timer it keeps (a progress call a second): the phases
+     * are judged in on_progress, long before this would fire. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(rq->timeout_s + 2.0));
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->no_redirects ? 0L : 1L);
 
     struct curl_slist *h = NULL;
@@ -542,8 +624,14 @@ static void transfer_done(struct hn_curl_client *c, struct hn_http_conn *conn, C
     curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
     r->total_us = total_us > 0 ? (uint64_t)total_us : 0;
     r->status = code == CURLE_OK ? (int)status : 0;
-    if (code != CURLE_OK)
-        r->error = transport_error(e, code, r->timeout_s, conn->errbuf);
+    if (code != CURLE_OK) {
+        r->error = transport_error(e, code, r, conn->errbuf);
+    } else if (!r->head_done) {
+        /* curl takes a head cut short by the close for a whole response
+         * with an empty body: it is not one. */
+        r->status = 0;
+        r->error = strdup("connection closed before the response's head was complete");
+    }
     /* Redirects also send again, but then a response was received first:
      * only sends that got no response remain (curl's silent retry). */
     long extra = (long)r->sends - 1 - redirects;

@@ -21,17 +21,36 @@
 
 #include "pollent.h"
 
-#define HN_BODY_MAX (64u * 1024u * 1024u) /* bytes of body kept per response */
 #define HN_HEADERS_MAX (64u * 1024u)      /* bytes of headers kept per response */
+
+/* How long each phase of a request may take, and how much of its body is
+ * kept; a run's (--connect-timeout, --response-timeout, --idle-timeout,
+ * --max-body), each request's total timeout beside. 0 = the default. Each
+ * phase fails with its own message: "could not connect within 10 s", "no
+ * response within 10 s", "headers incomplete after 10 s", "body stalled
+ * for 10 s" (and "timeout after 60 s" for the total). */
+struct hn_http_limits {
+    size_t max_body;          /* body bytes kept for the plugin; the rest is counted only */
+    double connect_s;         /* to connect */
+    double response_s;        /* from the start to the response's head, complete */
+    double idle_s;            /* without a byte once the head is in */
+};
+#define HN_MAX_BODY_DEFAULT ((size_t)1 << 20)
+#define HN_CONNECT_S_DEFAULT 10.0
+#define HN_RESPONSE_S_DEFAULT 10.0
+#define HN_IDLE_S_DEFAULT 10.0
+/* l with its zeros replaced by the defaults. [any] */
+struct hn_http_limits hn_http_limits_or_defaults(const struct hn_http_limits *l);
 
 struct hn_curl_client;
 
 /* What the last request of a conn produced. */
 struct hn_http_response {
     int status;               /* 0 = no response */
-    char *body;               /* NUL-terminated; at most HN_BODY_MAX bytes kept */
+    char *body;               /* NUL-terminated; at most limits.max_body bytes kept */
     size_t len, cap;
-    uint64_t bytes;           /* as received, even past HN_BODY_MAX */
+    uint64_t bytes;           /* as received, even past max_body */
+    bool truncated;           /* more arrived than was kept */
     char *headers;            /* NUL-separated "Name: value" lines of the final response */
     size_t hlen, hcap;
     char *error;              /* transport error (stable text, for grouping); NULL = none */
@@ -42,6 +61,11 @@ struct hn_http_response {
      * curl retried them silently, but the target saw them. */
     unsigned unanswered_sends;
     uint64_t first_send_us, last_send_us;
+    /* The phases, watched from curl's progress callback. */
+    struct hn_http_limits limits;
+    uint64_t start_us, last_byte_us;
+    bool head_started, head_done, status_1xx;
+    const char *phase_failed; /* "no response within", ... when a phase limit ended it */
 };
 
 /* A request. The URL and headers are copied by hn_curl_start; the body is
@@ -53,8 +77,9 @@ struct hn_http_request {
     const void *body;         /* NULL = none */
     size_t body_len;
     bool json;                /* adds Content-Type: application/json */
-    double timeout_s;         /* > 0 */
+    double timeout_s;         /* > 0: the whole request */
     bool no_redirects;
+    struct hn_http_limits limits; /* zeros: the defaults */
 };
 
 /* A user's side of the client. Zero it, then hn_http_conn_init; its fields
@@ -76,6 +101,8 @@ typedef void (*hn_http_done_cb)(void *owner);
 /* max_connections bounds the connections the multi handle keeps open.
  * Returns NULL when out of memory. */
 struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done);
+/* Frees the buffers a conn's last response holds (its task has ended). */
+void hn_http_conn_trim(struct hn_http_conn *conn);
 /* Frees the client; every conn must be cleaned up first. NULL ignored. */
 void hn_curl_client_free(struct hn_curl_client *c);
 /* When curl next wants its timers run (monotonic µs; UINT64_MAX = never). */

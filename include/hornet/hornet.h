@@ -216,6 +216,9 @@ struct hn_req {
     double timeout;            /* seconds; 0 = default (60 s) */
     int catch_response;        /* 1: you decide success with hn_success/hn_failure */
     int no_redirects;          /* 1: do not follow redirects */
+    /* ABI 1.1 */
+    size_t max_body;           /* body bytes kept for hn_body; 0 = the run's (--max-body,
+                                * default 1 MiB); the rest is counted, not kept */
 };
 
 /* Log levels for hn_log(). */
@@ -269,6 +272,7 @@ struct hn_api {
     const char *(*feed_field)(struct hn_user *u, const char *feeder, const char *column);
     const char *(*param)(struct hn_user *u, const char *name);
     double (*param_number)(struct hn_user *u, const char *name);
+    int (*body_truncated)(const struct hn_response *r);
 };
 
 /* Every user handle starts with this, so the wrappers find the table. */
@@ -280,8 +284,9 @@ struct hn_user_head {
 
 /* Issue a request and wait (yielding) for its response. The response is
  * recorded in the statistics when it completes (or, with catch_response,
- * when you call hn_success/hn_failure or issue the next request). It stays
- * valid until this user's next request. Never returns NULL. */
+ * when you call hn_success/hn_failure, issue the next request or the task
+ * ends). It stays valid until this user's next request or the end of the
+ * task. Never returns NULL. */
 static inline struct hn_response *hn_request(struct hn_user *u, const char *method,
                                              const char *path, const struct hn_req *opts)
 {
@@ -317,6 +322,12 @@ static inline int hn_status(const struct hn_response *r)
 static inline const char *hn_body(const struct hn_response *r, size_t *len)
 {
     return HN_RESP_API(r)->body(r, len);
+}
+/* 1 when the body was longer than what is kept (hn_req.max_body, or the
+ * run's --max-body): hn_body then holds its first bytes only. */
+static inline int hn_body_truncated(const struct hn_response *r)
+{
+    return HN_RESP_API(r)->body_truncated(r);
 }
 /* First header with that name (case-insensitive), or NULL. */
 static inline const char *hn_header(const struct hn_response *r, const char *name)

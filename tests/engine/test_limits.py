@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Each phase of a request has its own limit and its own message, and a
+response body costs at most --max-body of memory (issue 13, findings 2 and
+4), against a hostile loopback target of this test's own:
+
+- /hang never answers: "no response within 1 s";
+- /driphead sends a header line every 0.2 s, never ending the head:
+  "headers incomplete after 1 s";
+- /stall sends its head and 10 of 1,000 body bytes, then nothing:
+  "body stalled for 1 s";
+- /endless sends a chunked body for ever, as fast as it can: the request's
+  own total ("timeout after 2 s");
+- /big is a 8 MiB body: the plugin sees the first --max-body bytes and
+  hn_body_truncated; a per-request max_body is not needed for the default.
+
+And memory: 20 users on /endless for their 2 s total each keep at most
+1 MiB of body: hornet's peak RSS stays within 200 MiB (it was 64 MiB per
+user before: 1.3 GiB for 20).
+"""
+import json
+import os
+import resource
+import socket
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import hnlib  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="hn-limits-")
+PLUGIN = hnlib.plugin_so("hostile_paths")
+BIG = 8 << 20
+
+
+class HostileTarget:
+    """One misbehaviour per path, each on a connection of its own; counts
+    the requests it read per path."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.counts = {}
+        self.lock = threading.Lock()
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            path = head.split(b" ")[1].decode()
+            with self.lock:
+                self.counts[path] = self.counts.get(path, 0) + 1
+            if path == "/hang":
+                conn.recv(1)  # until the client gives up
+            elif path == "/driphead":
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not self.closing:
+                    conn.sendall(b"X-Drip: 1\r\n")
+                    time.sleep(0.2)
+            elif path == "/stall":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+                conn.recv(1)
+            elif path == "/endless":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"%x\r\n" % 65536 + b"y" * 65536 + b"\r\n"
+                while not self.closing:
+                    conn.sendall(chunk)
+            elif path == "/big":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG)
+                conn.sendall(b"z" * BIG)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.closing = True
+        self.sock.close()
+
+
+def run(target, paths, users=1, run_time="5s", extra=()):
+    """The user visits the paths once and stops; the run lasts run_time."""
+    out = os.path.join(TMP, "limits.json")
+    r = hnlib.run_hornet(["-f", PLUGIN, "-H", target.url, "--headless", "--only-summary",
+                          "-u", str(users), "-r", str(users), "-t", run_time, "--json", out,
+                          "--response-timeout", "1s", "--idle-timeout", "1s",
+                          "--param", "paths=" + paths] + list(extra), timeout=120)
+    hnlib.check_no_crash(r)
+    return json.load(open(out))
+
+
+class Limits(unittest.TestCase):
+    def test_each_phase_has_its_own_limit_and_message(self):
+        t = HostileTarget()
+        try:
+            doc = run(t, "/hang,/driphead,/stall,/endless,/big", run_time="15s",
+                      extra=["--param", "timeout=2", "--param", "kept=true"])
+        finally:
+            t.close()
+        errors = {e["name"]: e["message"] for e in doc["errors"]}
+        self.assertEqual(errors, {
+            "/hang": "no response within 1 s",
+            "/driphead": "headers incomplete after 1 s",
+            "/stall": "body stalled for 1 s",
+            "/endless": "timeout after 2 s",
+            "/big": "kept=%d truncated=1" % (1 << 20),
+        }, doc["errors"])
+        # Each request counted once, as the target saw it.
+        self.assertEqual({e["name"]: e["requests"] for e in doc["entries"]}, t.counts)
+        # Each ended at its limit (not at the run's end or the stop timeout).
+        took = {e["name"]: e["max_ms"] for e in doc["entries"]}
+        for name, limit in [("/hang", 1), ("/driphead", 1), ("/stall", 1), ("/endless", 2)]:
+            self.assertGreaterEqual(took[name], limit * 1000 - 50, name)  # curl rounds to ms
+            self.assertLess(took[name], limit * 1000 + 900, name)
+
+    def test_max_body_and_memory(self):
+        t = HostileTarget()
+        try:
+            doc = run(t, "/big", extra=["--param", "kept=true", "--max-body", "64KiB"])
+            self.assertEqual([e["message"] for e in doc["errors"]], ["kept=65536 truncated=1"])
+            # 20 users on endless bodies: at most 1 MiB kept each.
+            doc = run(t, "/endless", users=20, extra=["--param", "timeout=2"])
+        finally:
+            t.close()
+        endless = [e for e in doc["entries"] if e["name"] == "/endless"][0]
+        self.assertEqual(endless["requests"], 20)
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print("peak RSS with 20 users on endless bodies: %.0f MiB" % peak_mib)
+        self.assertLess(peak_mib, 200)
+
+
+if __name__ == "__main__":
+    sys.exit(hnlib.run_checks())
