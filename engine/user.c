@@ -459,6 +459,15 @@ void hn_user_transfer_done(void *owner)
     for (unsigned k = 0; k < http->unanswered_sends; k++)
         hn_worker_record(u->w, r->method, r->name, http->last_send_us - http->first_send_us, 0,
                          "connection closed without a response (retried on a new connection)");
+    /* Every redirect curl followed was a request the target answered: each
+     * is a row of its own, "<name> (redirect)" (the request's own row
+     * counts the whole chain's time, as Locust's does). */
+    if (http->redirects > 0) {
+        char name[512];
+        snprintf(name, sizeof name, "%s (redirect)", r->name);
+        for (unsigned k = 0; k < http->redirects; k++)
+            hn_worker_record(u->w, r->method, name, http->redirect_us[k], 0, NULL);
+    }
     release_slot(u->w);
     if (u->wait == HN_BLOCK_HTTP) {
         /* Done: an abort arriving before the user runs must not release

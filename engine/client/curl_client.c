@@ -204,6 +204,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         r->head_started = true;
         const char *sp = memchr(data, ' ', n);
         r->status_1xx = sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '1';
+        /* Each response's time, kept for the redirects curl follows (the
+         * last one is the request's own). */
+        if (!r->status_1xx && r->hop_n < HN_REDIRECTS_MAX + 1) {
+            uint64_t us = r->last_byte_us - r->last_send_us;
+            if (r->hop_n < HN_REDIRECTS_MAX)
+                r->redirect_us[r->hop_n] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+            r->hop_n++;
+        }
         return n;
     }
     size_t len = n;
@@ -274,6 +282,7 @@ void hn_http_response_reset(struct hn_http_response *r)
     r->sends = r->unanswered_sends = 0;
     r->first_send_us = r->last_send_us = 0;
     r->truncated = r->head_started = r->head_done = r->status_1xx = false;
+    r->redirects = r->hop_n = 0;
     r->phase_failed = NULL;
     if (r->cap > 256u * 1024u) {
         /* A large body is not kept across requests: thousands of users
@@ -415,7 +424,7 @@ static CURL *new_easy(struct hn_curl_client *c)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 30L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)HN_REDIRECTS_MAX);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     return e;
@@ -634,6 +643,9 @@ static void transfer_done(struct hn_curl_client *c, struct hn_http_conn *conn, C
     }
     /* Redirects also send again, but then a response was received first:
      * only sends that got no response remain (curl's silent retry). */
+    r->redirects = redirects > 0 ? (unsigned)(redirects < (long)r->hop_n ? redirects : r->hop_n) : 0;
+    if (r->redirects > HN_REDIRECTS_MAX)
+        r->redirects = HN_REDIRECTS_MAX;
     long extra = (long)r->sends - 1 - redirects;
     r->unanswered_sends = extra > 0 ? (unsigned)extra : 0;
     release_easy(c, conn);

@@ -22,6 +22,7 @@
 #include "pollent.h"
 
 #define HN_HEADERS_MAX (64u * 1024u)      /* bytes of headers kept per response */
+#define HN_REDIRECTS_MAX 30               /* redirects followed per request (curl's MAXREDIRS) */
 
 /* How long each phase of a request may take, and how much of its body is
  * kept; a run's (--connect-timeout, --response-timeout, --idle-timeout,
@@ -61,6 +62,11 @@ struct hn_http_response {
      * curl retried them silently, but the target saw them. */
     unsigned unanswered_sends;
     uint64_t first_send_us, last_send_us;
+    /* Redirects followed, each a request the target answered: the time
+     * from each send to its response's status line. */
+    unsigned redirects;
+    uint32_t redirect_us[HN_REDIRECTS_MAX];
+    unsigned hop_n;           /* responses seen so far (curl_client.c) */
     /* The phases, watched from curl's progress callback. */
     struct hn_http_limits limits;
     uint64_t start_us, last_byte_us;

@@ -11,7 +11,11 @@ response body costs at most --max-body of memory (issue 13, findings 2 and
 - /endless sends a chunked body for ever, as fast as it can: the request's
   own total ("timeout after 2 s");
 - /big is a 8 MiB body: the plugin sees the first --max-body bytes and
-  hn_body_truncated; a per-request max_body is not needed for the default.
+  hn_body_truncated;
+- /loop redirects to itself and /chainN to /chain(N-1): every redirect
+  followed is a request of its own row ("/loop (redirect)"), so hornet's
+  counts equal the target's (finding 5: a loop read as 7 failures while the
+  target served 217 requests).
 
 And memory: 20 users on /endless for their 2 s total each keep at most
 1 MiB of body: hornet's peak RSS stays within 200 MiB (it was 64 MiB per
@@ -84,6 +88,16 @@ class HostileTarget:
                 chunk = b"%x\r\n" % 65536 + b"y" * 65536 + b"\r\n"
                 while not self.closing:
                     conn.sendall(chunk)
+            elif path == "/loop":
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+            elif path.startswith("/chain"):
+                n = int(path[6:] or 0)
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /chain%d\r\n"
+                             b"Content-Length: 0\r\nConnection: close\r\n\r\n" % (n - 1)
+                             if n > 0 else
+                             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+                             b"\r\nok")
             elif path == "/big":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG)
                 conn.sendall(b"z" * BIG)
@@ -131,6 +145,22 @@ class Limits(unittest.TestCase):
         for name, limit in [("/hang", 1), ("/driphead", 1), ("/stall", 1), ("/endless", 2)]:
             self.assertGreaterEqual(took[name], limit * 1000 - 50, name)  # curl rounds to ms
             self.assertLess(took[name], limit * 1000 + 900, name)
+
+    def test_every_redirect_is_counted(self):
+        """A redirect loop: curl follows 30, the 31st fails the request; a
+        chain of 3 ends in a 200. Every request the target answered shows."""
+        t = HostileTarget()
+        try:
+            doc = run(t, "/loop,/chain3")
+        finally:
+            t.close()
+        rows = {e["name"]: (e["requests"], e["failures"]) for e in doc["entries"]}
+        self.assertEqual(rows, {"/loop": (1, 1), "/loop (redirect)": (30, 0),
+                                "/chain3": (1, 0), "/chain3 (redirect)": (3, 0)})
+        self.assertEqual(t.counts["/loop"], 31)
+        self.assertEqual(sum(v for k, v in t.counts.items() if k.startswith("/chain")), 4)
+        self.assertEqual(doc["total"]["requests"], 35)
+        self.assertEqual([e["message"] for e in doc["errors"]], ["too many redirects"])
 
     def test_max_body_and_memory(self):
         t = HostileTarget()
