@@ -157,16 +157,18 @@ static struct conn *conn_get(struct hn_acceptor *a)
 
 static void drain(struct hn_acceptor *a, struct conn *c);
 
-/* Answers with a small JSON error and lets the connection linger. */
+/* Answers with a small JSON error and lets the connection linger. A 426
+ * says which WebSocket version this server speaks. */
 static void reply_and_linger(struct hn_acceptor *a, struct conn *c, const char *status,
                              const char *message)
 {
     char body[160], resp[512];
     int bl = snprintf(body, sizeof body, "{\"error\":\"%s\"}", message);
+    bool upgrade = strncmp(status, "426", 3) == 0;
     int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                     "HTTP/1.1 %s\r\n%sContent-Type: application/json\r\n"
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                     status, bl, body);
+                     status, upgrade ? "Sec-WebSocket-Version: 13\r\n" : "", bl, body);
     /* A fresh socket's send buffer is empty: this small write completes. */
     if (send(c->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ||
         shutdown(c->fd, SHUT_WR) != 0) {
@@ -237,6 +239,84 @@ static bool header_has(const char *head, size_t len, const char *name, const cha
     return false;
 }
 
+/* The value of the first header line "name:" (trimmed, *vlen bytes), or
+ * NULL. *count is set to the number of such lines. */
+static const char *header_value(const char *head, size_t len, const char *name, size_t *vlen,
+                                int *count)
+{
+    const char *end = head + len, *found = NULL;
+    size_t nlen = strlen(name);
+    *count = 0;
+    const char *line = memchr(head, '\n', len);
+    while (line != NULL && ++line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (eol == NULL)
+            eol = end;
+        if (ieq_prefix(line, eol, name) && line + nlen < eol && line[nlen] == ':') {
+            const char *p = line + nlen + 1, *q = eol;
+            while (p < q && (*p == ' ' || *p == '\t'))
+                p++;
+            while (q > p && (q[-1] == '\r' || q[-1] == ' ' || q[-1] == '\t'))
+                q--;
+            if ((*count)++ == 0) {
+                found = p;
+                *vlen = (size_t)(q - p);
+            }
+        }
+        line = eol < end ? eol : NULL;
+    }
+    return found;
+}
+
+#define QUERY_PARAMS_MAX 100
+
+/* What libmicrohttpd or lws would get wrong with this head (no answer, an
+ * HTML page, a response sent twice), answered here instead: NULL when it
+ * is fine, else the reason, with *status. */
+static const char *head_problem(const char *head, size_t len, bool websocket, const char **status)
+{
+    size_t vlen = 0;
+    int count = 0;
+    *status = "400 Bad Request";
+    const char *cl = header_value(head, len, "content-length", &vlen, &count);
+    if (cl != NULL) {
+        bool digits = vlen > 0 && vlen <= 18;
+        for (size_t i = 0; digits && i < vlen; i++)
+            digits = cl[i] >= '0' && cl[i] <= '9';
+        if (!digits || count > 1)
+            return "invalid Content-Length (one whole number of bytes)";
+    }
+    const char *te = header_value(head, len, "transfer-encoding", &vlen, &count);
+    if (te != NULL) {
+        if (cl != NULL)
+            return "both Content-Length and Transfer-Encoding";
+        if (count > 1 || vlen != 7 || strncasecmp(te, "chunked", 7) != 0) {
+            *status = "501 Not Implemented";
+            return "Transfer-Encoding other than chunked is not supported";
+        }
+    }
+    const char *sp = memchr(head, ' ', len), *eol = memchr(head, '\n', len);
+    const char *q = sp ? memchr(sp, '?', (size_t)((eol ? eol : head + len) - sp)) : NULL;
+    int params = 0;
+    for (const char *p = q; p != NULL && p < eol && *p != ' '; p++)
+        params += *p == '&' || *p == '?';
+    if (params > QUERY_PARAMS_MAX)
+        return "too many query parameters (at most 100)";
+    if (websocket) {
+        const char *key = header_value(head, len, "sec-websocket-key", &vlen, &count);
+        /* Base64 of 16 random bytes (RFC 6455 4.1). */
+        if (key == NULL || vlen != 24 || key[22] != '=' || key[23] != '=' || count > 1)
+            return "invalid WebSocket upgrade request (Sec-WebSocket-Key must be 16 bytes, "
+                   "base64)";
+        const char *v = header_value(head, len, "sec-websocket-version", &vlen, &count);
+        if (v == NULL || vlen != 2 || strncmp(v, "13", 2) != 0) {
+            *status = "426 Upgrade Required";
+            return "unsupported WebSocket version (this server speaks 13)";
+        }
+    }
+    return NULL;
+}
+
 /* Hands a connection with a complete head to lws or MHD. */
 static void route(struct hn_acceptor *a, struct conn *c, bool websocket)
 {
@@ -274,17 +354,24 @@ static void on_pending(struct hn_acceptor *a, struct conn *c, uint32_t events)
         return;
     }
     const char *end = memmem(a->buf, (size_t)n, "\r\n\r\n", 4);
+    const char *bare = memmem(a->buf, (size_t)n, "\n\n", 2);
+    if (bare != NULL && (end == NULL || bare < end)) {
+        /* Neither library would answer a head of bare LF line ends. */
+        reply_and_linger(a, c, "400 Bad Request", "request head lines must end with CRLF");
+        return;
+    }
     if (end != NULL) {
         size_t len = (size_t)(end - a->buf) + 4;
-        if (!header_has(a->buf, len, "upgrade", "websocket")) {
+        bool websocket = header_has(a->buf, len, "upgrade", "websocket");
+        const char *status, *problem = head_problem(a->buf, len, websocket, &status);
+        if (problem != NULL)
+            reply_and_linger(a, c, status, problem);
+        else if (!websocket)
             route(a, c, false);
-        } else if (header_has(a->buf, len, "connection", "upgrade") &&
-                   header_has(a->buf, len, "sec-websocket-key", NULL)) {
+        else if (header_has(a->buf, len, "connection", "upgrade"))
             route(a, c, true);
-        } else {
-            /* lws would drop it without a word. */
+        else /* lws would drop it without a word */
             reply_and_linger(a, c, "400 Bad Request", "invalid WebSocket upgrade request");
-        }
         return;
     }
     if ((size_t)n >= sizeof a->buf) {

@@ -87,6 +87,10 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct M
 {
     if (r == NULL)
         return MHD_NO;
+    /* No other site may frame the page and click its buttons for the user
+     * (clickjacking): the old header and the CSP one. */
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Content-Security-Policy", "frame-ancestors 'none'");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -264,16 +268,27 @@ static enum MHD_Result serve_asset(const struct hn_http *h, struct MHD_Connectio
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                  */
 
-/* A browser sends Origin with every POST; when it names another site than
- * the Host it was sent to, the request was forged by that site's page. */
-static bool same_origin(struct MHD_Connection *c)
+/* A request another site's page made the browser send (a form, an
+ * <img src=".../stop">, fetch): the browser says so in Sec-Fetch-Site, or
+ * names that page in Origin or, failing both, in Referer. Requests with
+ * none of them (curl, scripts) are not a browser's and pass. */
+static bool cross_site(struct MHD_Connection *c)
 {
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-    if (origin == NULL)
-        return true;
+    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site != NULL)
+        return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
+    const char *from = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+    if (from == NULL)
+        from = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_REFERER);
+    if (from == NULL)
+        return false;
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    const char *sep = strstr(origin, "://");
-    return host != NULL && sep != NULL && strcasecmp(sep + 3, host) == 0;
+    const char *sep = strstr(from, "://");
+    if (host == NULL || sep == NULL)
+        return true;
+    /* scheme://host[:port] then the end, or a path (Referer). */
+    size_t n = strlen(host);
+    return strncasecmp(sep + 3, host, n) != 0 || (sep[3 + n] != '\0' && sep[3 + n] != '/');
 }
 
 static void take_body(struct request *rq, const char *data, size_t n)
@@ -321,13 +336,9 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
                           "its address, or --web-host NAME", host);
     /* Locust's GET aliases change state: refuse them from other sites' pages
      * (an <img src=".../stop"> sends no Origin, but Sec-Fetch-Site). */
-    if (strcmp(url, "/stop") == 0 || strcmp(url, "/stats/reset") == 0) {
-        const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
-        if ((site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) ||
-            !same_origin(c))
-            return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
-                              "cross-site request refused: %s changes the run", url);
-    }
+    if ((strcmp(url, "/stop") == 0 || strcmp(url, "/stats/reset") == 0) && cross_site(c))
+        return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
+                          "cross-site request refused: %s changes the run", url);
     /* A keep-alive connection stays with MHD even if it later asks for an
      * upgrade; browsers always open a new connection for WebSocket. */
     if (strcmp(url, "/ws") == 0)
@@ -337,9 +348,9 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
     const char *allow;
     hn_api_handler_cb fn = hn_api_route(method, url, &allow);
     if (fn != NULL) {
-        if (strcmp(method, "POST") == 0 && !same_origin(c))
+        if (strcmp(method, "POST") == 0 && cross_site(c))
             return send_error(c, MHD_HTTP_FORBIDDEN, NULL,
-                              "cross-origin request refused: Origin does not match Host");
+                              "cross-origin request refused: it comes from another site's page");
         struct hn_api_request req = {
             .ctx = h->ctx,
             .path = url,

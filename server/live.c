@@ -609,7 +609,9 @@ int hn_live_start(struct hn_live **out, const struct hn_webctx *ctx, char *err, 
     memset(&info, 0, sizeof info);
     /* A server vhost without a listener: every socket comes by adoption. */
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    /* A text frame that is not UTF-8 closes the connection (1007), as RFC
+     * 6455 8.1 says. */
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.protocols = protocols;
     info.user = l;
     info.gid = -1;

@@ -532,6 +532,25 @@ class ApiTest(unittest.TestCase):
         same = "http://127.0.0.1:%d" % SERVER.port
         status, _, doc = SERVER.post_json("/api/reset", {}, headers={"Origin": same})
         self.assertEqual(status, 200, doc)
+        # Without Origin, the browser's other words for it: Sec-Fetch-Site, Referer.
+        self.assertJsonError(SERVER.post_json("/api/reset", {},
+                                              headers={"Sec-Fetch-Site": "cross-site"}), 403)
+        self.assertJsonError(SERVER.post_json("/api/reset", {},
+                                              headers={"Sec-Fetch-Site": "same-site"}), 403)
+        self.assertJsonError(SERVER.post_json(
+            "/api/reset", {}, headers={"Referer": "http://evil.example/page"}), 403)
+        self.assertJsonError(SERVER.post_json(
+            "/api/reset", {}, headers={"Referer": same + "0/x"}), 403)  # another port
+        for ok in ({"Sec-Fetch-Site": "same-origin"}, {"Referer": same + "/"}):
+            status, _, doc = SERVER.post_json("/api/reset", {}, headers=ok)
+            self.assertEqual(status, 200, (ok, doc))
+
+    def test_11b_no_framing(self):
+        """no other site may frame the page (clickjacking)"""
+        for path in ("/", "/api/state", "/nothing-here"):
+            status, headers, _ = SERVER.request("GET", path)
+            self.assertEqual(headers.get("x-frame-options"), "DENY", path)
+            self.assertEqual(headers.get("content-security-policy"), "frame-ancestors 'none'", path)
 
     def test_12_dns_rebinding_and_cross_site_get(self):
         """a foreign Host name is refused (DNS rebinding); Locust's GET /stop and
@@ -548,6 +567,8 @@ class ApiTest(unittest.TestCase):
                                                 headers={"Sec-Fetch-Site": "cross-site"}), 403)
             self.assertJsonError(SERVER.request(
                 "GET", path, headers={"Origin": "http://evil.example"}), 403)
+            self.assertJsonError(SERVER.request(
+                "GET", path, headers={"Referer": "http://evil.example/"}), 403)
         # Typed into the address bar (Sec-Fetch-Site: none) it still works.
         status = SERVER.request("GET", "/stats/reset", headers={"Sec-Fetch-Site": "none"})[0]
         self.assertEqual(status, 200)

@@ -192,6 +192,7 @@ class WebSocket:
     def _frame(self, fin, opcode, payload):
         if opcode == 0x8:
             self.closed = True
+            self.close_code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
         elif opcode == 0x9:
             self._send_frame(0xA, payload)
         elif opcode in (0x1, 0x2, 0x0):
@@ -547,6 +548,52 @@ class Live(unittest.TestCase):
             out = raw_exchange(self.port, [data])
             self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (data, out[:200]))
             self.assertIn("error", json.loads(out.partition(b"\r\n\r\n")[2]))
+
+    def test_05c_heads_the_libraries_mishandle(self):
+        """heads libmicrohttpd or lws would not answer, answer twice or answer
+        in HTML get one JSON error from the acceptor (issue 13, finding 6)"""
+        key = b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        up = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        many = b"&".join(b"p%d=1" % i for i in range(1000))
+        for data, status, needle in [
+            (b"POST /api/stop HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400,
+             "invalid Content-Length"),
+            (b"POST /api/stop HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400,
+             "invalid Content-Length"),
+            (b"POST /api/stop HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+             b"Content-Length: 3\r\n\r\nab", 400, "invalid Content-Length"),
+            (b"POST /api/stop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+             "other than chunked"),
+            (b"POST /api/stop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+             b"Content-Length: 5\r\n\r\n", 400, "both Content-Length and Transfer-Encoding"),
+            (b"GET /api/state?" + many + b" HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+             "too many query parameters"),
+            (b"GET /api/state HTTP/1.1\nHost: x\n\n", 400, "must end with CRLF"),
+            (up + b"Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n\r\n", 400,
+             "Sec-WebSocket-Key"),
+            (up + key + b"\r\n", 426, "WebSocket version"),
+            (up + key + b"Sec-WebSocket-Version: 8\r\n\r\n", 426, "WebSocket version"),
+        ]:
+            with self.subTest(data=data[:60]):
+                out = raw_exchange(self.port, [data])
+                self.assertTrue(out.startswith(b"HTTP/1.1 %d " % status), out[:200])
+                head, _, body = out.partition(b"\r\n\r\n")
+                self.assertEqual(head.count(b"HTTP/1.1"), 1, out[:300])  # said once
+                self.assertIn(needle, json.loads(body)["error"])
+        # The page still answers, and a proper upgrade still works.
+        self.assertEqual(api("GET", "/api/state")[0], 200)
+        self.ws().close()
+
+    def test_05d_invalid_utf8_closes(self):
+        """a text frame that is not UTF-8 closes the connection with 1007"""
+        ws = self.ws()
+        ws._send_frame(0x1, b"\xff\xfe hello \xc3")
+        deadline = time.monotonic() + 10
+        while not ws.closed and time.monotonic() < deadline:
+            ws.pump(deadline - time.monotonic())
+        self.assertTrue(ws.closed, "the connection stayed open")
+        self.assertEqual(getattr(ws, "close_code", None), 1007)
+        ws.sock.close()
 
     def test_06_oversized_head_431(self):
         """a head over 8 KiB without its end gets 431 JSON"""
