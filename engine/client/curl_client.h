@@ -107,7 +107,8 @@ typedef void (*hn_http_done_cb)(void *owner);
 /* max_connections bounds the connections the multi handle keeps open.
  * Returns NULL when out of memory. */
 struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done);
-/* Frees the buffers a conn's last response holds (its task has ended). */
+/* Frees the large buffers a conn's last response holds (its task has
+ * ended; buffers of 64 KiB or less stay for the next request). */
 void hn_http_conn_trim(struct hn_http_conn *conn);
 /* Frees the client; every conn must be cleaned up first. NULL ignored. */
 void hn_curl_client_free(struct hn_curl_client *c);

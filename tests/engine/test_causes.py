@@ -2,7 +2,7 @@
 """Each transport fault reads as its own cause (issue 13, finding 3), against
 a hostile loopback target of this test's own with one misbehaviour per path:
 a reset, a bad chunk size, a reply that is not HTTP, a status line that is
-not one, a 2 MiB header line. One user meets them in that order on the same
+not one, a 2 MiB header line, 200,000 header lines. One user meets them in that order on the same
 handle, so a stale OS error number (curl never resets it) would show as
 "connection reset by peer" on the later ones.
 """
@@ -27,6 +27,7 @@ REPLIES = {
     "/garbage": b"hello, this is not HTTP\r\n\r\n",
     "/nostatus": b"HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\nok",
     "/bigheader": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (2 << 20) + b"\r\nContent-Length: 2\r\n\r\nok",
+    "/manyheaders": b"HTTP/1.1 200 OK\r\n" + b"X-N: 1\r\n" * 200000 + b"Content-Length: 2\r\n\r\nok",
     "/ok": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
 }
 
@@ -78,7 +79,7 @@ class Causes(unittest.TestCase):
             out = os.path.join(TMP, "causes.json")
             r = hnlib.run_hornet(["-f", PLUGIN, "-H", t.url, "--headless", "--only-summary",
                                   "-u", "1", "-t", "3s", "--json", out, "--param",
-                                  "paths=/reset,/badchunk,/garbage,/nostatus,/bigheader,/ok"],
+                                  "paths=/reset,/badchunk,/garbage,/nostatus,/bigheader,/manyheaders,/ok"],
                                  timeout=60)
             hnlib.check_no_crash(r)
             doc = json.load(open(out))
@@ -91,10 +92,11 @@ class Causes(unittest.TestCase):
             "/garbage": "not an HTTP response",
             "/nostatus": "malformed HTTP response (no valid status line)",
             "/bigheader": "response header too large (or libcurl out of memory)",
+            "/manyheaders": "too many or too large response headers",
         }, doc["errors"])
         ok = [e for e in doc["entries"] if e["name"] == "/ok"]
         self.assertEqual((ok[0]["requests"], ok[0]["failures"]), (1, 0))
-        self.assertEqual(doc["total"]["requests"], 6)
+        self.assertEqual(doc["total"]["requests"], 7)
 
 
 if __name__ == "__main__":
