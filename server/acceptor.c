@@ -35,6 +35,7 @@
 #include "http.h"
 #include "live.h"
 #include "log.h"
+#include "webctx.h"
 
 #define PEEK_MAX 8192          /* largest request head we route (lws is given 8 KiB too) */
 #define MAX_PENDING 1024       /* connections waiting for a head, plus lingering ones */
@@ -67,6 +68,7 @@ struct hn_acceptor {
     uint16_t port;
     struct hn_http *http;
     struct hn_live *live;
+    const struct hn_webctx *ctx;  /* the --web-auth check */
     pthread_t thread;
     bool thread_started;
 
@@ -158,17 +160,20 @@ static struct conn *conn_get(struct hn_acceptor *a)
 static void drain(struct hn_acceptor *a, struct conn *c);
 
 /* Answers with a small JSON error and lets the connection linger. A 426
- * says which WebSocket version this server speaks. */
+ * says which WebSocket version this server speaks, a 401 how to log in. */
 static void reply_and_linger(struct hn_acceptor *a, struct conn *c, const char *status,
                              const char *message)
 {
     char body[160], resp[512];
     int bl = snprintf(body, sizeof body, "{\"error\":\"%s\"}", message);
-    bool upgrade = strncmp(status, "426", 3) == 0;
+    const char *extra = strncmp(status, "426", 3) == 0   ? "Sec-WebSocket-Version: 13\r\n"
+                        : strncmp(status, "401", 3) == 0 ? "WWW-Authenticate: "
+                                                           HN_WEB_AUTH_CHALLENGE "\r\n"
+                                                         : "";
     int n = snprintf(resp, sizeof resp,
                      "HTTP/1.1 %s\r\n%sContent-Type: application/json\r\n"
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                     status, upgrade ? "Sec-WebSocket-Version: 13\r\n" : "", bl, body);
+                     status, extra, bl, body);
     /* A fresh socket's send buffer is empty: this small write completes. */
     if (send(c->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ||
         shutdown(c->fd, SHUT_WR) != 0) {
@@ -364,8 +369,18 @@ static void on_pending(struct hn_acceptor *a, struct conn *c, uint32_t events)
         size_t len = (size_t)(end - a->buf) + 4;
         bool websocket = header_has(a->buf, len, "upgrade", "websocket");
         const char *status, *problem = head_problem(a->buf, len, websocket, &status);
+        size_t alen = 0;
+        int acount = 0;
+        const char *auth = header_value(a->buf, len, "authorization", &alen, &acount);
+        char authz[512] = "";
+        if (auth != NULL && alen < sizeof authz)
+            memcpy(authz, auth, alen);
         if (problem != NULL)
             reply_and_linger(a, c, status, problem);
+        else if (websocket && !hn_web_auth_ok(a->ctx, auth ? authz : NULL))
+            /* MHD checks each HTTP request itself; lws never sees this one. */
+            reply_and_linger(a, c, "401 Unauthorized",
+                             "this dashboard needs a user name and password (--web-auth)");
         else if (!websocket)
             route(a, c, false);
         else if (header_has(a->buf, len, "connection", "upgrade"))
@@ -560,7 +575,8 @@ static void acceptor_free(struct hn_acceptor *a)
 }
 
 int hn_acceptor_start(struct hn_acceptor **out, const char *host, uint16_t port,
-                      struct hn_http *http, struct hn_live *live, char *err, size_t err_len)
+                      struct hn_http *http, struct hn_live *live, const struct hn_webctx *ctx,
+                      char *err, size_t err_len)
 {
     *out = NULL;
     struct hn_acceptor *a = calloc(1, sizeof *a);
@@ -569,6 +585,7 @@ int hn_acceptor_start(struct hn_acceptor **out, const char *host, uint16_t port,
         return -1;
     }
     a->http = http;
+    a->ctx = ctx;
     a->live = live;
     a->listen_fd = a->epoll_fd = a->wake_fd = -1;
     list_init(&a->pending);

@@ -409,6 +409,41 @@ static int set_web_host(struct pstate *ps, const char *v)
     return set_str(ps, &ps->o->web_host, v, "an address to listen on like 127.0.0.1 or 0.0.0.0");
 }
 
+/* USER:PASSWORD, never echoed back: messages name the problem only. */
+static int set_web_auth(struct pstate *ps, const char *v)
+{
+    const char *colon = v ? strchr(v, ':') : NULL;
+    if (colon == NULL || colon == v || colon[1] == '\0') {
+        fail(ps, "%s expects USER:PASSWORD (both non-empty; the value is not shown)", ps->label);
+        return -1;
+    }
+    for (const char *c = v; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            fail(ps, "%s: USER:PASSWORD may not hold control characters", ps->label);
+            return -1;
+        }
+    return set_str(ps, &ps->o->web_auth, v, "USER:PASSWORD");
+}
+
+/* The first line of FILE is USER:PASSWORD: kept out of ps and shell history. */
+static int set_web_auth_file(struct pstate *ps, const char *v)
+{
+    FILE *f = v && *v ? fopen(v, "r") : NULL;
+    if (f == NULL) {
+        char b[SHOWN_MAX + 8];
+        fail(ps, "%s cannot read '%s': %s", ps->label, shown(v ? v : "", b, sizeof b),
+             v && *v ? strerror(errno) : "no file named");
+        return -1;
+    }
+    char line[1024];
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    line[got ? strcspn(line, "\r\n") : 0] = '\0';
+    int rc = set_web_auth(ps, line);
+    explicit_bzero(line, sizeof line);
+    return rc;
+}
+
 static int set_web_port(struct pstate *ps, const char *v)
 {
     uint64_t n;
@@ -856,6 +891,10 @@ static const struct opt opts[] = {
      "read options from FILE instead of ./hornet.conf"},
     {"demo", 0, A_BOOL, W_ALL, G_COMMON, set_demo, NULL,
      "start the built-in demo target (and plugin, if no -f is given)"},
+    {"web-auth", 0, A_VALUE, W_ALL, G_WEB, set_web_auth, "USER:PASS",
+     "require HTTP Basic auth for the page, API and live push"},
+    {"web-auth-file", 0, A_VALUE, W_ALL, G_WEB, set_web_auth_file, "FILE",
+     "as --web-auth, read from FILE's first line (kept out of ps)"},
     {"web-host", 0, A_VALUE, W_ALL, G_WEB, set_web_host, "ADDR",
      "address the web UI listens on (default 127.0.0.1)"},
     {"web-port", 'P', A_VALUE, W_ALL, G_WEB, set_web_port, "PORT",
@@ -1439,6 +1478,9 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->plugin);
     free(o->host);
     free(o->web_host);
+    if (o->web_auth != NULL)
+        explicit_bzero(o->web_auth, strlen(o->web_auth));
+    free(o->web_auth);
     free(o->web_root);
     free(o->csv_prefix);
     free(o->html_path);

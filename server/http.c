@@ -117,6 +117,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct hn_api_reply 
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (allow != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (rp->status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, HN_WEB_AUTH_CHALLENGE);
     if (rp->filename[0] != '\0') {
         char cd[sizeof rp->filename + 32];
         snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", rp->filename);
@@ -329,6 +331,11 @@ static enum MHD_Result dispatch(const struct hn_http *h, struct MHD_Connection *
                           "request body too large (the limit is %zu bytes)", rq->max);
     if (rq->oom)
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
+    /* Every request of a keep-alive connection shows its credentials. */
+    if (!hn_web_auth_ok(h->ctx, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_AUTHORIZATION)))
+        return send_error(c, MHD_HTTP_UNAUTHORIZED, NULL,
+                          "this dashboard needs a user name and password (--web-auth)");
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!hn_web_host_allowed(h->ctx, host))
         return send_error(c, MHD_HTTP_FORBIDDEN, NULL,

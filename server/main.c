@@ -396,6 +396,7 @@ int main(int argc, char **argv)
     pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
     struct hn_plugin_slot *slot = NULL;
+    char *auth_token = NULL;
     struct fleet_swap fleet_swap = {.path = opt.plugin};
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
@@ -599,9 +600,15 @@ int main(int argc, char **argv)
         .max_users = 1000000,
         .web_root = opt.web_root,
         .plugin = slot,
+        .auth_token = auth_token = opt.web_auth ? hn_web_auth_token(opt.web_auth) : NULL,
         .web_host = opt.web_host,
     };
     if (!opt.headless) {
+        if (opt.web_auth != NULL && web.auth_token == NULL) {
+            fprintf(stderr, "hornet: out of memory\n");
+            code = 2;
+            goto out;
+        }
         if (hn_runs_start(&runs, runner, web.plugin_path, HN_VERSION) != 0) {
             fprintf(stderr, "hornet: out of memory\n");
             code = 2;
@@ -610,7 +617,7 @@ int main(int argc, char **argv)
         web.runs = runs;
         if (hn_http_start(&http, &web, err, sizeof err) != 0 ||
             hn_live_start(&live, &web, err, sizeof err) != 0 ||
-            hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, err,
+            hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, &web, err,
                               sizeof err) != 0) {
             fprintf(stderr, "hornet: %s\n", err);
             code = 2;
@@ -621,6 +628,12 @@ int main(int argc, char **argv)
         printf("hornet dashboard: http://%s%s%s:%u/\n", v6 ? "[" : "", opt.web_host, v6 ? "]" : "",
                hn_acceptor_port(acceptor));
         fflush(stdout);
+        bool loopback = strncmp(opt.web_host, "127.", 4) == 0 ||
+                        strcmp(opt.web_host, "::1") == 0 || strcmp(opt.web_host, "localhost") == 0;
+        if (!loopback && opt.web_auth == NULL)
+            hn_logf(HN_WARNING, "the dashboard listens on %s without --web-auth: anyone who "
+                                "reaches it can start and stop runs and read their results",
+                    opt.web_host);
     }
 
     struct hn_session_config hc = {
@@ -677,6 +690,7 @@ out:
     hn_params_free(params);
     hn_plugin_unload(loaded);
     hn_plugin_slot_free(slot); /* the same, once the slot has them */
+    free(auth_token);
     hn_demo_target_stop(demo);
     json_decref(baseline);
     curl_global_cleanup();

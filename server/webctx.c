@@ -3,8 +3,11 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <libwebsockets.h>
 
 bool hn_web_host_allowed(const struct hn_webctx *ctx, const char *host)
 {
@@ -39,4 +42,35 @@ bool hn_web_host_allowed(const struct hn_webctx *ctx, const char *host)
     if (strcmp(bound, "0.0.0.0") == 0 || strcmp(bound, "::") == 0)
         return true; /* exposed on purpose: any name that reaches us */
     return strcasecmp(name, bound) == 0;
+}
+
+bool hn_web_auth_ok(const struct hn_webctx *ctx, const char *authorization)
+{
+    const char *want = ctx->auth_token;
+    if (want == NULL)
+        return true;
+    if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0)
+        return false;
+    const char *got = authorization + 6;
+    while (*got == ' ')
+        got++;
+    /* Every byte of the longer one is looked at, whatever matches. */
+    size_t gl = strlen(got), wl = strlen(want), n = gl > wl ? gl : wl;
+    unsigned diff = gl != wl;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(unsigned char)(i < gl ? got[i] : 0) ^
+                (unsigned)(unsigned char)(i < wl ? want[i] : 0);
+    return diff == 0;
+}
+
+char *hn_web_auth_token(const char *user_pass)
+{
+    /* lws wants room beyond the 4n/3 bytes it writes. */
+    size_t n = strlen(user_pass), cap = (n + 2) / 3 * 4 + 8;
+    char *out = malloc(cap);
+    if (out != NULL && lws_b64_encode_string(user_pass, (int)n, out, (int)cap) < 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
 }

@@ -30,6 +30,7 @@ struct hn_webctx {
     const char *web_root;         /* --web-root DIR, or NULL for the embedded assets */
     struct hn_plugin_slot *plugin; /* its user types and parameters; reloadable */
     const char *web_host;         /* --web-host, for the Host check */
+    const char *auth_token;       /* base64 of --web-auth's USER:PASSWORD, or NULL = open */
     struct hn_runs *runs;         /* the session's finished runs (runs.h) */
 };
 
@@ -37,5 +38,14 @@ struct hn_webctx {
  * dashboard: an IP address, "localhost", the --web-host name, or anything
  * when bound to all interfaces. NULL (no header) is allowed. [any] */
 bool hn_web_host_allowed(const struct hn_webctx *ctx, const char *host);
+
+/* --web-auth: true when no credentials are set, or when authorization (an
+ * Authorization header's value, may be NULL) is "Basic <token>" with this
+ * dashboard's token, compared in constant time. [any] */
+bool hn_web_auth_ok(const struct hn_webctx *ctx, const char *authorization);
+/* The token for USER:PASSWORD (malloc'ed base64), or NULL when out of memory. */
+char *hn_web_auth_token(const char *user_pass);
+/* The challenge sent with a 401. */
+#define HN_WEB_AUTH_CHALLENGE "Basic realm=\"hornet\", charset=\"UTF-8\""
 
 #endif

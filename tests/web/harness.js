@@ -115,15 +115,17 @@ module.exports = function harness({ shots, prefix = '' }) {
     });
 
     /* Headless Chromium (CHROMIUM, default /usr/bin/chromium) and a page
-     * whose errors are collected, opened on url when given. */
-    h.newPage = async (url, viewport) => {
+     * whose errors are collected, opened on url when given; contextOptions
+     * go to the browser context (httpCredentials, for one). */
+    h.newPage = async (url, viewport, contextOptions) => {
         const { chromium } = require('playwright-core');
         h.browser = await chromium.launch({
             executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, timeout: 20000,
             args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
                    '--disable-background-networking'],
         });
-        const page = await (await h.browser.newContext({ viewport: viewport || { width: 1280, height: 1000 } })).newPage();
+        const page = await (await h.browser.newContext(Object.assign(
+            { viewport: viewport || { width: 1280, height: 1000 } }, contextOptions || {}))).newPage();
         page.setDefaultTimeout(10000);
         h.watchPage(page, prefix.replace(/-$/, '') || 'page');
         if (url) await page.goto(url, { waitUntil: 'load' });

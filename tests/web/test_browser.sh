@@ -8,7 +8,8 @@
 #  - tests/web/picker.test.js: the user type picker;
 #  - tests/web/params.test.js: the plugin's parameters in the start form;
 #  - tests/web/runs.test.js: the Runs tab (compare, baseline overlay);
-#  - tests/web/reload.test.js: reloading an edited plugin (a compile error too).
+#  - tests/web/reload.test.js: reloading an edited plugin (a compile error too);
+#  - tests/web/auth.test.js: the dashboard behind --web-auth.
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -49,4 +50,5 @@ node "$web/picker.test.js" || rc=1
 node "$web/params.test.js" || rc=1
 node "$web/runs.test.js" || rc=1
 node "$web/reload.test.js" || rc=1
+node "$web/auth.test.js" || rc=1
 exit $rc
