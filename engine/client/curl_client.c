@@ -378,6 +378,8 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
         snprintf(buf, sizeof buf, strstr(said, "HTTP/0.9") ? "not an HTTP response"
                                   : strstr(said, "HTTP version")
                                       ? "malformed HTTP response (no valid status line)"
+                                  : strstr(said, "response code")
+                                      ? "malformed HTTP response (status code not 100-999)"
                                       : "unsupported URL scheme");
         break;
     case CURLE_URL_MALFORMAT:

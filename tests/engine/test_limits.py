@@ -11,7 +11,8 @@ response body costs at most --max-body of memory (issue 13, findings 2 and
 - /endless sends a chunked body for ever, as fast as it can: the request's
   own total ("timeout after 2 s");
 - /big is a 8 MiB body: the plugin sees the first --max-body bytes and
-  hn_body_truncated;
+  hn_body_truncated; /bomb a gzip body that would inflate to 64 MiB (kept
+  as sent); /statusN an odd status code;
 - /loop redirects to itself and /chainN to /chain(N-1): every redirect
   followed is a request of its own row ("/loop (redirect)"), so hornet's
   counts equal the target's (finding 5: a loop read as 7 failures while the
@@ -30,6 +31,7 @@ import tempfile
 import threading
 import time
 import unittest
+import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -38,6 +40,17 @@ import hnlib  # noqa: E402
 TMP = tempfile.mkdtemp(prefix="hn-limits-")
 PLUGIN = hnlib.plugin_so("hostile_paths")
 BIG = 8 << 20
+
+
+def gzip_bomb(mib):
+    """A gzip stream of mib MiB of zeros, made a MiB at a time: this process
+    must not grow (the peak RSS of its children counts what they inherit)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    return b"".join(z.compress(zeros) for _ in range(mib)) + z.flush()
+
+
+BOMB = gzip_bomb(64)  # 64 KiB that would inflate to 64 MiB
 
 
 class HostileTarget:
@@ -98,6 +111,11 @@ class HostileTarget:
                              if n > 0 else
                              b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
                              b"\r\nok")
+            elif path == "/bomb":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(BOMB) + BOMB)
+            elif path.startswith("/status"):
+                conn.sendall(b"HTTP/1.1 %s Odd\r\nContent-Length: 2\r\n\r\nok" % path[7:].encode())
             elif path == "/big":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG)
                 conn.sendall(b"z" * BIG)
@@ -161,6 +179,24 @@ class Limits(unittest.TestCase):
         self.assertEqual(sum(v for k, v in t.counts.items() if k.startswith("/chain")), 4)
         self.assertEqual(doc["total"]["requests"], 35)
         self.assertEqual([e["message"] for e in doc["errors"]], ["too many redirects"])
+
+    def test_bomb_and_odd_statuses(self):
+        """a compressed body is kept as sent (hornet asks for no encoding and
+        inflates nothing), and status codes curl cannot take read as such"""
+        t = HostileTarget()
+        try:
+            doc = run(t, "/bomb,/status999,/status099,/status2000",
+                      extra=["--param", "kept=true"])
+        finally:
+            t.close()
+        errors = {e["name"]: e["message"] for e in doc["errors"]}
+        self.assertEqual(errors, {
+            "/bomb": "kept=%d truncated=0" % len(BOMB),
+            "/status999": "HTTP 999",
+            "/status099": "malformed HTTP response (status code not 100-999)",
+            "/status2000": "malformed HTTP response (status code not 100-999)",
+        })
+        self.assertEqual({e["name"]: e["requests"] for e in doc["entries"]}, t.counts)
 
     def test_max_body_and_memory(self):
         t = HostileTarget()
