@@ -1,10 +1,12 @@
-# Front door: make run | make test | make bench | make build | make asan
+# Front door: make run | make test | make bench | make build | make asan | make fuzz
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 600
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build deps run test test-asan asan bench clean
+.PHONY: all build deps run test test-asan asan bench fuzz clean
 
 all: build
 
@@ -30,9 +32,15 @@ test-asan: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer harnesses (tests/fuzz, clang), each run FUZZ_TIME seconds.
+fuzz: deps
+	@CC=clang cmake -S tests/fuzz -B $(FUZZ_BUILD) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME)
+
 bench: build
 	@packaging/deps.sh bench
 	bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

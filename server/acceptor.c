@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "head.h"
 #include "http.h"
 #include "live.h"
 #include "log.h"
@@ -204,124 +205,6 @@ static void drain(struct hn_acceptor *a, struct conn *c)
     }
 }
 
-static bool ieq_prefix(const char *s, const char *end, const char *word)
-{
-    size_t n = strlen(word);
-    return (size_t)(end - s) >= n && strncasecmp(s, word, n) == 0;
-}
-
-/* True when [s, end) contains word, ignoring case. */
-static bool contains_ci(const char *s, const char *end, const char *word)
-{
-    for (; s < end; s++)
-        if (ieq_prefix(s, end, word))
-            return true;
-    return false;
-}
-
-/* True when the head (ending with its blank line) has a header line
- * "name:" whose value contains word (any value when word is NULL),
- * ignoring case. The request line is skipped; header names may not be
- * preceded by whitespace. */
-static bool header_has(const char *head, size_t len, const char *name, const char *word)
-{
-    const char *end = head + len;
-    size_t nlen = strlen(name);
-    const char *line = memchr(head, '\n', len);
-    while (line != NULL && ++line < end) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (eol == NULL)
-            eol = end;
-        if (ieq_prefix(line, eol, name)) {
-            const char *p = line + nlen;
-            while (p < eol && (*p == ' ' || *p == '\t'))
-                p++;
-            if (p < eol && *p == ':' && (word == NULL || contains_ci(p + 1, eol, word)))
-                return true;
-        }
-        line = eol < end ? eol : NULL;
-    }
-    return false;
-}
-
-/* The value of the first header line "name:" (trimmed, *vlen bytes), or
- * NULL. *count is set to the number of such lines. */
-static const char *header_value(const char *head, size_t len, const char *name, size_t *vlen,
-                                int *count)
-{
-    const char *end = head + len, *found = NULL;
-    size_t nlen = strlen(name);
-    *count = 0;
-    const char *line = memchr(head, '\n', len);
-    while (line != NULL && ++line < end) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (eol == NULL)
-            eol = end;
-        if (ieq_prefix(line, eol, name) && line + nlen < eol && line[nlen] == ':') {
-            const char *p = line + nlen + 1, *q = eol;
-            while (p < q && (*p == ' ' || *p == '\t'))
-                p++;
-            while (q > p && (q[-1] == '\r' || q[-1] == ' ' || q[-1] == '\t'))
-                q--;
-            if ((*count)++ == 0) {
-                found = p;
-                *vlen = (size_t)(q - p);
-            }
-        }
-        line = eol < end ? eol : NULL;
-    }
-    return found;
-}
-
-#define QUERY_PARAMS_MAX 100
-
-/* What libmicrohttpd or lws would get wrong with this head (no answer, an
- * HTML page, a response sent twice), answered here instead: NULL when it
- * is fine, else the reason, with *status. */
-static const char *head_problem(const char *head, size_t len, bool websocket, const char **status)
-{
-    size_t vlen = 0;
-    int count = 0;
-    *status = "400 Bad Request";
-    const char *cl = header_value(head, len, "content-length", &vlen, &count);
-    if (cl != NULL) {
-        bool digits = vlen > 0 && vlen <= 18;
-        for (size_t i = 0; digits && i < vlen; i++)
-            digits = cl[i] >= '0' && cl[i] <= '9';
-        if (!digits || count > 1)
-            return "invalid Content-Length (one whole number of bytes)";
-    }
-    const char *te = header_value(head, len, "transfer-encoding", &vlen, &count);
-    if (te != NULL) {
-        if (cl != NULL)
-            return "both Content-Length and Transfer-Encoding";
-        if (count > 1 || vlen != 7 || strncasecmp(te, "chunked", 7) != 0) {
-            *status = "501 Not Implemented";
-            return "Transfer-Encoding other than chunked is not supported";
-        }
-    }
-    const char *sp = memchr(head, ' ', len), *eol = memchr(head, '\n', len);
-    const char *q = sp ? memchr(sp, '?', (size_t)((eol ? eol : head + len) - sp)) : NULL;
-    int params = 0;
-    for (const char *p = q; p != NULL && p < eol && *p != ' '; p++)
-        params += *p == '&' || *p == '?';
-    if (params > QUERY_PARAMS_MAX)
-        return "too many query parameters (at most 100)";
-    if (websocket) {
-        const char *key = header_value(head, len, "sec-websocket-key", &vlen, &count);
-        /* Base64 of 16 random bytes (RFC 6455 4.1). */
-        if (key == NULL || vlen != 24 || key[22] != '=' || key[23] != '=' || count > 1)
-            return "invalid WebSocket upgrade request (Sec-WebSocket-Key must be 16 bytes, "
-                   "base64)";
-        const char *v = header_value(head, len, "sec-websocket-version", &vlen, &count);
-        if (v == NULL || vlen != 2 || strncmp(v, "13", 2) != 0) {
-            *status = "426 Upgrade Required";
-            return "unsupported WebSocket version (this server speaks 13)";
-        }
-    }
-    return NULL;
-}
-
 /* Hands a connection with a complete head to lws or MHD. */
 static void route(struct hn_acceptor *a, struct conn *c, bool websocket)
 {
@@ -351,48 +234,25 @@ static void on_pending(struct hn_acceptor *a, struct conn *c, uint32_t events)
         conn_close(a, c);
         return;
     }
-    /* Requests are ASCII words (leading empty lines are tolerated by
-     * HTTP); anything else, such as a TLS hello, will never be a head. */
-    unsigned char first = (unsigned char)a->buf[0];
-    if (!((first >= 'A' && first <= 'Z') || first == '\r' || first == '\n')) {
-        reply_and_linger(a, c, "400 Bad Request", "not an HTTP request");
+    struct hn_head head;
+    hn_head_read(a->buf, (size_t)n, sizeof a->buf, &head);
+    switch (head.route) {
+    case HN_HEAD_HTTP:
+        route(a, c, false);
         return;
-    }
-    const char *end = memmem(a->buf, (size_t)n, "\r\n\r\n", 4);
-    const char *bare = memmem(a->buf, (size_t)n, "\n\n", 2);
-    if (bare != NULL && (end == NULL || bare < end)) {
-        /* Neither library would answer a head of bare LF line ends. */
-        reply_and_linger(a, c, "400 Bad Request", "request head lines must end with CRLF");
-        return;
-    }
-    if (end != NULL) {
-        size_t len = (size_t)(end - a->buf) + 4;
-        bool websocket = header_has(a->buf, len, "upgrade", "websocket");
-        const char *status, *problem = head_problem(a->buf, len, websocket, &status);
-        size_t alen = 0;
-        int acount = 0;
-        const char *auth = header_value(a->buf, len, "authorization", &alen, &acount);
-        char authz[512] = "";
-        if (auth != NULL && alen < sizeof authz)
-            memcpy(authz, auth, alen);
-        if (problem != NULL)
-            reply_and_linger(a, c, status, problem);
-        else if (websocket && !hn_web_auth_ok(a->ctx, auth ? authz : NULL))
-            /* MHD checks each HTTP request itself; lws never sees this one. */
+    case HN_HEAD_WEBSOCKET:
+        /* MHD checks each HTTP request itself; lws never sees this one. */
+        if (!hn_web_auth_ok(a->ctx, head.authorization[0] ? head.authorization : NULL))
             reply_and_linger(a, c, "401 Unauthorized",
                              "this dashboard needs a user name and password (--web-auth)");
-        else if (!websocket)
-            route(a, c, false);
-        else if (header_has(a->buf, len, "connection", "upgrade"))
+        else
             route(a, c, true);
-        else /* lws would drop it without a word */
-            reply_and_linger(a, c, "400 Bad Request", "invalid WebSocket upgrade request");
         return;
-    }
-    if ((size_t)n >= sizeof a->buf) {
-        reply_and_linger(a, c, "431 Request Header Fields Too Large",
-                         "request head larger than 8 KiB");
+    case HN_HEAD_REFUSE:
+        reply_and_linger(a, c, head.status, head.message);
         return;
+    case HN_HEAD_INCOMPLETE:
+        break;
     }
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) /* the rest will never come */
         conn_close(a, c);
