@@ -1,8 +1,9 @@
 /*
  * capacity.test.js: the capacity search from the dashboard. A target of the
- * test's own serves 4 requests at a time, 100 ms each (40 req/s at most);
+ * test's own serves 4 requests at a time, 200 ms each (20 req/s at most);
  * the start form's "Find the capacity" with 2 users, steps of 2 held 2 s
- * and p95<140ms finds 4 users (6 break), and the Charts tab draws
+ * and p95<300ms finds 4 users (6 break: a request that waits its turn takes
+ * 400 ms; 4 hold with 100 ms to spare on a busy machine), and the Charts tab draws
  * throughput and p95 against the load with the outcome beside it.
  *
  * Env: HORNET (the binary), HN_BUILD_DIR (the plugin and the screenshots,
@@ -23,7 +24,7 @@ const h = require('./harness')({ shots: SHOTS, prefix: 'capacity-' });
 const { assert, step, until } = h;
 let target = null;
 
-/* 4 requests served at a time, 100 ms each; the rest wait their turn. */
+/* 4 requests served at a time, 200 ms each; the rest wait their turn. */
 function startTarget() {
     let busy = 0;
     const queue = [];
@@ -34,7 +35,7 @@ function startTarget() {
             res.end('ok');
             busy--;
             if (queue.length) serve(queue.shift());
-        }, 100);
+        }, 200);
     }
     target = http.createServer((req, res) => {
         req.resume();
@@ -64,7 +65,7 @@ h.main(async () => {
         await page.fill('#f-rate', '10');
         await page.fill('#f-capacity-step', '2');
         await page.fill('#f-capacity-hold', '2s');
-        await page.fill('#f-thresholds', 'p95<140ms');
+        await page.fill('#f-thresholds', 'p95<300ms');
         /* Stages set the load themselves: no capacity search with them. */
         await page.check('#f-profile-stages');
         assert(await page.isHidden('#field-capacity'), 'the capacity box shows with stages');
@@ -76,7 +77,7 @@ h.main(async () => {
         await page.click('#btn-start');
         await page.click('[data-tab="charts"]');
         await until(page, () => !document.getElementById('capacity-card').hidden, null, 15000, 'the capacity chart');
-        await until(page, () => /capacity: 4 users held; 6 users broke p95<140ms/.test(
+        await until(page, () => /capacity: 4 users held; 6 users broke p95<300ms/.test(
             document.getElementById('capacity-outcome').textContent), null, 60000, 'the outcome');
         const s = await page.evaluate(async () => (await fetch('/api/stats')).json());
         assert(s.capacity && s.capacity.steps.length === 3, 'steps: ' + JSON.stringify(s.capacity));
