@@ -65,6 +65,8 @@ struct agent {
     char id[128];
     char hostname[64];
     void *zctx, *sock;
+    void *monitor;            /* PAIR: the socket's handshake events */
+    int drops;                /* connections dropped before a handshake completed */
     const struct hn_plugin *plugin;   /* -f's, or the one the master sent */
     char sha[65];
     struct hn_loaded_plugin *shipped; /* loaded from the master's bytes */
@@ -822,6 +824,23 @@ static int setup(struct agent *a, char *err, size_t err_len)
     bool v6 = strchr(cfg->master_host, ':') != NULL;
     if (v6)
         zmq_setsockopt(a->sock, ZMQ_IPV6, &one, sizeof one);
+    if (cfg->curve != NULL) {
+        /* The master's public key, and ours: both derived from the secret. */
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, cfg->curve->server_public, 41);
+        zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, cfg->curve->client_public, 41);
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, cfg->curve->client_secret, 41);
+    }
+    /* Handshake events tell a master that wants another key (or none) from
+     * one that is not there yet. */
+    char mon[64];
+    snprintf(mon, sizeof mon, "inproc://hn-agent-monitor-%p", (void *)a);
+    if (zmq_socket_monitor(a->sock, mon,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_DISCONNECTED) == 0 &&
+        (a->monitor = zmq_socket(a->zctx, ZMQ_PAIR)) != NULL)
+        zmq_connect(a->monitor, mon);
     char endpoint[300];
     snprintf(endpoint, sizeof endpoint, "tcp://%s%s%s:%u", v6 ? "[" : "", cfg->master_host,
              v6 ? "]" : "", cfg->master_port);
@@ -841,6 +860,8 @@ static void teardown(struct agent *a)
     hn_log_set_sink(NULL, NULL);
     destroy_runner(a);
     hn_plugin_unload(a->shipped);
+    if (a->monitor)
+        zmq_close(a->monitor);
     if (a->sock)
         zmq_close(a->sock);
     if (a->zctx)
@@ -862,6 +883,53 @@ static void teardown(struct agent *a)
     free(a->feed);
 }
 
+/* Reads the socket's handshake events: returns -1 with the reason when the
+ * master will not take this worker's key (or lack of one). */
+static int check_handshakes(struct agent *a, char *err, size_t err_len)
+{
+    const char *fix = a->cfg->curve ? "give the master and this worker the same --cluster-key"
+                                    : "the master needs a --cluster-key: give this worker its key";
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (a->monitor == NULL || zmq_msg_recv(&ev, a->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return 0;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), sizeof event);
+            memcpy(&value, (const char *)zmq_msg_data(&ev) + 2, sizeof value);
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_init(&addr); /* the endpoint frame */
+        zmq_msg_recv(&addr, a->monitor, 0);
+        zmq_msg_close(&addr);
+        bool mismatch = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                        value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            a->drops = 0;
+        } else if (!mismatch && event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            /* A master that cannot open our key's hello just hangs up (a
+             * reset mid-handshake, a master going away, look the same). */
+            if (a->cfg->curve != NULL && !a->welcomed && ++a->drops >= 3) {
+                snprintf(err, err_len, "the master at %s:%u drops this worker's CURVE "
+                                       "handshake: %s", a->cfg->master_host,
+                         a->cfg->master_port, fix);
+                return -1;
+            }
+        } else {
+            snprintf(err, err_len, "the master at %s:%u refused this worker's handshake (%s): "
+                                   "%s", a->cfg->master_host, a->cfg->master_port,
+                     event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "wrong key"
+                                                               : "no matching security",
+                     fix);
+            return -1;
+        }
+    }
+}
+
 int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
 {
     struct agent a = {.cfg = cfg};
@@ -880,6 +948,11 @@ int hn_agent_run(const struct hn_agent_config *cfg, char *err, size_t err_len)
         /* Leased feeders are topped up every 10 ms, so users seldom wait. */
         zmq_poll(&item, 1, a.feeders != NULL && a.welcomed ? 10 : 100);
         uint64_t now = hn_mono_us();
+        if (check_handshakes(&a, err, err_len) != 0) {
+            code = 2;
+            say_bye = false;
+            goto out;
+        }
 
         for (int k = 0; k < 1000; k++) {
             zmq_msg_t m;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <zmq.h>
 
@@ -40,6 +41,38 @@ void hn_cluster_sha256(const void *data, size_t len, char out[65])
     for (unsigned i = 0; i < n && i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     out[64] = '\0';
+}
+
+/* A CURVE key pair from the secret: the secret key is a hash of role and
+ * secret, so every holder of the secret derives the same pairs. */
+static int derive_pair(const char *role, const char *secret, char pub[41], char sec[41])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, role, strlen(role)) == 1 &&
+             EVP_DigestUpdate(ctx, secret, strlen(secret)) == 1 &&
+             EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok || zmq_z85_encode(sec, md, 32) == NULL || zmq_curve_public(pub, sec) != 0)
+        return -1;
+    OPENSSL_cleanse(md, sizeof md);
+    return 0;
+}
+
+int hn_cluster_curve_keys(const char *secret, struct hn_curve_keys *k, char *err, size_t err_len)
+{
+    if (!zmq_has("curve")) {
+        snprintf(err, err_len, "--cluster-key: this libzmq was built without CURVE");
+        return -1;
+    }
+    if (derive_pair("hornet cluster master\n", secret, k->server_public, k->server_secret) != 0 ||
+        derive_pair("hornet cluster worker\n", secret, k->client_public, k->client_secret) != 0) {
+        snprintf(err, err_len, "--cluster-key: cannot derive the CURVE keys");
+        return -1;
+    }
+    return 0;
 }
 
 char *hn_cluster_b64_encode(const void *data, size_t len)

@@ -80,6 +80,17 @@ unsigned char *hn_cluster_b64_decode(const char *text, size_t *len);
 int hn_cluster_plugin_sha256(const char *path, bool builtin, char out[65], char *err,
                              size_t err_len);
 
+/* --cluster-key: master and workers derive CURVE key pairs from one shared
+ * secret (ZeroMQ's CURVE: traffic encrypted, and the master takes only
+ * workers that hold the secret; a worker checks the master holds it too). */
+struct hn_curve_keys {
+    char server_public[41], server_secret[41]; /* Z85 */
+    char client_public[41], client_secret[41];
+};
+/* Returns 0, or -1 with err (libzmq without CURVE). [any] */
+int hn_cluster_curve_keys(const char *secret, struct hn_curve_keys *k, char *err,
+                          size_t err_len);
+
 /* ---- master ---- */
 
 struct hn_fleet;
@@ -97,6 +108,7 @@ struct hn_fleet_config {
     const struct hn_feeders *feeders; /* the plugin's data, sent to workers; NULL = none */
     const struct hn_http_limits *limits; /* the requests' phase timeouts and body kept, sent
                                           * to workers (theirs are ignored); NULL = defaults */
+    const struct hn_curve_keys *curve;   /* --cluster-key; NULL = plain (loopback use) */
 };
 /* Binds and starts the fleet's thread. Returns 0 or -1 with err. [main] */
 int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, char *err,
@@ -135,6 +147,7 @@ struct hn_agent_config {
     uint64_t seed;
     const char *host;                 /* default base URL (-H), may be NULL */
     const sigset_t *signals;          /* blocked set to poll (SIGINT/SIGTERM) */
+    const struct hn_curve_keys *curve;   /* --cluster-key; NULL = plain */
 };
 /* Connects, says hello, runs what the master says until it quits (0), it
  * refuses this worker (2, reason in err) or a signal arrives (0). Keeps

@@ -94,6 +94,9 @@ struct hn_fleet {
     char instance[40];         /* random: tells workers a restarted master from this one */
     bool started;              /* the thread runs */
     void *zctx, *sock;
+    void *zap;                 /* --cluster-key: ZAP socket checking workers' keys */
+    pthread_t zap_thread;
+    bool zap_started;
     int wakefd;
     uint16_t port;
     pthread_t thread;
@@ -1013,6 +1016,49 @@ static void swap_parts(struct hn_fleet *f, struct plugin_parts *pp)
     *pp = old;
 }
 
+/* ZeroMQ's authentication (ZAP, RFC 27): libzmq asks this socket about
+ * every CURVE handshake; only the key derived from the cluster secret is
+ * let in. Runs on its own thread until the context ends. */
+static void *zap_main(void *arg)
+{
+    struct hn_fleet *f = arg;
+    unsigned char want[32];
+    zmq_z85_decode(want, f->cfg.curve->client_public);
+    for (;;) {
+        char part[7][256];
+        size_t len[7] = {0};
+        int n = 0, more = 1;
+        while (more) {
+            int got = zmq_recv(f->zap, n < 7 ? part[n] : part[6], sizeof part[0], 0);
+            if (got < 0)
+                return NULL; /* the context is ending */
+            if (n < 7)
+                len[n] = (size_t)got < sizeof part[0] ? (size_t)got : sizeof part[0];
+            n++;
+            size_t sz = sizeof more;
+            zmq_getsockopt(f->zap, ZMQ_RCVMORE, &more, &sz);
+        }
+        /* version, request id, domain, address, identity, mechanism, key */
+        bool ok = n == 7 && len[5] == 5 && memcmp(part[5], "CURVE", 5) == 0 && len[6] == 32 &&
+                  memcmp(part[6], want, 32) == 0;
+        if (!ok) {
+            char addr[64] = "?";
+            if (n > 3)
+                snprintf(addr, sizeof addr, "%.*s", (int)(len[3] < 63 ? len[3] : 63), part[3]);
+            hn_logf(HN_WARNING, "master: refused a worker from %s: its --cluster-key differs",
+                    addr);
+        }
+        const char *code = ok ? "200" : "400";
+        const char *text = ok ? "OK" : "wrong cluster key";
+        zmq_send(f->zap, "1.0", 3, ZMQ_SNDMORE);
+        zmq_send(f->zap, part[1], n > 1 ? len[1] : 0, ZMQ_SNDMORE);
+        zmq_send(f->zap, code, 3, ZMQ_SNDMORE);
+        zmq_send(f->zap, text, strlen(text), ZMQ_SNDMORE);
+        zmq_send(f->zap, "", 0, ZMQ_SNDMORE);
+        zmq_send(f->zap, "", 0, 0);
+    }
+}
+
 /* ---------------------------------------------------------------- */
 /* Public                                                            */
 /* ---------------------------------------------------------------- */
@@ -1093,6 +1139,21 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     int rcvhwm = 100;           /* per worker; it sends about one message a second */
     zmq_setsockopt(f->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(f->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    if (cfg->curve != NULL) {
+        /* Encrypted, and only workers that hold the secret get in. */
+        f->zap = zmq_socket(f->zctx, ZMQ_REP);
+        if (f->zap == NULL || zmq_bind(f->zap, "inproc://zeromq.zap.01") != 0 ||
+            pthread_create(&f->zap_thread, NULL, zap_main, f) != 0) {
+            snprintf(err, err_len, "cannot start the master's key check: %s",
+                     zmq_strerror(errno));
+            hn_fleet_stop(f);
+            return -1;
+        }
+        f->zap_started = true;
+        zmq_setsockopt(f->sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(f->sock, ZMQ_CURVE_SECRETKEY, cfg->curve->server_secret, 41);
+        zmq_setsockopt(f->sock, ZMQ_ZAP_DOMAIN, "hornet", 6);
+    }
     zmq_setsockopt(f->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(f->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     zmq_setsockopt(f->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
@@ -1176,6 +1237,13 @@ void hn_fleet_stop(struct hn_fleet *f)
         zmq_setsockopt(f->sock, ZMQ_LINGER, &linger, sizeof linger);
         zmq_close(f->sock);
     }
+    if (f->zap_started) {
+        /* zmq_ctx_shutdown makes its blocked zmq_recv return: then close. */
+        zmq_ctx_shutdown(f->zctx);
+        pthread_join(f->zap_thread, NULL);
+    }
+    if (f->zap)
+        zmq_close(f->zap);
     if (f->zctx)
         zmq_ctx_term(f->zctx);
     if (f->wakefd >= 0)

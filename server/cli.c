@@ -444,6 +444,17 @@ static int set_web_auth_file(struct pstate *ps, const char *v)
     return rc;
 }
 
+/* Never echoed back either. */
+static int set_cluster_key(struct pstate *ps, const char *v)
+{
+    if (v == NULL || strlen(v) < 8) {
+        fail(ps, "%s expects a secret of 8 characters or more (the value is not shown)",
+             ps->label);
+        return -1;
+    }
+    return set_str(ps, &ps->o->cluster_key, v, "a secret");
+}
+
 static int set_web_port(struct pstate *ps, const char *v)
 {
     uint64_t n;
@@ -954,6 +965,8 @@ static const struct opt opts[] = {
      "address the master listens on for workers (default 127.0.0.1)"},
     {"master-bind-port", 0, A_VALUE, W_ALL, G_DIST, set_master_bind_port, "PORT",
      "port the master listens on for workers (default 5557)"},
+    {"cluster-key", 0, A_VALUE, W_ALL, G_DIST, set_cluster_key, "SECRET",
+     "encrypt master-worker traffic (CURVE); admit only workers with it"},
     {"expect-workers", 0, A_VALUE, W_ALL, G_DIST, set_expect_workers, "N",
      "headless master: wait for N workers before starting (default 1)"},
     {"expect-workers-max-wait", 0, A_VALUE, W_ALL, G_DIST, set_expect_workers_max_wait, "SPAN",
@@ -1481,6 +1494,9 @@ void hn_options_cleanup(struct hn_options *o)
     if (o->web_auth != NULL)
         explicit_bzero(o->web_auth, strlen(o->web_auth));
     free(o->web_auth);
+    if (o->cluster_key != NULL)
+        explicit_bzero(o->cluster_key, strlen(o->cluster_key));
+    free(o->cluster_key);
     free(o->web_root);
     free(o->csv_prefix);
     free(o->html_path);

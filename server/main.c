@@ -160,13 +160,18 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
     size_t n_env = 0;
     while (environ[n_env] != NULL)
         n_env++;
-    char **envp = calloc(n_env + 1, sizeof *envp);
+    char **envp = calloc(n_env + 2, sizeof *envp);
     if (envp == NULL)
         return 0;
-    for (size_t i = 0, j = 0; i < n_env; i++)
+    size_t j = 0;
+    for (size_t i = 0; i < n_env; i++)
         if (strncmp(environ[i], "HORNET_", 7) != 0 ||
             strncmp(environ[i], "HORNET_CACHE_DIR=", 17) == 0)
             envp[j++] = environ[i];
+    /* The cluster key goes by the environment: not in the workers' argv (ps). */
+    char *key_env = NULL;
+    if (o->cluster_key != NULL && asprintf(&key_env, "HORNET_CLUSTER_KEY=%s", o->cluster_key) > 0)
+        envp[j++] = key_env;
     static const char exec_failed[] = "hornet: cannot start a worker process (exec failed)\n";
     sigset_t none;
     sigemptyset(&none);
@@ -190,6 +195,10 @@ static int start_local_workers(const struct hn_options *o, int n, const char *ma
             break;
         }
         pids[started++] = pid;
+    }
+    if (key_env != NULL) {
+        explicit_bzero(key_env, strlen(key_env));
+        free(key_env);
     }
     free(envp);
     return started;
@@ -495,6 +504,13 @@ int main(int argc, char **argv)
         plugin = hn_plugin_slot_plugin(slot);
         feeders_in_use = hn_plugin_slot_feeders(slot);
     }
+    struct hn_curve_keys curve;
+    if (opt.cluster_key != NULL && (opt.master || opt.worker) &&
+        hn_cluster_curve_keys(opt.cluster_key, &curve, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
+    const struct hn_curve_keys *cluster_curve = opt.cluster_key ? &curve : NULL;
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
     const struct hn_http_limits limits = {
         .max_body = (size_t)opt.max_body,
@@ -527,6 +543,7 @@ int main(int argc, char **argv)
             .seed = opt.seed_set ? opt.seed : (uint64_t)time(NULL) ^ (uint64_t)getpid(),
             .host = host,
             .signals = &sigs,
+            .curve = cluster_curve,
         };
         code = hn_agent_run(&ac, err, sizeof err);
         if (code != 0)
@@ -545,6 +562,7 @@ int main(int argc, char **argv)
         .stop_timeout = opt.stop_timeout,
         .feeders = feeders_in_use,
         .limits = &limits,
+        .curve = cluster_curve,
     };
     if (opt.master && hn_fleet_start(&fleet, &fc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
