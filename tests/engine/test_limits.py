@@ -54,8 +54,9 @@ BOMB = gzip_bomb(64)  # 64 KiB that would inflate to 64 MiB
 
 
 class HostileTarget:
-    """One misbehaviour per path, each on a connection of its own; counts
-    the requests it read per path."""
+    """One misbehaviour per path, each on a connection of its own (its
+    answers say Connection: close, so no request races a close on a reused
+    connection); counts the requests it read per path."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -112,12 +113,14 @@ class HostileTarget:
                              b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
                              b"\r\nok")
             elif path == "/bomb":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n"
                              b"Content-Length: %d\r\n\r\n" % len(BOMB) + BOMB)
             elif path.startswith("/status"):
-                conn.sendall(b"HTTP/1.1 %s Odd\r\nContent-Length: 2\r\n\r\nok" % path[7:].encode())
+                conn.sendall(b"HTTP/1.1 %s Odd\r\nContent-Length: 2\r\nConnection: close\r\n"
+                             b"\r\nok" % path[7:].encode())
             elif path == "/big":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % BIG)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n"
+                             b"\r\n" % BIG)
                 conn.sendall(b"z" * BIG)
         except OSError:
             pass
