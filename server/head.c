@@ -136,10 +136,27 @@ void hn_head_read(const char *buf, size_t n, size_t cap, struct hn_head *out)
         out->route = HN_HEAD_INCOMPLETE;
         return;
     }
-    /* Requests are ASCII words (leading empty lines are tolerated by
-     * HTTP); anything else, such as a TLS hello, will never be a head. */
+    /* Empty lines before the request line are tolerated by HTTP (and by
+     * libmicrohttpd, which gets the bytes as they came): look past them. A
+     * head of nothing else is not complete, whatever blank lines it has. */
+    size_t skip = 0;
+    while (skip < n && (buf[skip] == '\r' || buf[skip] == '\n'))
+        skip++;
+    if (skip == n) {
+        out->route = HN_HEAD_INCOMPLETE;
+        if (n >= cap) {
+            out->route = HN_HEAD_REFUSE;
+            out->status = "431 Request Header Fields Too Large";
+            out->message = "request head larger than 8 KiB";
+        }
+        return;
+    }
+    buf += skip;
+    n -= skip;
+    /* Requests are ASCII words; anything else, such as a TLS hello, will
+     * never be a head. */
     unsigned char first = (unsigned char)buf[0];
-    if (!((first >= 'A' && first <= 'Z') || first == '\r' || first == '\n')) {
+    if (!(first >= 'A' && first <= 'Z')) {
         out->message = "not an HTTP request";
         return;
     }
@@ -151,7 +168,7 @@ void hn_head_read(const char *buf, size_t n, size_t cap, struct hn_head *out)
         return;
     }
     if (end == NULL) {
-        if (n >= cap) {
+        if (n + skip >= cap) {
             out->status = "431 Request Header Fields Too Large";
             out->message = "request head larger than 8 KiB";
         } else {
