@@ -12,7 +12,6 @@ import socket
 import struct
 import sys
 import tempfile
-import threading
 import unittest
 
 sys.dont_write_bytecode = True
@@ -32,44 +31,14 @@ REPLIES = {
 }
 
 
-class HostileTarget:
+class HostileTarget(hnlib.HostileTarget):
     """One misbehaviour per path, each on a connection of its own."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        try:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            path = head.split(b" ")[1].decode()
-            if path == "/reset":
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            else:
-                conn.sendall(REPLIES[path])
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.sock.close()
+    def answer(self, conn, path):
+        if path == "/reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            conn.sendall(REPLIES[path])
 
 
 class Causes(unittest.TestCase):

@@ -25,10 +25,8 @@ user before: 1.3 GiB for 20).
 import json
 import os
 import resource
-import socket
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import zlib
@@ -53,83 +51,47 @@ def gzip_bomb(mib):
 BOMB = gzip_bomb(64)  # 64 KiB that would inflate to 64 MiB
 
 
-class HostileTarget:
+class HostileTarget(hnlib.HostileTarget):
     """One misbehaviour per path, each on a connection of its own (its
     answers say Connection: close, so no request races a close on a reused
-    connection); counts the requests it read per path."""
+    connection)."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.counts = {}
-        self.lock = threading.Lock()
-        self.closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        try:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            path = head.split(b" ")[1].decode()
-            with self.lock:
-                self.counts[path] = self.counts.get(path, 0) + 1
-            if path == "/hang":
-                conn.recv(1)  # until the client gives up
-            elif path == "/driphead":
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                while not self.closing:
-                    conn.sendall(b"X-Drip: 1\r\n")
-                    time.sleep(0.2)
-            elif path == "/stall":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
-                conn.recv(1)
-            elif path == "/endless":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                chunk = b"%x\r\n" % 65536 + b"y" * 65536 + b"\r\n"
-                while not self.closing:
-                    conn.sendall(chunk)
-            elif path == "/loop":
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n"
-                             b"Connection: close\r\n\r\n")
-            elif path.startswith("/chain"):
-                n = int(path[6:] or 0)
-                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /chain%d\r\n"
-                             b"Content-Length: 0\r\nConnection: close\r\n\r\n" % (n - 1)
-                             if n > 0 else
-                             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
-                             b"\r\nok")
-            elif path == "/bomb":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n"
-                             b"Content-Length: %d\r\n\r\n" % len(BOMB) + BOMB)
-            elif path.startswith("/status"):
-                conn.sendall(b"HTTP/1.1 %s Odd\r\nContent-Length: 2\r\nConnection: close\r\n"
-                             b"\r\nok" % path[7:].encode())
-            elif path == "/big":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n"
-                             b"\r\n" % BIG)
-                conn.sendall(b"z" * BIG)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.closing = True
-        self.sock.close()
+    def answer(self, conn, path):
+        if path == "/hang":
+            conn.recv(1)  # until the client gives up
+        elif path == "/driphead":
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self.closing:
+                conn.sendall(b"X-Drip: 1\r\n")
+                time.sleep(0.2)
+        elif path == "/stall":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+            conn.recv(1)
+        elif path == "/endless":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunk = b"%x\r\n" % 65536 + b"y" * 65536 + b"\r\n"
+            while not self.closing:
+                conn.sendall(chunk)
+        elif path == "/loop":
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+        elif path.startswith("/chain"):
+            n = int(path[6:] or 0)
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /chain%d\r\n"
+                         b"Content-Length: 0\r\nConnection: close\r\n\r\n" % (n - 1)
+                         if n > 0 else
+                         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+                         b"\r\nok")
+        elif path == "/bomb":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(BOMB) + BOMB)
+        elif path.startswith("/status"):
+            conn.sendall(b"HTTP/1.1 %s Odd\r\nContent-Length: 2\r\nConnection: close\r\n"
+                         b"\r\nok" % path[7:].encode())
+        elif path == "/big":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n"
+                         b"\r\n" % BIG)
+            conn.sendall(b"z" * BIG)
 
 
 def run(target, paths, users=1, run_time="5s", extra=()):

@@ -33,7 +33,7 @@ import time
 __all__ = ["hornet_path", "build_dir", "source_dir", "run_hornet", "DemoTarget",
            "http_request", "TargetError", "plugin_so", "clean_env", "sanitizer_report",
            "HornetCrash", "check_no_crash", "stderr_lines", "known_bug", "run_checks",
-           "wait_until", "Dashboard"]
+           "wait_until", "Dashboard", "LoopbackTarget", "HostileTarget"]
 
 _READY_RE = re.compile(r"^demo-target http://([0-9.]+):(\d+) kv ([0-9.]+):(\d+)$")
 
@@ -210,6 +210,56 @@ class LoopbackTarget:
             pass
         finally:
             writer.close()
+
+
+class HostileTarget:
+    """A raw target of a test's own on 127.0.0.1: one misbehaviour per path,
+    each request on a connection of its own (a thread each), closed after
+    `self.answer(conn, path)` returns; subclasses write the answers. counts
+    holds the requests it read per path; closing turns True at close(), for
+    answers that would go on for ever."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.counts = {}
+        self.lock = threading.Lock()
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def answer(self, conn, path):
+        """Writes (or withholds) the answer to a request for path."""
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            path = head.split(b" ")[1].decode()
+            with self.lock:
+                self.counts[path] = self.counts.get(path, 0) + 1
+            self.answer(conn, path)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.closing = True
+        self.sock.close()
 
 
 class DemoTarget:
