@@ -101,7 +101,7 @@ struct agent {
     struct hn_feeders *feeders;
     char feeders_sha[65];
     const struct hn_plugin *feeders_for; /* the plugin they were checked against */
-    struct hn_http_limits limits;        /* the master's, as the runner has them */
+    struct hn_http_options limits;        /* the master's, as the runner has them */
     struct feed_state {
         uint64_t asked, got;      /* last lease asked for, last one received */
         uint64_t asked_us;
@@ -464,16 +464,19 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     /* The master's limits; anything odd in them means its default. */
     const json_t *lj = json_object_get(welcome, "limits");
     json_int_t max_body = json_integer_value(json_object_get(lj, "max_body"));
-    struct hn_http_limits limits = {
+    struct hn_http_options limits = {
         .max_body = max_body > 0 && max_body <= ((json_int_t)1 << 40) ? (size_t)max_body : 0,
         .connect_s = json_number_value(json_object_get(lj, "connect")),
         .response_s = json_number_value(json_object_get(lj, "response")),
         .idle_s = json_number_value(json_object_get(lj, "idle")),
+        .client = hn_http_client_parse(json_string_value(json_object_get(lj, "client"))),
     };
-    limits = hn_http_limits_or_defaults(&limits);
+    limits = hn_http_options_or_defaults(&limits);
     if (a->runner && same_list(tags, a->tags) && same_list(xtags, a->exclude_tags) &&
         stop_timeout == a->stop_timeout &&
-        memcmp(&limits, &a->limits, sizeof limits) == 0) {
+        limits.max_body == a->limits.max_body && limits.connect_s == a->limits.connect_s &&
+        limits.response_s == a->limits.response_s && limits.idle_s == a->limits.idle_s &&
+        limits.client == a->limits.client) {
         free_list(tags);
         free_list(xtags);
         return 0;

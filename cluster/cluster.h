@@ -94,7 +94,7 @@ int hn_cluster_curve_keys(const char *secret, struct hn_curve_keys *k, char *err
 /* ---- master ---- */
 
 struct hn_fleet;
-struct hn_http_limits;
+struct hn_http_options;
 struct hn_fleet_config {
     const char *bind_host;            /* address to bind ("*" or 0.0.0.0 = all) */
     uint16_t bind_port;               /* 0 = any free port */
@@ -106,7 +106,7 @@ struct hn_fleet_config {
     const char *const *exclude_tags;
     double stop_timeout;              /* sent to workers */
     const struct hn_feeders *feeders; /* the plugin's data, sent to workers; NULL = none */
-    const struct hn_http_limits *limits; /* the requests' phase timeouts and body kept, sent
+    const struct hn_http_options *limits; /* the requests' phase timeouts and body kept, sent
                                           * to workers (theirs are ignored); NULL = defaults */
     const struct hn_curve_keys *curve;   /* --cluster-key; NULL = plain (loopback use) */
 };

@@ -79,7 +79,7 @@ struct member {
 
 struct hn_fleet {
     struct hn_fleet_config cfg;
-    struct hn_http_limits limits; /* the configured ones, defaults filled in */
+    struct hn_http_options limits; /* the configured ones, defaults filled in */
     struct hn_fleet_ops ops;
     /* The plugin's parts (hn_fleet_set_plugin swaps them; f->lock). */
     size_t n_types;
@@ -322,10 +322,12 @@ static void send_welcome(struct hn_fleet *f, const char *id, bool with_plugin)
     json_object_set_new(w, "exclude_tags", string_list(f->cfg.exclude_tags));
     json_object_set_new(w, "stop_timeout", json_real(f->cfg.stop_timeout));
     json_object_set_new(w, "version", json_string(HN_VERSION));
-    const struct hn_http_limits *l = &f->limits;
-    json_object_set_new(w, "limits", json_pack("{s:I, s:f, s:f, s:f}", "max_body",
-                                               (json_int_t)l->max_body, "connect", l->connect_s,
-                                               "response", l->response_s, "idle", l->idle_s));
+    const struct hn_http_options *l = &f->limits;
+    json_t *lj = json_pack("{s:I, s:f, s:f, s:f}", "max_body", (json_int_t)l->max_body, "connect",
+                           l->connect_s, "response", l->response_s, "idle", l->idle_s);
+    if (hn_http_client_name(l->client) != NULL)
+        json_object_set_new(lj, "client", json_string(hn_http_client_name(l->client)));
+    json_object_set_new(w, "limits", lj);
     if (with_plugin)
         json_object_set(w, "plugin_file", f->plugin_file);
     if (f->feeders)
@@ -1093,7 +1095,7 @@ int hn_fleet_start(struct hn_fleet **out, const struct hn_fleet_config *cfg, cha
     if (f == NULL)
         return -1;
     f->cfg = *cfg;
-    f->limits = hn_http_limits_or_defaults(cfg->limits);
+    f->limits = hn_http_options_or_defaults(cfg->limits);
     f->cfg.limits = NULL;
     f->wakefd = -1;
     pthread_mutex_init(&f->lock, NULL);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "curl_client.h"
+#include "http_message.h"
 #include "snapshot.h"
 
 struct hn_params;
@@ -87,7 +87,7 @@ struct hn_runner_config {
     const struct hn_fleet_ops *fleet; /* distributed master; NULL = run users here */
     const struct hn_feeders *feeders; /* the plugin's data feeders (must outlive the runner) */
     const struct hn_params *params;   /* the parameters' first values (copied); NULL = none */
-    struct hn_http_limits limits;     /* requests' phase timeouts and body kept; 0s = defaults */
+    struct hn_http_options limits;    /* requests' client, phase timeouts, body kept; 0s = defaults */
     const struct hn_threshold *thresholds; /* judged into every snapshot (copied) */
     size_t n_thresholds;
 };

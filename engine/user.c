@@ -417,7 +417,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     };
     if (u->plan->abi_1_1 && opts->max_body > 0)
         rq.limits.max_body = opts->max_body;
-    if (hn_curl_start(w->http, &u->conn, &rq) != 0) {
+    if (hn_http_client_start(w->http, &u->conn, &rq) != 0) {
         release_slot(w);
         r->pending = true; /* resp.error says why */
         finish_pending(u);
@@ -1079,7 +1079,10 @@ void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_
     u->api = &api_table;
     u->resp.api = &api_table;
     u->resp.user = u;
-    hn_http_conn_init(&u->conn, u, plan->type->flags & HN_USER_SHARED_POOL);
+    hn_http_conn_init(&u->conn, u, plan->type->flags & HN_USER_SHARED_POOL,
+                      w->limits.client == HN_HTTP_CLIENT_FAST ||
+                          (w->limits.client == HN_HTTP_CLIENT_BY_TYPE &&
+                           (plan->type->flags & HN_USER_FAST_HTTP)));
     u->resp.http = &u->conn.resp;
     u->pe.kind = HN_POLL_USER;
     u->w = w;
@@ -1177,7 +1180,7 @@ void hn_user_abort(struct hn_user *u)
     if (u->wait == HN_BLOCK_HTTP) {
         /* The request went out and may have been served: it still counts,
          * as a failure, so nothing is lost. */
-        hn_curl_cancel(u->w->http, &u->conn, "aborted: stop timeout reached");
+        hn_http_client_cancel(u->w->http, &u->conn, "aborted: stop timeout reached");
         u->resp.elapsed_ms = (double)(u->conn.resp.total_us + u->resp.slot_wait_us) / 1000.0;
         release_slot(u->w);
         hn_worker_make_runnable(u->w, u);

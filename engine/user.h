@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "curl_client.h"
+#include "http_client.h"
 #include "hornet/hornet.h"
 #include "pollent.h"
 #include "stats.h"
@@ -114,14 +114,14 @@ struct hn_worker {
     void *stop_test_ud;
     const struct hn_feeders *feeders;                /* hn_worker_config; may be NULL */
     const struct hn_params *params;                  /* hn_worker_config; may be NULL */
-    struct hn_http_limits limits;                    /* hn_worker_config */
+    struct hn_http_options limits;                    /* hn_worker_config */
     pthread_t thread;
     uint64_t seed;
     char *host;
 
     int epfd, wakefd;
     struct hn_pollent wake_pe;
-    struct hn_curl_client *http;  /* this thread's HTTP client (engine/client) */
+    struct hn_http_client *http;  /* this thread's HTTP clients (engine/client) */
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;

@@ -299,7 +299,7 @@ static int loop_timeout_ms(struct hn_worker *w, uint64_t now)
 {
     if (w->run_head != NULL)
         return 0;
-    uint64_t next = hn_curl_client_deadline(w->http);
+    uint64_t next = hn_http_client_deadline(w->http);
     if (w->heap_n > 0 && w->heap[0]->deadline < next)
         next = w->heap[0]->deadline;
     if (next == UINT64_MAX)
@@ -328,8 +328,8 @@ static void *worker_main(void *arg)
             break;
 
         uint64_t now = hn_mono_us();
-        if (hn_curl_client_deadline(w->http) <= now) {
-            hn_curl_client_run_timers(w->http);
+        if (hn_http_client_deadline(w->http) <= now) {
+            hn_http_client_run_timers(w->http);
             now = hn_mono_us();
         }
 
@@ -341,13 +341,13 @@ static void *worker_main(void *arg)
                 uint64_t v;
                 ssize_t rc = read(w->wakefd, &v, sizeof v);
                 (void)rc;
-            } else if (pe->kind == HN_POLL_CURL) {
-                hn_curl_client_on_event(w->http, pe, ev);
+            } else if (pe->kind == HN_POLL_CURL || pe->kind == HN_POLL_FAST) {
+                hn_http_client_on_event(w->http, pe, ev);
             } else if (pe->kind == HN_POLL_USER) {
                 hn_user_fd_ready(hn_user_from_pollent(pe), ev);
             }
         }
-        hn_curl_client_collect(w->http);
+        hn_http_client_collect(w->http);
         fire_timers(w, hn_mono_us());
         atomic_store_explicit(&w->in_flight_count, w->in_flight, memory_order_relaxed);
     }
@@ -384,7 +384,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     /* At least twice the in-flight cap of connections, or pooled ones get
      * closed and reopened as handles come and go (measured: 1 % reuse). */
     if (w->epfd >= 0)
-        w->http = hn_curl_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done);
+        w->http = hn_http_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done);
     if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL || w->iterations_done == NULL)
         goto fail;
     w->wake_pe.kind = HN_POLL_WAKE;
@@ -397,7 +397,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     *out = w;
     return 0;
 fail:
-    hn_curl_client_free(w->http);
+    hn_http_client_free(w->http);
     free(w->iterations_done);
     if (w->epfd >= 0)
         close(w->epfd);
@@ -422,7 +422,7 @@ void hn_worker_join(struct hn_worker *w)
     free(w->cmds);
     free(w->users);
     free(w->heap);
-    hn_curl_client_free(w->http);
+    hn_http_client_free(w->http);
     free(w->iterations_done);
     close(w->epfd);
     close(w->wakefd);

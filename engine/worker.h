@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "curl_client.h"
+#include "http_client.h"
 #include "stats.h"
 
 struct hn_user_type;
@@ -78,7 +78,7 @@ struct hn_worker_config {
     const struct hn_feeders *feeders; /* the plugin's data feeders; may be NULL */
     const struct hn_params *params;   /* the run's parameter values; may be NULL */
     size_t n_plans;                   /* for the per-plan iteration counters */
-    struct hn_http_limits limits;     /* the run's phase timeouts and body kept */
+    struct hn_http_options limits;    /* the run's client, phase timeouts and body kept */
 };
 
 /* Starts the worker thread. Returns 0 or -errno. [control] */

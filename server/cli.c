@@ -532,6 +532,15 @@ static int set_max_body(struct pstate *ps, const char *v)
     return 0;
 }
 
+static int set_http_client(struct pstate *ps, const char *v)
+{
+    int c = hn_http_client_parse(v);
+    if (c < 0)
+        return bad(ps, "fast or curl", v);
+    ps->o->http_client = c;
+    return 0;
+}
+
 /* A phase timeout: above 0 (0 would mean the default, a surprise). */
 static int set_phase_timeout(struct pstate *ps, double *dst, const char *v)
 {
@@ -939,6 +948,8 @@ static const struct opt opts[] = {
      "seed for the users' random numbers, for repeatable runs"},
     {"stop-timeout", 's', A_VALUE, W_ALL, G_RUN, set_stop_timeout, "SPAN",
      "time users get to finish in-flight requests on stop (default 10s)"},
+    {"http-client", 0, A_VALUE, W_ALL, G_RUN, set_http_client, "fast|curl",
+     "HTTP client of every user type (default: curl, or fast per type)"},
     {"connect-timeout", 0, A_VALUE, W_ALL, G_RUN, set_connect_timeout, "SPAN",
      "a request fails when it cannot connect within SPAN (default 10s)"},
     {"response-timeout", 0, A_VALUE, W_ALL, G_RUN, set_response_timeout, "SPAN",

@@ -70,6 +70,7 @@ struct hn_options {
     bool seed_set;                /* true once --seed was given by any source */
     double stop_timeout;          /* -s/--stop-timeout timespan (default 10) */
     uint64_t max_body;            /* --max-body bytes kept per response (0 = 1 MiB) */
+    int http_client;              /* --http-client: enum hn_http_client_choice (0 = by type) */
     double connect_timeout;       /* --connect-timeout (0 = 10 s) */
     double response_timeout;      /* --response-timeout: to the response's head (0 = 10 s) */
     double idle_timeout;          /* --idle-timeout: body without a byte (0 = 10 s) */

@@ -512,11 +512,12 @@ int main(int argc, char **argv)
     }
     const struct hn_curve_keys *cluster_curve = opt.cluster_key ? &curve : NULL;
     const char *host = opt.host ? opt.host : (demo_host[0] ? demo_host : NULL);
-    const struct hn_http_limits limits = {
+    const struct hn_http_options limits = {
         .max_body = (size_t)opt.max_body,
         .connect_s = opt.connect_timeout,
         .response_s = opt.response_timeout,
         .idle_s = opt.idle_timeout,
+        .client = opt.http_client,
     };
     const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
     if ((opt.master || (opt.worker && plugin != NULL)) &&

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -155,41 +156,12 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
 /* Responses                                                         */
 /* ---------------------------------------------------------------- */
 
-static bool grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    /* Small first: the buffers live as long as the user, and most
-     * sleeping users hold a short response (1 KiB each cost 2 KiB/user). */
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    char *p = realloc(*buf, c);
-    if (p == NULL)
-        return false;
-    *buf = p;
-    *cap = c;
-    return true;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct hn_http_response *r = ud;
     size_t n = size * nmemb;
-    r->bytes += n;
     r->last_byte_us = hn_mono_us();
-    /* A prefix for the plugin; the rest is counted and dropped, so a huge
-     * or endless body costs no memory. */
-    size_t keep = r->len < r->limits.max_body ? r->limits.max_body - r->len : 0;
-    if (keep > n)
-        keep = n;
-    if (keep < n)
-        r->truncated = true;
-    if (keep > 0 && grow(&r->body, &r->cap, r->len + keep + 1)) {
-        memcpy(r->body + r->len, data, keep);
-        r->len += keep;
-        r->body[r->len] = '\0';
-    }
+    hn_http_response_add_body(r, data, n);
     return n;
 }
 
@@ -222,13 +194,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         r->head_done = r->head_done || !r->status_1xx;
         return n;
     }
-    if (r->hlen + len + 1 > HN_HEADERS_MAX)
-        return n;
-    if (!grow(&r->headers, &r->hcap, r->hlen + len + 1))
-        return n;
-    memcpy(r->headers + r->hlen, data, len);
-    r->headers[r->hlen + len] = '\0';
-    r->hlen += len + 1;
+    hn_http_response_add_header(r, data, len);
     return n;
 }
 
@@ -243,12 +209,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)ultotal;
     (void)ulnow;
     struct hn_http_response *r = ud;
-    uint64_t now = hn_mono_us();
-    if (!r->head_done && now - r->start_us >= (uint64_t)(r->limits.response_s * 1e6))
-        r->phase_failed = r->head_started ? "headers incomplete after" : "no response within";
-    else if (r->head_done && now - r->last_byte_us >= (uint64_t)(r->limits.idle_s * 1e6))
-        r->phase_failed = "body stalled for";
-    return r->phase_failed != NULL;
+    return hn_http_phase_expired(r, hn_mono_us());
 }
 
 /* Called by curl each time it is about to send the request. More than one
@@ -270,39 +231,6 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
     return CURL_PREREQFUNC_OK;
 }
 
-void hn_http_response_reset(struct hn_http_response *r)
-{
-    free(r->error);
-    r->error = NULL;
-    r->status = 0;
-    r->len = 0;
-    r->bytes = 0;
-    r->hlen = 0;
-    r->total_us = 0;
-    r->sends = r->unanswered_sends = 0;
-    r->first_send_us = r->last_send_us = 0;
-    r->truncated = r->head_started = r->head_done = r->status_1xx = false;
-    r->redirects = r->hop_n = 0;
-    r->phase_failed = NULL;
-    if (r->cap > 256u * 1024u) {
-        /* A large body is not kept across requests: thousands of users
-         * that each met one huge response must not pin gigabytes. */
-        free(r->body);
-        r->body = NULL;
-        r->cap = 0;
-    }
-    if (r->body)
-        r->body[0] = '\0';
-}
-
-void hn_http_response_free(struct hn_http_response *r)
-{
-    free(r->error);
-    free(r->body);
-    free(r->headers);
-    memset(r, 0, sizeof *r);
-}
-
 /* A stable, readable message for a transport failure (stable so the
  * failures table groups them: no timings or addresses in it). curl's own
  * text for this transfer (said) names the cause where its code is too
@@ -321,17 +249,7 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
     char buf[160];
     switch (code) {
     case CURLE_COULDNT_CONNECT:
-        if (os_errno == ECONNREFUSED)
-            snprintf(buf, sizeof buf, "connection refused");
-        else if (os_errno == EMFILE || os_errno == ENFILE)
-            snprintf(buf, sizeof buf, "too many open files (EMFILE): raise ulimit -n or use "
-                                      "HN_USER_SHARED_POOL");
-        else if (os_errno == EADDRNOTAVAIL)
-            snprintf(buf, sizeof buf, "no free local port (EADDRNOTAVAIL): too many connections "
-                                      "from one source address");
-        else
-            snprintf(buf, sizeof buf, "could not connect (%s)",
-                     os_errno ? strerror((int)os_errno) : "unknown reason");
+        hn_http_connect_error((int)os_errno, buf, sizeof buf);
         break;
     case CURLE_OPERATION_TIMEDOUT:
         if (strstr(said, "Connection timed out") != NULL || strstr(said, "connect") != NULL)
@@ -341,9 +259,7 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
         break;
     case CURLE_ABORTED_BY_CALLBACK:
         if (r->phase_failed != NULL)
-            snprintf(buf, sizeof buf, "%s %g s", r->phase_failed,
-                     strcmp(r->phase_failed, "body stalled for") == 0 ? r->limits.idle_s
-                                                                      : r->limits.response_s);
+            hn_http_phase_message(r, buf, sizeof buf);
         else
             snprintf(buf, sizeof buf, "aborted");
         break;
@@ -392,8 +308,10 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
         break;
     case CURLE_OUT_OF_MEMORY:
         /* What curl 7.88 answers to a header line over its 100 KiB limit
-         * (newer ones say so); hornet's own memory is not the cause. */
-        snprintf(buf, sizeof buf, "response header too large (or libcurl out of memory)");
+         * (newer ones say so). Its own allocations failing would mean a
+         * machine out of memory, which hornet's own would report first;
+         * the fast client names the same fault the same way. */
+        snprintf(buf, sizeof buf, "response header too large");
         break;
     case CURLE_BAD_CONTENT_ENCODING:
         snprintf(buf, sizeof buf, "malformed body encoding");
@@ -500,49 +418,6 @@ static void release_easy(struct hn_curl_client *c, struct hn_http_conn *conn)
 /* Transfers                                                         */
 /* ---------------------------------------------------------------- */
 
-#define TRIM_ABOVE (64u * 1024u) /* bytes of a buffer kept between tasks */
-
-struct hn_http_limits hn_http_limits_or_defaults(const struct hn_http_limits *l)
-{
-    struct hn_http_limits d = l ? *l : (struct hn_http_limits){0};
-    if (d.max_body == 0)
-        d.max_body = HN_MAX_BODY_DEFAULT;
-    if (!(d.connect_s > 0))
-        d.connect_s = HN_CONNECT_S_DEFAULT;
-    if (!(d.response_s > 0))
-        d.response_s = HN_RESPONSE_S_DEFAULT;
-    if (!(d.idle_s > 0))
-        d.idle_s = HN_IDLE_S_DEFAULT;
-    return d;
-}
-
-void hn_http_conn_trim(struct hn_http_conn *conn)
-{
-    struct hn_http_response *r = &conn->resp;
-    if (conn->in_transfer)
-        return;
-    /* Small buffers stay for the next request: a malloc and a free per
-     * task would show at 100k requests/s, and they cost no memory worth
-     * having back. */
-    if (r->cap > TRIM_ABOVE) {
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
-    }
-    if (r->hcap > TRIM_ABOVE) {
-        free(r->headers);
-        r->headers = NULL;
-        r->hlen = r->hcap = 0;
-    }
-}
-
-void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled)
-{
-    memset(conn, 0, sizeof *conn);
-    conn->owner = owner;
-    conn->pooled = pooled;
-}
-
 static void end_transfer(struct hn_curl_client *c, struct hn_http_conn *conn)
 {
     if (!conn->in_transfer)
@@ -557,7 +432,7 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     struct hn_http_response *r = &conn->resp;
     hn_http_response_reset(r);
     r->timeout_s = rq->timeout_s;
-    r->limits = hn_http_limits_or_defaults(&rq->limits);
+    r->limits = hn_http_options_or_defaults(&rq->limits);
     r->start_us = r->last_byte_us = hn_mono_us();
     curl_slist_free_all(conn->req_headers);
     conn->req_headers = NULL;
@@ -579,11 +454,19 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->no_redirects ? 0L : 1L);
 
     struct curl_slist *h = NULL;
+    bool inflate = false;
     if (rq->json)
         h = curl_slist_append(h, "Content-Type: application/json");
     if (rq->headers)
-        for (const char *const *p = rq->headers; *p; p++)
+        for (const char *const *p = rq->headers; *p; p++) {
             h = curl_slist_append(h, *p);
+            /* A request that asks for a compressed body gets it inflated
+             * (the fast client does the same); the header sent is its own. */
+            if (strncasecmp(*p, "Accept-Encoding:", 16) == 0 &&
+                (strstr(*p + 16, "gzip") != NULL || strstr(*p + 16, "deflate") != NULL))
+                inflate = true;
+        }
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, inflate ? "" : NULL);
     conn->req_headers = h;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 
@@ -684,7 +567,7 @@ void hn_curl_client_collect(struct hn_curl_client *c)
     }
 }
 
-void hn_http_conn_cleanup(struct hn_curl_client *c, struct hn_http_conn *conn)
+void hn_curl_conn_cleanup(struct hn_curl_client *c, struct hn_http_conn *conn)
 {
     end_transfer(c, conn);
     release_easy(c, conn);
@@ -693,7 +576,6 @@ void hn_http_conn_cleanup(struct hn_curl_client *c, struct hn_http_conn *conn)
     if (conn->share)
         curl_share_cleanup(conn->share);
     curl_slist_free_all(conn->req_headers);
-    hn_http_response_free(&conn->resp);
     conn->easy = conn->share = conn->req_headers = NULL;
 }
 

@@ -12,7 +12,8 @@
 enum hn_poll_kind {
     HN_POLL_WAKE = 1, /* the worker's command eventfd */
     HN_POLL_USER,     /* a user waiting in hn_wait_fd */
-    HN_POLL_CURL      /* a socket of the libcurl client */
+    HN_POLL_CURL,     /* a socket of the libcurl client */
+    HN_POLL_FAST      /* a socket of the fast HTTP/1.1 client */
 };
 
 struct hn_pollent {
