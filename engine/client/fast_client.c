@@ -625,6 +625,20 @@ static void sock_ready(struct hn_fast_client *c, struct hn_fast_conn *fc)
     try_write(c, fc);
 }
 
+/* Is an idle connection fit for a request? A server that closes without
+ * saying "Connection: close" does it right after its response: the close
+ * is often here before epoll could tell. One peek (libcurl polls once),
+ * so that a request is not sent into a closed connection, retried and
+ * counted as one the target saw. */
+static bool still_open(struct fsock *s)
+{
+    char b;
+    if (s->ssl != NULL && SSL_pending(s->ssl) > 0)
+        return false; /* spoke out of turn */
+    ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* Sends the current hop on fc's connection, opening one when it has none
  * fit for the hop's origin. Returns -1 with resp.error set when that
  * failed at once. */
@@ -645,13 +659,17 @@ static int hop_begin(struct hn_fast_client *c, struct hn_fast_conn *fc)
         r->error = strdup("out of memory");
         return -1;
     }
-    if (fc->sock != NULL && fc->sock->o != o) {
+    if (fc->sock != NULL && (fc->sock->o != o || !still_open(fc->sock))) {
         sock_close(fc->sock);
         fc->sock = NULL;
     }
-    if (fc->sock == NULL && fc->conn->pooled && o->idle != NULL) {
+    while (fc->sock == NULL && fc->conn->pooled && o->idle != NULL) {
         struct fsock *s = o->idle;
         idle_remove(s);
+        if (!still_open(s)) {
+            sock_close(s);
+            continue;
+        }
         s->owner = fc;
         fc->sock = s;
     }

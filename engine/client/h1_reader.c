@@ -140,6 +140,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
     struct hn_h1_reader *rd = p->data;
     struct hn_http_response *r = rd->resp;
+    if (r->status_1xx)
+        return 0; /* an interim response's body is not the response's */
     if (!rd->inflate_body) {
         hn_http_response_add_body(r, at, len);
         return 0;

@@ -94,22 +94,32 @@ class HostileTarget(hnlib.HostileTarget):
             conn.sendall(b"z" * BIG)
 
 
-def run(target, paths, users=1, run_time="5s", extra=()):
+# Each test runs with both HTTP clients: they must read every fault alike.
+CLIENTS = ("curl", "fast")
+
+
+def run(target, paths, client, users=1, run_time="5s", extra=()):
     """The user visits the paths once and stops; the run lasts run_time."""
     out = os.path.join(TMP, "limits.json")
     r = hnlib.run_hornet(["-f", PLUGIN, "-H", target.url, "--headless", "--only-summary",
                           "-u", str(users), "-r", str(users), "-t", run_time, "--json", out,
                           "--response-timeout", "1s", "--idle-timeout", "1s",
-                          "--param", "paths=" + paths] + list(extra), timeout=120)
+                          "--http-client", client, "--param", "paths=" + paths] + list(extra),
+                         timeout=120)
     hnlib.check_no_crash(r)
     return json.load(open(out))
 
 
 class Limits(unittest.TestCase):
     def test_each_phase_has_its_own_limit_and_message(self):
+        for client in CLIENTS:
+            with self.subTest(client=client):
+                self.check_each_phase_has_its_own_limit_and_message(client)
+
+    def check_each_phase_has_its_own_limit_and_message(self, client):
         t = HostileTarget()
         try:
-            doc = run(t, "/hang,/driphead,/stall,/endless,/big", run_time="15s",
+            doc = run(t, "/hang,/driphead,/stall,/endless,/big", client, run_time="15s",
                       extra=["--param", "timeout=2", "--param", "kept=true"])
         finally:
             t.close()
@@ -132,9 +142,14 @@ class Limits(unittest.TestCase):
     def test_every_redirect_is_counted(self):
         """A redirect loop: curl follows 30, the 31st fails the request; a
         chain of 3 ends in a 200. Every request the target answered shows."""
+        for client in CLIENTS:
+            with self.subTest(client=client):
+                self.check_every_redirect_is_counted(client)
+
+    def check_every_redirect_is_counted(self, client):
         t = HostileTarget()
         try:
-            doc = run(t, "/loop,/chain3")
+            doc = run(t, "/loop,/chain3", client)
         finally:
             t.close()
         rows = {e["name"]: (e["requests"], e["failures"]) for e in doc["entries"]}
@@ -148,9 +163,14 @@ class Limits(unittest.TestCase):
     def test_bomb_and_odd_statuses(self):
         """a compressed body is kept as sent (hornet asks for no encoding and
         inflates nothing), and status codes curl cannot take read as such"""
+        for client in CLIENTS:
+            with self.subTest(client=client):
+                self.check_bomb_and_odd_statuses(client)
+
+    def check_bomb_and_odd_statuses(self, client):
         t = HostileTarget()
         try:
-            doc = run(t, "/bomb,/status999,/status099,/status2000",
+            doc = run(t, "/bomb,/status999,/status099,/status2000", client,
                       extra=["--param", "kept=true"])
         finally:
             t.close()
@@ -164,12 +184,17 @@ class Limits(unittest.TestCase):
         self.assertEqual({e["name"]: e["requests"] for e in doc["entries"]}, t.counts)
 
     def test_max_body_and_memory(self):
+        for client in CLIENTS:
+            with self.subTest(client=client):
+                self.check_max_body_and_memory(client)
+
+    def check_max_body_and_memory(self, client):
         t = HostileTarget()
         try:
-            doc = run(t, "/big", extra=["--param", "kept=true", "--max-body", "64KiB"])
+            doc = run(t, "/big", client, extra=["--param", "kept=true", "--max-body", "64KiB"])
             self.assertEqual([e["message"] for e in doc["errors"]], ["kept=65536 truncated=1"])
             # 20 users on endless bodies: at most 1 MiB kept each.
-            doc = run(t, "/endless", users=20, extra=["--param", "timeout=2"])
+            doc = run(t, "/endless", client, users=20, extra=["--param", "timeout=2"])
         finally:
             t.close()
         endless = [e for e in doc["entries"] if e["name"] == "/endless"][0]

@@ -232,6 +232,10 @@ class HostileTarget:
     def answer(self, conn, path):
         """Writes (or withholds) the answer to a request for path."""
 
+    def respond(self, conn, path, head):
+        """The same, for answers that read the request's head (bytes)."""
+        self.answer(conn, path)
+
     def _accept(self):
         while True:
             try:
@@ -251,7 +255,7 @@ class HostileTarget:
             path = head.split(b" ")[1].decode()
             with self.lock:
                 self.counts[path] = self.counts.get(path, 0) + 1
-            self.answer(conn, path)
+            self.respond(conn, path, head)
         except OSError:
             pass
         finally:
