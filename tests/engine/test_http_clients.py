@@ -126,7 +126,7 @@ RAW_STEPS = ";".join([
 def run(url, steps, client, extra=(), env=None):
     out = os.path.join(TMP, "r-%s.json" % client)
     r = hnlib.run_hornet(["-f", PLUGIN, "-H", url, "--headless", "--only-summary", "-u", "1",
-                          "-t", "20s", "--json", out, "--http-client", client,
+                          "-t", "60s", "--json", out, "--http-client", client,
                           "--param", "steps=" + steps] + list(extra),
                          timeout=90, env=env or hnlib.clean_env())
     hnlib.check_no_crash(r)
@@ -229,7 +229,7 @@ class SideBySide(unittest.TestCase):
             for args, want in [([], "the fast HTTP client does not use proxies"),
                                (["--http-client", "curl"], "connection refused")]:
                 r = hnlib.run_hornet(["-f", PLUGIN, "-H", t.url, "--headless", "-u", "1", "-t",
-                                      "20s", "--json", out, "--param", "steps=GET|/close"] + args,
+                                      "60s", "--json", out, "--param", "steps=GET|/close"] + args,
                                      timeout=90, env=env)
                 hnlib.check_no_crash(r)
                 with open(out) as f:

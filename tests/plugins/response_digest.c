@@ -1,6 +1,6 @@
 /*
  * response_digest.c (test_http_clients.py): one user makes the requests of
- * the "steps" parameter once, in order, then stops. Each request's row is
+ * the "steps" parameter once, in order, then stops the test. Each request's row is
  * named "NN PATH" and marked failed with a digest of what came back (its
  * status, body length and first bytes, a hash of the body, whether it was
  * truncated, its Content-Type), or with its transport error, so the
@@ -87,7 +87,7 @@ static void visit(struct hn_user *u)
         hn_failure(r, msg); /* a failure carries the digest to the report */
         free(spec);
     }
-    hn_stop_user(u);
+    hn_stop_test(u, "every step done"); /* the run ends with its one user */
 }
 
 static const struct hn_task tasks[] = {{.name = "visit", .fn = visit}, {0}};
