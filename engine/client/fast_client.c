@@ -226,8 +226,12 @@ static void sock_close(struct fsock *s)
 {
     if (s == NULL)
         return;
-    if (s->ssl != NULL)
+    if (s->ssl != NULL) {
+        /* No close_notify (the socket goes at once), but marked as shut
+         * down: SSL_free would otherwise make its session unresumable. */
+        SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
         SSL_free(s->ssl);
+    }
     close(s->fd); /* leaves the epoll set with it */
     free(s);
 }

@@ -19,11 +19,16 @@ not only how many requests it made:
   close, an interim 100 Continue, a relative redirect, a HEAD;
 - the fast client's own words for what only libcurl does (a proxy
   variable, credentials in the URL), and a plugin that opts in with
-  HN_USER_FAST_HTTP.
+  HN_USER_FAST_HTTP;
+- https with the fast client: a certificate of a CA this test makes,
+  trusted through SSL_CERT_FILE (OpenSSL's default paths), TLS sessions
+  resumed on later connections, and an untrusted certificate's failure.
 """
 import gzip
 import json
 import os
+import ssl
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -106,6 +111,68 @@ class RawTarget(hnlib.HostileTarget):
             self.send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nrel")
         elif path == "/head":
             self.send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+
+
+def fnv1a(data):
+    """response_digest.c's body hash."""
+    h = 2166136261
+    for b in data:
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def make_certificates():
+    """A CA and a certificate it signed for 127.0.0.1, by the openssl tool."""
+    d = tempfile.mkdtemp(prefix="hn-tls-", dir=TMP)
+    ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+    cert, key, csr = (os.path.join(d, n) for n in ("cert.pem", "cert.key", "cert.csr"))
+    ext = os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+
+    def sh(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+       "-days", "2", "-subj", "/CN=hornet test CA")
+    sh("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
+       "/CN=127.0.0.1")
+    sh("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+       "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class TlsTarget(hnlib.HostileTarget):
+    """https on 127.0.0.1, one request per connection; handshakes records
+    whether each connection resumed a session."""
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.url = self.url.replace("http://", "https://")
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.handshakes = []
+
+    def _serve(self, conn):
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            conn.close()
+            return
+        with self.lock:
+            self.handshakes.append(tls.session_reused)
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = tls.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                        b"Content-Length: 5\r\n\r\ntls /")
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            tls.close()
 
 
 RAW_STEPS = ";".join([
@@ -250,6 +317,27 @@ class SideBySide(unittest.TestCase):
             d.stop()
         self.assertEqual(table, table_own)
         self.assertEqual(failures, failures_own)
+
+    def test_https(self):
+        ca, cert, key = make_certificates()
+        t = TlsTarget(cert, key)
+        try:
+            trusted = hnlib.clean_env(SSL_CERT_FILE=ca)
+            steps = "GET|/a;GET|/b;GET|/c;GET|/d"
+            doc, table, failures = run(t.url, steps, "fast", env=trusted)
+            self.assertEqual(failures["01 /a"], "HTTP 200, 5 bytes, 'tls /', hash %08x, "
+                             "type text/plain" % fnv1a(b"tls /"), failures)
+            self.assertEqual(doc["total"]["requests"], 4)
+            self.assertEqual(doc["total"]["failures"], 4)  # every digest is a "failure"
+            # One connection per request (the target closes each): the first
+            # one a full handshake, the others resume its session.
+            self.assertEqual(t.handshakes, [False, True, True, True])
+            # Not trusted without the CA: the failure says why.
+            _, _, failures = run(t.url, "GET|/a", "fast")
+            self.assertTrue(failures["01 /a"].startswith("TLS certificate verify failed"),
+                            failures)
+        finally:
+            t.close()
 
     def test_bad_flag_value(self):
         r = hnlib.run_hornet(["-f", PLUGIN, "--headless", "--http-client", "h2"],
