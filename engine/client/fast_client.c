@@ -96,7 +96,7 @@ struct hn_fast_client {
     int epfd;
     long max_idle;
     hn_http_done_cb done;
-    uint64_t deadline;
+    uint64_t deadline;             /* the earliest limit of a transfer in progress */
     struct origin *origins;
     struct hn_fast_conn *active;   /* transfers in progress */
     struct hn_fast_conn *finished; /* ended, for hn_fast_client_collect */
@@ -425,7 +425,6 @@ static void finish(struct hn_fast_client *c, struct hn_fast_conn *fc)
     r->total_us = hn_mono_us() - r->start_us;
     list_remove(fc);
     list_add(&c->finished, fc);
-    c->deadline = 0;
 }
 
 void hn_fast_client_collect(struct hn_fast_client *c)
@@ -1146,12 +1145,18 @@ void hn_fast_conn_cleanup(struct hn_fast_client *c, struct hn_http_conn *conn)
 
 uint64_t hn_fast_client_deadline(const struct hn_fast_client *c)
 {
-    return c->deadline;
+    /* Finished transfers are handed back at once (hn_fast_client_run_timers
+     * collects them; it scans the transfers only when a limit is due). */
+    return c->finished != NULL ? 0 : c->deadline;
 }
 
 void hn_fast_client_run_timers(struct hn_fast_client *c)
 {
     uint64_t now = hn_mono_us(), next = UINT64_MAX;
+    if (now < c->deadline) {
+        hn_fast_client_collect(c);
+        return;
+    }
     for (struct hn_fast_conn *fc = c->active, *nx; fc; fc = nx) {
         nx = fc->next;
         struct hn_http_response *r = &fc->conn->resp;
