@@ -13,6 +13,14 @@ It stays stable under noise, unlike req/s, which also depends on the target.
 
 Environment (all optional):
   HORNET                 hornet binary (default: build/hornet)
+  HORNET_BASE            a second hornet binary (e.g. an older commit's build): every
+                         hornet generator name with "@base" appended (hornet@base,
+                         hornet-fast@base...) runs it, alternating with HORNET's runs
+  HORNET_INCLUDE, HORNET_BASE_INCLUDE
+                         include dirs the plugins are built against for HORNET and HORNET_BASE
+                         (default: the include/ of the source tree named by the CMakeCache.txt
+                         beside the binary, else this checkout's include/; an older hornet
+                         refuses a plugin built for a newer ABI minor)
   BENCH_QUICK=1          smoke mode: 1 repetition, 3 s runs, small scaling/idle sizes
   BENCH_REPS             repetitions per generator (default 3)
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
@@ -20,9 +28,22 @@ Environment (all optional):
   BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy (default: all),
                          and profile (not by default: needs perf): where hornet's CPU per
                          request goes, by library, at the smallest and largest scaling size
-  BENCH_TOOLS            comma list for the main table (default:
-                         hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http)
+  BENCH_TOOLS            comma list for the main table (default: hornet,hornet-shared,
+                         hornet-fast,hornet-fast-shared,wrk,ab,hey,locust-fast,locust-http).
+                         hornet = the default client (libcurl), hornet-fast = --http-client
+                         fast; -shared = HN_BENCH_SHARED_POOL=1 (the worker's pool)
+  BENCH_SCALE_TOOLS      generators of the scaling section, each run at every
+                         BENCH_SCALE_USERS size (default: the hornet* ones and wrk of
+                         BENCH_TOOLS; wrk is always added, for the ratio at the same size)
   BENCH_IDLE_USERS       comma list (default 10000,50000,100000)
+  BENCH_IDLE_CLIENTS     comma list of curl,fast: the sleeping-users section once per client
+                         (default curl,fast)
+  BENCH_PROFILE_TOOLS    generators the profile section records (default hornet,hornet-fast;
+                         wrk may be added, to compare where its CPU goes)
+  BENCH_ACCURACY_TOOLS   hornet generators of the accuracy section, each beside wrk
+                         (default hornet,hornet-fast)
+  BENCH_QUIET_WAIT       seconds to wait for both pinned CPUs to be quiet before a run
+                         (default 10; a run that starts on a busy CPU is counted as such)
   BENCH_SCALE_USERS      comma list (default 50,500,5000)
   BENCH_ACCURACY_DELAY_MS  fixed delay of bench/delay_target.c (default 5)
   BENCH_ACCURACY_USERS   comma list (default 50,100)
@@ -33,6 +54,7 @@ import atexit
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -54,15 +76,43 @@ LDUR = int(os.environ.get("BENCH_LOCUST_DURATION", "3" if QUICK else "15"))
 SECTIONS = os.environ.get("BENCH_SECTIONS",
                           "main,scaling,idle,distributed,accuracy").split(",")
 DIST_USERS = int(os.environ.get("BENCH_DIST_USERS", "150"))
+# hornet generators: name -> (shared pool, --http-client or None for the default)
+HORNET_TOOLS = {"hornet": (False, None), "hornet-shared": (True, None),
+                "hornet-fast": (False, "fast"), "hornet-fast-shared": (True, "fast")}
 TOOLS = os.environ.get(
-    "BENCH_TOOLS", "hornet,hornet-shared,wrk,ab,hey,locust-fast,locust-http").split(",")
+    "BENCH_TOOLS", "hornet,hornet-shared,hornet-fast,hornet-fast-shared,wrk,ab,hey,"
+    "locust-fast,locust-http").split(",")
+SCALE_TOOLS = os.environ.get("BENCH_SCALE_TOOLS", "").split(",")
+if SCALE_TOOLS == [""]:
+    SCALE_TOOLS = [t for t in TOOLS if t.split("@")[0] in HORNET_TOOLS or t == "wrk"]
+if "wrk" not in SCALE_TOOLS:
+    SCALE_TOOLS.append("wrk")
+IDLE_CLIENTS = os.environ.get("BENCH_IDLE_CLIENTS", "curl,fast").split(",")
+PROFILE_TOOLS = os.environ.get("BENCH_PROFILE_TOOLS", "hornet,hornet-fast").split(",")
+ACCURACY_TOOLS = os.environ.get("BENCH_ACCURACY_TOOLS", "hornet,hornet-fast").split(",")
+QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "10"))
+def is_hornet(tool):
+    """Is tool a hornet generator (HORNET_TOOLS, maybe with "@base")?"""
+    return tool.split("@")[0] in HORNET_TOOLS and tool.count("@") <= (
+        1 if tool.endswith("@base") else 0)
+
+
+for _t in SCALE_TOOLS + PROFILE_TOOLS + ACCURACY_TOOLS:
+    if not is_hornet(_t) and _t != "wrk":
+        raise SystemExit("bench: '%s' is not a hornet generator (%s) or wrk"
+                         % (_t, ",".join(HORNET_TOOLS)))
+for _c in IDLE_CLIENTS:
+    if _c not in ("curl", "fast"):
+        raise SystemExit("bench: BENCH_IDLE_CLIENTS takes curl and fast, not '%s'" % _c)
 IDLE_USERS = [int(x) for x in os.environ.get(
     "BENCH_IDLE_USERS", "2000,5000" if QUICK else "10000,50000,100000").split(",")]
 SCALE_USERS = [int(x) for x in os.environ.get(
     "BENCH_SCALE_USERS", "50,500" if QUICK else "50,500,5000").split(",")]
 HORNET = os.path.abspath(os.environ.get("HORNET", os.path.join(ROOT, "build", "hornet")))
+HORNET_BASE = os.environ.get("HORNET_BASE") and os.path.abspath(os.environ["HORNET_BASE"])
 
 children = []  # every Popen we started, stopped by PID at exit
+GET_BASE_SO = None
 
 
 def log(msg):
@@ -116,10 +166,14 @@ def cpu_ticks():
     return out
 
 
-def wait_quiet(limit=15.0, timeout=10.0):
+NOISE = {"runs": 0, "busy_start": 0, "noisy_kept": 0}  # reported in results.md
+
+
+def wait_quiet(limit=15.0, timeout=None):
     """Waits until both pinned CPUs are under limit % busy (or timeout)."""
-    end = time.time() + timeout
-    while time.time() < end:
+    end = time.time() + (QUIET_WAIT if timeout is None else timeout)
+    NOISE["runs"] += 1
+    while True:
         a = cpu_ticks()
         time.sleep(0.5)
         b = cpu_ticks()
@@ -127,7 +181,11 @@ def wait_quiet(limit=15.0, timeout=10.0):
                 for c in (GEN_CPU, TARGET_CPU) if c in a]
         if max(busy) < limit:
             return
-    log("warning: CPUs not quiet before the run")
+        if time.time() >= end:
+            break
+    NOISE["busy_start"] += 1
+    log("warning: CPUs not quiet before the run (%s %% busy)" %
+        "/".join("%.0f" % x for x in busy))
 
 
 def proc_cpu_s(pid):
@@ -140,6 +198,14 @@ def proc_cpu_s(pid):
         return 0.0
 
 
+def raise_nofile():
+    """In a child before exec: the soft limit of open files up to the hard
+    one (wrk -c5000 needs more than the usual 1024; hornet raises its own)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def run_timed(name, cmd, timeout, env=None):
     """Runs cmd pinned to the generator CPU under /usr/bin/time -v.
     Returns stdout+stderr, CPU seconds, peak RSS and foreign-CPU figures."""
@@ -150,7 +216,7 @@ def run_timed(name, cmd, timeout, env=None):
     a = cpu_ticks()
     t0 = time.time()
     p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                         text=True, errors="replace")
+                         text=True, errors="replace", preexec_fn=raise_nofile)
     children.append(p)
     try:
         out, _ = p.communicate(timeout=timeout)
@@ -189,7 +255,10 @@ def parse_wrk(out, _):
     reqs = int(re.search(r"(\d+) requests in", out).group(1))
     p = {k: unit_ms(v, u) for k, v, u in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s|m)\b", out)}
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return reqs, p.get("50"), p.get("99"), int(errs.group(1)) if errs else 0
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                     out)
+    return (reqs, p.get("50"), p.get("99"), (int(errs.group(1)) if errs else 0) +
+            (sum(int(x) for x in sock.groups()) if sock else 0))
 
 
 def parse_ab(out, _):
@@ -223,24 +292,38 @@ def parse_hornet(_, jpath):
 
 # ---------------------------------------------------------------- generators
 
-def hornet_cmd(plugin, url, users, rate, secs, jpath, extra=()):
-    return [HORNET, "-f", plugin, "-H", url, "--headless", "--only-summary", "-u", str(users),
+def hornet_cmd(plugin, url, users, rate, secs, jpath, extra=(), binary=None):
+    if binary is not None and binary == HORNET_BASE and binary != HORNET and plugin == GET_SO:
+        plugin = GET_BASE_SO  # built against HORNET_BASE's own hornet.h
+    return [binary or HORNET, "-f", plugin, "-H", url, "--headless", "--only-summary", "-u", str(users),
             "-r", str(rate), "-t", "%ds" % secs, "--threads", "1", "--json", jpath,
             "-s", "5s"] + list(extra)
+
+
+def hornet_setup(tool):
+    """(environment, extra arguments, binary) of one hornet generator
+    (HORNET_TOOLS; "NAME@base" runs HORNET_BASE)."""
+    name, _, base = tool.partition("@")
+    if base and not HORNET_BASE:
+        raise SystemExit("bench: %s needs HORNET_BASE (a second hornet binary)" % tool)
+    shared, client = HORNET_TOOLS[name]
+    env = dict(os.environ)
+    if shared:
+        env["HN_BENCH_SHARED_POOL"] = "1"
+    else:
+        env.pop("HN_BENCH_SHARED_POOL", None)
+    return env, (["--http-client", client] if client else []), HORNET_BASE if base else HORNET
 
 
 def generator(tool, url, users=50):
     """(command, parser, timeout, env, json path) for one tool."""
     jpath = os.path.join(OUT, "hornet.json")
     env = dict(os.environ)
-    if tool in ("hornet", "hornet-shared"):
-        if tool == "hornet-shared":
-            env["HN_BENCH_SHARED_POOL"] = "1"
-        else:
-            env.pop("HN_BENCH_SHARED_POOL", None)
+    if is_hornet(tool):
+        env, extra, binary = hornet_setup(tool)
         # All users start at once, like wrk's connections.
-        return (hornet_cmd(GET_SO, url, users, users, DUR, jpath), parse_hornet, DUR + 30,
-                env, jpath)
+        return (hornet_cmd(GET_SO, url, users, users, DUR, jpath, extra, binary), parse_hornet,
+                DUR + 30, env, jpath)
     if tool == "wrk":
         return (["wrk", "-t1", "-c%d" % users, "-d%ds" % DUR, "--latency", url + "/"],
                 parse_wrk, DUR + 30, env, None)
@@ -273,12 +356,16 @@ def measure(tool, url, tag, users=50):
                  us_per_req=1e6 * (r["user"] + r["sys"]) / max(1, reqs),
                  rps=reqs / (DUR if not tool.startswith("locust") else LDUR))
         noisy = r["foreign_gen"] > FOREIGN_MAX or r["foreign_tgt"] > FOREIGN_MAX
-        log("%-13s %9.0f req/s %8.2f us/req  p50 %s p99 %s ms  rss %.1f MB  fails %d  "
-            "foreign %.0f/%.0f %%%s" % (tool, r["rps"], r["us_per_req"], fmt(r["p50"]),
-                                         fmt(r["p99"]), r["rss_mb"], fails, r["foreign_gen"],
-                                         r["foreign_tgt"], "  NOISY, repeating" if noisy else ""))
+        r["noisy"] = noisy
+        log("%-18s %5d users %9.0f req/s %8.2f us/req  p50 %s p99 %s ms  rss %.1f MB  "
+            "fails %d  foreign %.0f/%.0f %%%s" % (
+                tool, users, r["rps"], r["us_per_req"], fmt(r["p50"]), fmt(r["p99"]),
+                r["rss_mb"], fails, r["foreign_gen"], r["foreign_tgt"],
+                ("  NOISY, repeating" if attempt < 2 else "  NOISY, kept") if noisy else ""))
         if not noisy:
             break
+    if r["noisy"]:
+        NOISE["noisy_kept"] += 1
     return r
 
 
@@ -340,28 +427,32 @@ def section_main(url, md):
     md.append("Median of %d alternating runs; %d s per run (Locust %d s). CPU µs/req = "
               "(user+sys of the generator) / completed requests.\n" % (REPS, DUR, LDUR))
     md.append("| generator | req/s | CPU µs/req (median, range) | p50 ms | p99 ms | peak RSS MB "
-              "| nginx CPU % | failures |")
-    md.append("|---|---|---|---|---|---|---|---|")
+              "| nginx CPU % | failures | noisy runs |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
     med = {}
     for t in TOOLS:
         rs = runs[t]
         if not rs:
-            md.append("| %s | (no result) |||||||" % t)
+            md.append("| %s | (no result) ||||||||" % t)
             continue
         m = {k: median([r[k] for r in rs]) for k in
              ("rps", "us_per_req", "p50", "p99", "rss_mb", "target_cpu_pct", "fails")}
         lo = min(r["us_per_req"] for r in rs)
         hi = max(r["us_per_req"] for r in rs)
         med[t] = m
-        md.append("| %s | %.0f | **%.2f** (%.2f–%.2f) | %s | %s | %.1f | %.0f | %d |" % (
+        md.append("| %s | %.0f | **%.2f** (%.2f–%.2f) | %s | %s | %.1f | %.0f | %d | %d/%d |" % (
             t, m["rps"], m["us_per_req"], lo, hi, fmt(m["p50"]), fmt(m["p99"]), m["rss_mb"],
-            m["target_cpu_pct"], m["fails"]))
+            m["target_cpu_pct"], m["fails"], sum(r["noisy"] for r in rs), len(rs)))
     md.append("")
-    base = [t for t in ("hornet", "hornet-shared") if t in med]
+    md.append("*noisy runs*: runs kept with more than %.0f %% foreign CPU on a pinned core after "
+              "3 attempts.\n" % FOREIGN_MAX)
+    base = [t for t in TOOLS if is_hornet(t) and t in med]
     if base:
         md.append("Ratios of generator CPU per request (lower is better for hornet):\n")
         for h in base:
-            for other in ("wrk", "ab", "hey", "locust-fast", "locust-http"):
+            for other in [t for t in TOOLS if not is_hornet(t)] + (
+                    ["hornet"] if HORNET_TOOLS[h.split("@")[0]][1] else []) + (
+                    [h + "@base"] if "@" not in h else []):
                 if other in med:
                     a, b = med[h]["us_per_req"], med[other]["us_per_req"]
                     md.append("- %s / %s = %.2f (%s costs %.1fx %s's CPU per request)" % (
@@ -372,35 +463,59 @@ def section_main(url, md):
 
 
 def section_scaling(url, md):
-    log("scaling: hornet CPU/request at %s users" % SCALE_USERS)
-    md.append("## Scaling: hornet CPU per request by concurrent users (no think time)\n")
-    md.append("| users | pool | req/s | CPU µs/req (median) | p50 ms | p99 ms | peak RSS MB | "
-              "failures |")
-    md.append("|---|---|---|---|---|---|---|---|")
+    """Every SCALE_TOOLS generator (hornet's and wrk) at every SCALE_USERS
+    size, round-robin per size, so each hornet figure has wrk's at the same
+    connection count beside it."""
+    log("scaling: %s at %s users/connections" % (",".join(SCALE_TOOLS), SCALE_USERS))
+    md.append("## Scaling: CPU per request by concurrent users (no think time)\n")
+    md.append("Each generator at each size, %d alternating run(s) of %d s per size; hornet with "
+              "`-u N -r N` (all users at once), wrk with `-t1 -cN`. */ wrk* = CPU µs/req over "
+              "wrk's at the same connection count.\n" % (REPS, DUR))
+    md.append("| users | generator | req/s | CPU µs/req (median, range) | / wrk | p50 ms | "
+              "p99 ms | peak RSS MB | failures | noisy runs |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
     res = {}
-    for mode in ("hornet-shared", "hornet"):
-        for n in SCALE_USERS:
-            rs = []
-            for rep in range(REPS):
-                r = measure(mode, url, "scale%d-%d" % (n, rep), n)
+    for n in SCALE_USERS:
+        runs = {t: [] for t in SCALE_TOOLS}
+        for rep in range(REPS):
+            for t in SCALE_TOOLS:  # round-robin, so drift hits every tool alike
+                r = measure(t, url, "scale%d-%d" % (n, rep), n)
                 if r:
-                    rs.append(r)
+                    runs[t].append(r)
+        for t in SCALE_TOOLS:
+            rs = runs[t]
             if not rs:
+                md.append("| %d | %s | (no result) ||||||||" % (n, t))
                 continue
             m = {k: median([r[k] for r in rs]) for k in
                  ("rps", "us_per_req", "p50", "p99", "rss_mb", "fails")}
-            res[(mode, n)] = m
-            md.append("| %d | %s | %.0f | **%.2f** | %s | %s | %.1f | %d |" % (
-                n, "shared" if mode == "hornet-shared" else "per-user", m["rps"],
-                m["us_per_req"], fmt(m["p50"]), fmt(m["p99"]), m["rss_mb"], m["fails"]))
+            m["lo"] = min(r["us_per_req"] for r in rs)
+            m["hi"] = max(r["us_per_req"] for r in rs)
+            m["noisy"] = "%d/%d" % (sum(r["noisy"] for r in rs), len(rs))
+            res[(t, n)] = m
+        w = res.get(("wrk", n))
+        for t in SCALE_TOOLS:
+            m = res.get((t, n))
+            if m is None:
+                continue
+            ratio = "%.2fx" % (m["us_per_req"] / w["us_per_req"]) if w and t != "wrk" else "–"
+            md.append("| %d | %s | %.0f | **%.2f** (%.2f–%.2f) | %s | %s | %s | %.1f | %d | %s |"
+                      % (n, t, m["rps"], m["us_per_req"], m["lo"], m["hi"], ratio, fmt(m["p50"]),
+                         fmt(m["p99"]), m["rss_mb"], m["fails"], m["noisy"]))
     md.append("")
-    for mode in ("hornet-shared", "hornet"):
-        ks = [n for n in SCALE_USERS if (mode, n) in res]
+    for t in SCALE_TOOLS:
+        ks = [n for n in SCALE_USERS if (t, n) in res]
         if len(ks) >= 2:
-            a, b = res[(mode, ks[0])]["us_per_req"], res[(mode, ks[-1])]["us_per_req"]
-            md.append("- %s: CPU/request at %d users is %.2fx that at %d users" % (
-                mode, ks[-1], b / a, ks[0]))
+            a, b = res[(t, ks[0])]["us_per_req"], res[(t, ks[-1])]["us_per_req"]
+            line = "- %s: CPU/request at %d users is %.2fx that at %d users" % (
+                t, ks[-1], b / a, ks[0])
+            if t != "wrk" and all(("wrk", n) in res for n in ks):
+                line += "; against wrk at the same count: " + ", ".join(
+                    "%.2fx at %d" % (res[(t, n)]["us_per_req"] / res[("wrk", n)]["us_per_req"],
+                                     n) for n in ks)
+            md.append(line)
     md.append("")
+    return res
 
 
 def run_master(name, cmd, timeout):
@@ -476,49 +591,98 @@ def section_distributed(url, md):
     md.append("")
 
 
+def perf_rows(data, sort, path):
+    """perf report of data sorted by sort ("dso" or "dso,sym"), kept in path:
+    {key: samples}, key = dso or (dso, symbol)."""
+    out = subprocess.run(["perf", "report", "-i", data, "--stdio", "-n", "--sort", sort],
+                         capture_output=True, text=True, timeout=300).stdout
+    with open(path, "w") as f:
+        f.write(out)
+    rows = {}
+    for line in out.splitlines():
+        if sort == "dso":
+            m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+(\S+)\s*$", line)
+            key = m and m.group(3)
+        else:
+            m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+(\S+)\s+\[.\]\s+(.*?)\s*$", line)
+            key = m and (m.group(3), m.group(4))
+        if m:
+            rows[key] = rows.get(key, 0) + int(m.group(2))
+    return rows
+
+
 def section_profile(url, md):
-    """perf record of hornet at the smallest and largest scaling sizes:
-    CPU per request split by DSO (kernel, libcurl, libc, hornet...)."""
+    """perf record of each PROFILE_TOOLS hornet generator at the smallest
+    and largest scaling sizes: CPU per request split by shared object
+    (kernel, libcurl, libc, hornet...), and the hottest symbols."""
     if shutil.which("perf") is None:
         log("profile: perf is not installed; skipped")
         return
     freq = 2000
     sizes = [SCALE_USERS[0], SCALE_USERS[-1]]
-    log("profile: perf record at %s users" % sizes)
-    split = {}
-    for n in sizes:
-        jpath = os.path.join(OUT, "profile.json")
-        data = os.path.join(OUT, "perf-%d.data" % n)
-        cmd = ["perf", "record", "-q", "-F", str(freq), "-o", data, "--", "taskset", "-c",
-               GEN_CPU] + hornet_cmd(GET_SO, url, n, n, DUR, jpath)
-        wait_quiet()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=DUR + 60)
-        reqs = parse_hornet(None, jpath)[0]
-        rep_out = subprocess.run(["perf", "report", "-i", data, "--stdio", "-n", "--sort", "dso"], capture_output=True, text=True,
-                                 timeout=120).stdout
-        rows = {}
-        for line in rep_out.splitlines():
-            m = re.match(r"\s*([\d.]+)%\s+(\d+)\s+(\S+)", line)
-            if m:
-                rows[m.group(3)] = int(m.group(2))
-        split[n] = {dso: 1e6 * samples / freq / max(1, reqs) for dso, samples in rows.items()}
-    if len(split) < 2:
-        return
-    a, b = sizes
-    md.append("## Profile: where hornet's CPU per request goes (perf, per-user connections)\n")
-    md.append("`BENCH_SECTIONS=profile bench/run.sh`: `perf record -F %d` of the whole hornet "
-              "process, samples per shared object divided by the frequency and by the requests "
-              "completed.\n" % freq)
-    md.append("| shared object | µs/req at %d users | µs/req at %d users | ratio |" % (a, b))
-    md.append("|---|---|---|---|")
-    names = sorted(set(split[a]) | set(split[b]), key=lambda k: -split[b].get(k, 0))
-    for k in names[:8]:
-        x, y = split[a].get(k, 0), split[b].get(k, 0)
-        md.append("| %s | %.2f | %.2f | %s |" % (k, x, y, "%.2fx" % (y / x) if x > 0 else "—"))
-    ta, tb = sum(split[a].values()), sum(split[b].values())
-    md.append("| **all** | **%.2f** | **%.2f** | **%.2fx** |" % (ta, tb, tb / ta if ta else 0))
-    md.append("")
+    tools = [t for t in PROFILE_TOOLS if is_hornet(t) or t == "wrk"]
+    log("profile: perf record of %s at %s users" % (",".join(tools), sizes))
+    md.append("## Profile: where the CPU per request goes (perf)\n")
+    md.append("`BENCH_SECTIONS=profile bench/run.sh` (generators: `BENCH_PROFILE_TOOLS`, "
+              "sizes: the first and last of `BENCH_SCALE_USERS`): `perf record -F %d` of the "
+              "whole generator process (the same command as the scaling section), samples per "
+              "shared object divided by the frequency and by the requests completed. Raw "
+              "reports: `$BENCH_OUT/perf-TOOL-N.{dso,sym}.txt`.\n" % freq)
+    for tool in tools:
+        env, extra, binary = (dict(os.environ), [], None) if tool == "wrk" else \
+            hornet_setup(tool)
+        split, syms, cpu = {}, {}, {}
+        for n in sizes:
+            jpath = os.path.join(OUT, "profile.json")
+            if os.path.exists(jpath):
+                os.unlink(jpath)
+            data = os.path.join(OUT, "perf-%s-%d.data" % (tool, n))
+            gen = (["wrk", "-t1", "-c%d" % n, "-d%ds" % DUR, "--latency", url + "/"]
+                   if tool == "wrk" else hornet_cmd(GET_SO, url, n, n, DUR, jpath, extra, binary))
+            cmd = ["perf", "record", "-q", "-F", str(freq), "-o", data, "--", "taskset", "-c",
+                   GEN_CPU] + gen
+            wait_quiet()
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 errors="replace", timeout=DUR + 60, env=env,
+                                 preexec_fn=raise_nofile).stdout
+            try:
+                reqs = (parse_wrk(out, None) if tool == "wrk" else parse_hornet(None, jpath))[0]
+            except (AttributeError, OSError, ValueError, KeyError):
+                log("profile %s %d: no request count; see %s" % (tool, n, OUT))
+                continue
+            base = os.path.join(OUT, "perf-%s-%d" % (tool, n))
+            per = 1e6 / freq / max(1, reqs)
+            split[n] = {k: v * per for k, v in perf_rows(data, "dso", base + ".dso.txt").items()}
+            syms[n] = {k: v * per for k, v in
+                       perf_rows(data, "dso,sym", base + ".sym.txt").items()}
+            cpu[n] = sum(split[n].values())
+            log("profile %s %d users: %d requests, %.2f us/req sampled" % (tool, n, reqs, cpu[n]))
+        if len(split) < 2:
+            continue
+        a, b = sizes
+        md.append("### %s%s\n" % (tool, "" if not extra else " (`%s`)" % " ".join(extra)))
+        md.append("| shared object | µs/req at %d users | µs/req at %d users | ratio |" % (a, b))
+        md.append("|---|---|---|---|")
+        names = sorted(set(split[a]) | set(split[b]), key=lambda k: -split[b].get(k, 0))
+        for k in names[:8]:
+            x, y = split[a].get(k, 0), split[b].get(k, 0)
+            md.append("| %s | %.2f | %.2f | %s |" % (k, x, y,
+                                                     "%.2fx" % (y / x) if x > 0 else "—"))
+        ta, tb = cpu[a], cpu[b]
+        md.append("| **all** | **%.2f** | **%.2f** | **%.2fx** |" % (ta, tb,
+                                                                    tb / ta if ta else 0))
+        md.append("")
+        md.append("Hottest symbols (µs/req; *hornet* = hornet's own code):\n")
+        md.append("| symbol | shared object | at %d users | at %d users |" % (a, b))
+        md.append("|---|---|---|---|")
+        keys = sorted(set(syms[a]) | set(syms[b]),
+                      key=lambda k: -(syms[a].get(k, 0) + syms[b].get(k, 0)))
+        own = [k for k in keys if k[0] == "hornet"]
+        shown = keys[:12] + [k for k in own[:8] if k not in keys[:12]]
+        for k in shown:
+            md.append("| `%s` | %s | %.2f | %.2f |" % (k[1], k[0], syms[a].get(k, 0),
+                                                        syms[b].get(k, 0)))
+        md.append("")
 
 
 def api_get(port, path):
@@ -538,62 +702,81 @@ def vm_hwm_mb(pid):
 
 
 def section_idle(url, md):
-    log("idle users: %s" % IDLE_USERS)
+    log("idle users: %s, client(s) %s" % (IDLE_USERS, ",".join(IDLE_CLIENTS)))
     md.append("## Sleeping users: memory and spawn time (bench/idle.c, shared pool)\n")
     md.append("Users GET / once, then think 60 s. Spawn rate requested = the user count (all "
-              "at once); 1 worker thread on CPU 0. *Runner* = the dashboard API reports "
+              "at once); 1 worker thread on CPU 0. *client*: curl = the default (libcurl), "
+              "fast = `--http-client fast`; every user makes its first request, so each holds "
+              "its client's per-user state (the fast client allocates it at the first request). "
+              "*Runner* = the dashboard API reports "
               "state `running` (every spawn command sent; polled every 20 ms); *active* = "
               "every user has completed its first request (request count = users; the count "
               "updates once a second, so ±1 s).\n")
-    md.append("| users | VmHWM MB | per user KiB | runner spawn s | users/s (runner) | "
-              "all active s | users/s (active) |")
-    md.append("|---|---|---|---|---|---|---|")
-    base = None
-    for n in IDLE_USERS:
-        port = free_port()
-        secs = 25 if n <= 50000 else 40
-        cmd = ["taskset", "-c", GEN_CPU, HORNET, "-f", IDLE_SO, "-H", url, "--autostart",
-               "--autoquit", "0", "-u", str(n), "-r", str(n), "-t", "%ds" % secs,
-               "--threads", "1", "-P", str(port), "-s", "2s"]
-        wait_quiet()
-        with open(os.path.join(OUT, "idle-%d.log" % n), "w") as lf:
-            p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
-            children.append(p)
-            t0 = time.time()
-            t_run = t_active = None
-            hwm = None
-            while p.poll() is None and time.time() - t0 < secs + 20:
-                try:
-                    s = api_get(port, "/stats/requests")
-                    now = time.time() - t0
-                    if t_run is None and s.get("state") == "running":
-                        t_run = now
-                    tot = [e for e in s.get("stats", []) if e.get("name") == "Aggregated"]
-                    if t_active is None and tot and tot[0].get("num_requests", 0) >= n:
-                        t_active = now
-                except (OSError, ValueError):
-                    pass
-                h = vm_hwm_mb(p.pid)
-                hwm = h if h is not None else hwm
-                if t_active is not None and time.time() - t0 > t_active + 3:
-                    break
-                time.sleep(0.02)
+    md.append("| client | users | VmHWM MB | per user KiB | runner spawn s | users/s (runner) | "
+              "all active s | users/s (active) | requests |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    for client in IDLE_CLIENTS:
+        base = None
+        for n in IDLE_USERS:
+            r = idle_run(url, n, client)
+            hwm, t_run, t_active, nreq = r
+            if base is None:
+                base = (n, hwm)
+            per = ((hwm - base[1]) * 1024.0 / (n - base[0]) if n != base[0]
+                   else hwm * 1024.0 / n)
+            log("idle %s %d users: VmHWM %.1f MB, runner %s s, active %s s" % (
+                client, n, hwm or 0, t_run, t_active))
+            md.append("| %s | %d | %.1f | %.2f%s | %s | %s | %s | %s | %s |" % (
+                client, n, hwm or 0, per, "" if n != base[0] else " (whole process / n)",
+                "%.2f" % t_run if t_run else "–", "%.0f" % (n / t_run) if t_run else "–",
+                "%.1f" % t_active if t_active else "–",
+                "%.0f" % (n / t_active) if t_active else "–",
+                "%d" % nreq if nreq is not None else "–"))
+    md.append("\nPer-user KiB is the VmHWM difference to the first row of the same client "
+              "divided by the user difference. The times include hornet's start-up (plugin "
+              "load, dashboard), measured from process start. *requests*: the last request "
+              "count read (≥ users once all are active).\n")
+
+
+def idle_run(url, n, client):
+    """One bench/idle.c run of n users with client: (VmHWM MB, runner s,
+    all-active s, last request count)."""
+    port = free_port()
+    secs = 25 if n <= 50000 else 40
+    cmd = ["taskset", "-c", GEN_CPU, HORNET, "-f", IDLE_SO, "-H", url, "--autostart",
+           "--autoquit", "0", "-u", str(n), "-r", str(n), "-t", "%ds" % secs,
+           "--threads", "1", "-P", str(port), "-s", "2s"]
+    if client != "curl":
+        cmd += ["--http-client", client]
+    wait_quiet()
+    with open(os.path.join(OUT, "idle-%s-%d.log" % (client, n)), "w") as lf:
+        p = subprocess.Popen(cmd, stdout=lf, stderr=subprocess.STDOUT)
+        children.append(p)
+        t0 = time.time()
+        t_run = t_active = None
+        hwm = nreq = None
+        while p.poll() is None and time.time() - t0 < secs + 20:
+            try:
+                s = api_get(port, "/stats/requests")
+                now = time.time() - t0
+                if t_run is None and s.get("state") == "running":
+                    t_run = now
+                tot = [e for e in s.get("stats", []) if e.get("name") == "Aggregated"]
+                if tot:
+                    nreq = tot[0].get("num_requests", 0)
+                if t_active is None and tot and nreq >= n:
+                    t_active = now
+            except (OSError, ValueError):
+                pass
             h = vm_hwm_mb(p.pid)
             hwm = h if h is not None else hwm
-            stop(p)
-        if base is None:
-            base = (n, hwm)
-        per = (hwm - base[1]) * 1024.0 / (n - base[0]) if n != base[0] else hwm * 1024.0 / n
-        log("idle %d users: VmHWM %.1f MB, runner %s s, active %s s" % (n, hwm or 0, t_run,
-                                                                        t_active))
-        md.append("| %d | %.1f | %.2f%s | %s | %s | %s | %s |" % (
-            n, hwm or 0, per, "" if n != base[0] else " (whole process / n)",
-            "%.2f" % t_run if t_run else "–", "%.0f" % (n / t_run) if t_run else "–",
-            "%.1f" % t_active if t_active else "–",
-            "%.0f" % (n / t_active) if t_active else "–"))
-    md.append("\nPer-user KiB is the VmHWM difference to the first row divided by the user "
-              "difference. The times include hornet's start-up (plugin load, dashboard), "
-              "measured from process start.\n")
+            if t_active is not None and time.time() - t0 > t_active + 3:
+                break
+            time.sleep(0.02)
+        h = vm_hwm_mb(p.pid)
+        hwm = h if h is not None else hwm
+        stop(p)
+    return hwm, t_run, t_active, nreq
 
 
 def start_delay_target(delay_us):
@@ -645,7 +828,8 @@ def section_accuracy(md):
     md.append("## Accuracy: reported latency against a fixed %g ms server delay\n" % delay_ms)
     md.append("`bench/delay_target.c` (pinned to CPU %s) answers every request exactly %g ms after "
               "reading it (one timerfd, the last 200 µs spun on CLOCK_MONOTONIC); hornet "
-              "(`bench/get.c`, per-user connections, 1 thread, no think time) and `wrk -t1 "
+              "(`bench/get.c`, per-user connections, 1 thread, no think time; generators: "
+              "`BENCH_ACCURACY_TOOLS`) and `wrk -t1 "
               "--latency` with the same connection count on CPU %s, alternating. The path around "
               "the delay (loopback, wake-ups, send/recv) is common to both, so hornet's "
               "measurement overhead is its percentile minus wrk's. hornet's histogram buckets are "
@@ -654,24 +838,26 @@ def section_accuracy(md):
     md.append("| generator | users | req/s | p50 ms | p99 ms | p50 − delay | p99 − delay "
               "| p99 − wrk p99 |")
     md.append("|---|---|---|---|---|---|---|---|")
+    htools = [t for t in ACCURACY_TOOLS if is_hornet(t)]
     try:
         for n in users:
-            hrs, wrs = [], []
+            hrs, wrs = {t: [] for t in htools}, []
             for rep in range(REPS):
-                jpath = os.path.join(OUT, "delay-%d.json" % n)
-                if os.path.exists(jpath):
-                    os.unlink(jpath)
-                env = dict(os.environ)
-                env.pop("HN_BENCH_SHARED_POOL", None)
-                run_timed("accuracy-%d-%d" % (n, rep), hornet_cmd(GET_SO, url, n, n, DUR, jpath),
-                          DUR + 30, env)
-                try:
-                    with open(jpath) as f:
-                        t = json.load(f)["total"]
-                    hrs.append((t["requests"] / DUR, t["percentiles"]["50"],
-                                t["percentiles"]["99"]))
-                except (OSError, ValueError, KeyError):
-                    log("accuracy run %d produced no JSON; see %s" % (n, OUT))
+                for tool in htools:
+                    jpath = os.path.join(OUT, "delay-%d.json" % n)
+                    if os.path.exists(jpath):
+                        os.unlink(jpath)
+                    env, extra, binary = hornet_setup(tool)
+                    run_timed("accuracy-%s-%d-%d" % (tool, n, rep),
+                              hornet_cmd(GET_SO, url, n, n, DUR, jpath, extra, binary),
+                              DUR + 30, env)
+                    try:
+                        with open(jpath) as f:
+                            t = json.load(f)["total"]
+                        hrs[tool].append((t["requests"] / DUR, t["percentiles"]["50"],
+                                          t["percentiles"]["99"]))
+                    except (OSError, ValueError, KeyError):
+                        log("accuracy run %s %d produced no JSON; see %s" % (tool, n, OUT))
                 w = run_timed("accuracy-wrk-%d-%d" % (n, rep),
                               ["wrk", "-t1", "-c%d" % n, "-d%ds" % DUR, "--latency", url + "/"],
                               DUR + 30)
@@ -680,12 +866,13 @@ def section_accuracy(md):
                     wrs.append((reqs / DUR, wp50, wp99))
                 except (AttributeError, ValueError):
                     log("accuracy: could not parse wrk's output; see %s" % OUT)
-            hm = [median([r[i] for r in hrs]) for i in range(3)] if hrs else None
             wm = [median([r[i] for r in wrs]) for i in range(3)] if wrs else None
-            for name, m in (("hornet", hm), ("wrk", wm)):
+            ms = [(t, [median([r[i] for r in hrs[t]]) for i in range(3)] if hrs[t] else None)
+                  for t in htools]
+            for name, m in ms + [("wrk", wm)]:
                 if m is None:
                     continue
-                over = "%+.3f ms" % (m[2] - wm[2]) if name == "hornet" and wm else "–"
+                over = "%+.3f ms" % (m[2] - wm[2]) if name != "wrk" and wm else "–"
                 log("accuracy %s %d users: p50 %.3f p99 %.3f ms (%s)" % (name, n, m[1], m[2], over))
                 md.append("| %s | %d | %.0f | %.3f | %.3f | %+.3f | %+.3f | %s |" % (
                     name, n, m[0], m[1], m[2], m[1] - delay_ms, m[2] - delay_ms, over))
@@ -696,10 +883,27 @@ def section_accuracy(md):
               "deadlines over all runs (µs): %s.\n" % (REPS, DUR, late or "not reported"))
 
 
-def build_plugin(src, so):
+def build_plugin(src, so, include=None):
     cc = os.environ.get("CC", "cc")
-    subprocess.check_call([cc, "-O2", "-fPIC", "-shared", "-I", os.path.join(ROOT, "include"),
-                           "-o", so, src])
+    subprocess.check_call([cc, "-O2", "-fPIC", "-shared", "-I",
+                           include or os.path.join(ROOT, "include"), "-o", so, src])
+
+
+def include_for(binary, var):
+    """Where binary's hornet.h is: $var, or the source tree its build
+    directory's CMakeCache.txt names, or this checkout's (None)."""
+    if os.environ.get(var):
+        return os.environ[var]
+    d = os.path.dirname(binary)
+    for cache in (os.path.join(d, "CMakeCache.txt"), os.path.join(d, "..", "CMakeCache.txt")):
+        try:
+            with open(cache) as f:
+                m = re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", f.read(), re.M)
+            if m and os.path.exists(os.path.join(m.group(1), "include", "hornet", "hornet.h")):
+                return os.path.join(m.group(1), "include")
+        except OSError:
+            pass
+    return None
 
 
 def machine():
@@ -717,15 +921,16 @@ def machine():
                                   timeout=10).stdout.strip().splitlines()[0]
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return "?"
-    return ("%d vCPU %s, %.0f GB RAM, kernel %s; hornet %s, curl %s, %s, wrk %s, locust %s" % (
-        os.cpu_count(), cpu, mem, os.uname().release, ver([HORNET, "--version"]),
+    return ("%d vCPU %s, %.0f GB RAM, kernel %s; %s (%s)%s, curl %s, %s, wrk %s, locust %s" % (
+        os.cpu_count(), cpu, mem, os.uname().release, ver([HORNET, "--version"]), HORNET,
+        "; @base: %s" % HORNET_BASE if HORNET_BASE else "",
         ver(["curl-config", "--version"]), ver(["sh", "-c", "nginx -v 2>&1"]),
         ver(["sh", "-c", "dpkg-query -W -f='${Version}' wrk"]),
         ver(["sh", "-c", "dpkg-query -W -f='${Version}' python3-locust"])))
 
 
 def main():
-    global OUT, TARGET, GET_SO, IDLE_SO
+    global OUT, TARGET, GET_SO, IDLE_SO, GET_BASE_SO
     if not os.access(HORNET, os.X_OK):
         raise SystemExit("bench: no hornet binary at %s (build first, or set HORNET)" % HORNET)
     if os.cpu_count() < 2:
@@ -737,8 +942,15 @@ def main():
     # Plugins are compiled up front, so no compiler CPU lands in a measurement.
     GET_SO = os.path.join(OUT, "get.so")
     IDLE_SO = os.path.join(OUT, "idle.so")
-    build_plugin(os.path.join(HERE, "get.c"), GET_SO)
-    build_plugin(os.path.join(HERE, "idle.c"), IDLE_SO)
+    inc = include_for(HORNET, "HORNET_INCLUDE")
+    build_plugin(os.path.join(HERE, "get.c"), GET_SO, inc)
+    build_plugin(os.path.join(HERE, "idle.c"), IDLE_SO, inc)
+    if HORNET_BASE:
+        if not os.access(HORNET_BASE, os.X_OK):
+            raise SystemExit("bench: no hornet binary at HORNET_BASE=%s" % HORNET_BASE)
+        GET_BASE_SO = os.path.join(OUT, "get-base.so")
+        build_plugin(os.path.join(HERE, "get.c"), GET_BASE_SO,
+                     include_for(HORNET_BASE, "HORNET_BASE_INCLUDE"))
 
     md = ["# hornet benchmark results\n",
           "- date: %s" % time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -770,6 +982,11 @@ def main():
     TARGET = None
     if "accuracy" in SECTIONS:
         section_accuracy(md)
+    md.append("Noise: %d of %d runs started with a pinned CPU still above 15 %% busy after "
+              "waiting up to %g s (BENCH_QUIET_WAIT); %d measured run(s) were kept with more "
+              "than %.0f %% foreign CPU after 3 attempts.\n" % (
+                  NOISE["busy_start"], NOISE["runs"], QUIET_WAIT, NOISE["noisy_kept"],
+                  FOREIGN_MAX))
     path = os.path.join(OUT, "results.md")
     with open(path, "w") as f:
         f.write("\n".join(md) + "\n")

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs hornet's benchmark suite (see bench/bench.py for what and how).
-#   bench/run.sh                 full run (~25 min)
-#   BENCH_QUICK=1 bench/run.sh   smoke run of every section (~3 min)
+#   bench/run.sh                 full run (~40 min: both HTTP clients, wrk at every scaling size)
+#   BENCH_QUICK=1 bench/run.sh   smoke run of every section (~6 min)
+#   HORNET=/path/to/hornet       measure another build (default: build/hornet)
 # Results: printed, and written to $BENCH_OUT/results.md (a temp dir by default).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
