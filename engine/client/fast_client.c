@@ -49,6 +49,7 @@ struct origin {
     socklen_t addrlen;        /* 0 = not resolved */
     const char *unsupported;  /* why the fast client cannot serve it, or NULL */
     SSL_SESSION *session;     /* the last TLS session, to resume */
+    bool closes_quietly;      /* it closed a kept connection without a word */
     struct fsock *idle;       /* pooled connections waiting for a request */
     long n_idle;
 };
@@ -539,30 +540,42 @@ static bool build_request(struct hn_fast_conn *fc)
     return ok;
 }
 
+/* Is url one of o's, in the form its prefix was made from? */
+static bool origin_of(const struct origin *o, const char *url)
+{
+    size_t pl = strlen(o->prefix);
+    return strncmp(url, o->prefix, pl) == 0 &&
+           (url[pl] == '/' || (url[pl] == '?' && url[pl + 1] != '\0')) &&
+           strpbrk(url + pl, "# \t\r\n") == NULL;
+}
+
 /* Sets fc->o and fc->path from an absolute URL. The origin of the
  * previous request is recognised without parsing (the common case). */
 static int set_target(struct hn_fast_client *c, struct hn_fast_conn *fc, const char *url,
                       char *err, size_t err_len)
 {
-    if (fc->o != NULL) {
-        size_t pl = strlen(fc->o->prefix);
-        if (strncmp(url, fc->o->prefix, pl) == 0 &&
-            (url[pl] == '/' || (url[pl] == '?' && url[pl + 1] != '\0')) &&
-            strpbrk(url + pl, "# \t\r\n") == NULL) {
-            /* The buffer is reused: no allocation per request. */
-            size_t n = strlen(url + pl) + 2;
-            if (n > fc->path_cap) {
-                char *p = realloc(fc->path, n);
-                if (p == NULL) {
-                    snprintf(err, err_len, "out of memory");
-                    return -1;
-                }
-                fc->path = p;
-                fc->path_cap = n;
+    /* A known origin's URL is taken apart without libcurl's URL parser:
+     * it costs allocations, and on a user's first request its stack use
+     * (7 KiB) would fault a second page into every user's stack. */
+    struct origin *o = fc->o != NULL && origin_of(fc->o, url) ? fc->o : NULL;
+    for (struct origin *k = c->origins; o == NULL && k != NULL; k = k->next)
+        if (origin_of(k, url))
+            o = k;
+    if (o != NULL) {
+        const char *rest = url + strlen(o->prefix);
+        size_t n = strlen(rest) + 2;
+        if (n > fc->path_cap) { /* the buffer is reused: no allocation per request */
+            char *p = realloc(fc->path, n);
+            if (p == NULL) {
+                snprintf(err, err_len, "out of memory");
+                return -1;
             }
-            snprintf(fc->path, n, "%s%s", url[pl] == '?' ? "/" : "", url + pl);
-            return 0;
+            fc->path = p;
+            fc->path_cap = n;
         }
+        snprintf(fc->path, n, "%s%s", rest[0] == '?' ? "/" : "", rest);
+        fc->o = o;
+        return 0;
     }
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *user = NULL;
@@ -589,7 +602,7 @@ static int set_target(struct hn_fast_client *c, struct hn_fast_conn *fc, const c
     curl_url_get(u, CURLUPART_PORT, &port, 0);
     curl_url_get(u, CURLUPART_PATH, &path, 0);
     curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    struct origin *o = origin_get(c, scheme, host, port, err, err_len);
+    o = origin_get(c, scheme, host, port, err, err_len);
     if (o == NULL)
         goto out;
     size_t n = strlen(path ? path : "/") + (query ? strlen(query) + 1 : 0) + 1;
@@ -629,13 +642,15 @@ static void sock_ready(struct hn_fast_client *c, struct hn_fast_conn *fc)
 }
 
 /* Is an idle connection fit for a request? A server that closes without
- * saying "Connection: close" does it right after its response: the close
- * is often here before epoll could tell. One peek (libcurl polls once),
- * so that a request is not sent into a closed connection, retried and
- * counted as one the target saw. */
+ * saying "Connection: close" may do it right after its response: the
+ * close is often here before epoll could tell. For an origin seen doing
+ * that, one peek (libcurl polls every time), so that a request is not sent
+ * into a closed connection, retried and counted as one the target saw. */
 static bool still_open(struct fsock *s)
 {
     char b;
+    if (!s->o->closes_quietly)
+        return true; /* a server that says when it closes: no syscall */
     if (s->ssl != NULL && SSL_pending(s->ssl) > 0)
         return false; /* spoke out of turn */
     ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -700,6 +715,7 @@ static bool retry(struct hn_fast_client *c, struct hn_fast_conn *fc)
     if (fc->retried || fc->rd.got_bytes || fc->sock == NULL || fc->sock->requests < 2)
         return false;
     fc->retried = true;
+    fc->sock->o->closes_quietly = true;
     r->unanswered_sends++;
     sock_close(fc->sock);
     fc->sock = NULL;
@@ -971,6 +987,7 @@ void hn_fast_client_on_event(struct hn_fast_client *c, struct hn_pollent *pe, ui
     struct fsock *s = (struct fsock *)pe;
     if (!s->busy) {
         /* Idle: the server closed it, or spoke out of turn. */
+        s->o->closes_quietly = true;
         if (s->owner != NULL)
             s->owner->sock = NULL;
         else
