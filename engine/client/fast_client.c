@@ -540,13 +540,14 @@ static bool build_request(struct hn_fast_conn *fc)
     return ok;
 }
 
-/* Is url one of o's, in the form its prefix was made from? */
+/* Is url one of o's, in the form its prefix was made from, with nothing
+ * libcurl's URL parser would change (a fragment, blanks, dot segments)? */
 static bool origin_of(const struct origin *o, const char *url)
 {
     size_t pl = strlen(o->prefix);
     return strncmp(url, o->prefix, pl) == 0 &&
            (url[pl] == '/' || (url[pl] == '?' && url[pl + 1] != '\0')) &&
-           strpbrk(url + pl, "# \t\r\n") == NULL;
+           strpbrk(url + pl, "# \t\r\n") == NULL && strstr(url + pl, "/.") == NULL;
 }
 
 /* Sets fc->o and fc->path from an absolute URL. The origin of the

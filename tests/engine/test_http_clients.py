@@ -187,6 +187,7 @@ RAW_STEPS = ";".join([
     "GET|/continue",
     "GET|/rel/a",
     "HEAD|/head",
+    "GET|/rel/x/../b?x=1",
 ])
 
 
@@ -262,9 +263,11 @@ class SideBySide(unittest.TestCase):
         self.assertTrue(failures["09 /continue"].startswith("HTTP 201, 4 bytes, 'made'"))
         self.assertTrue(failures["10 /rel/a"].startswith("HTTP 200, 3 bytes, 'rel'"))
         self.assertTrue(failures["11 /head"].startswith("HTTP 200, 0 bytes"))
+        # dot segments removed, as libcurl does
+        self.assertTrue(failures["12 /rel/x/../b?x=1"].startswith("HTTP 200, 3 bytes, 'rel'"))
         # Both runs asked the target the same; one per path and run, the
         # redirect's hop counted in its own row.
-        self.assertEqual(t.counts["/rel/b?x=1"], 2)
+        self.assertEqual(t.counts["/rel/b?x=1"], 4)
         self.assertEqual(sum(t.counts.values()),
                          sum(d[0]["total"]["requests"] for d in runs.values()))
 
