@@ -101,7 +101,7 @@ struct agent {
     struct hn_feeders *feeders;
     char feeders_sha[65];
     const struct hn_plugin *feeders_for; /* the plugin they were checked against */
-    struct hn_http_options limits;        /* the master's, as the runner has them */
+    struct hn_http_options limits;       /* the master's, as the runner has them */
     struct feed_state {
         uint64_t asked, got;      /* last lease asked for, last one received */
         uint64_t asked_us;

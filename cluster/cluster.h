@@ -106,8 +106,9 @@ struct hn_fleet_config {
     const char *const *exclude_tags;
     double stop_timeout;              /* sent to workers */
     const struct hn_feeders *feeders; /* the plugin's data, sent to workers; NULL = none */
-    const struct hn_http_options *limits; /* the requests' phase timeouts and body kept, sent
-                                          * to workers (theirs are ignored); NULL = defaults */
+    const struct hn_http_options *limits; /* the requests' client, phase timeouts and body
+                                           * kept, sent to workers (theirs are ignored); NULL =
+                                           * defaults */
     const struct hn_curve_keys *curve;   /* --cluster-key; NULL = plain (loopback use) */
 };
 /* Binds and starts the fleet's thread. Returns 0 or -1 with err. [main] */
