@@ -491,21 +491,7 @@ static const char *api_body(const struct hn_response *r, size_t *len)
 
 static const char *api_header(const struct hn_response *r, const char *name)
 {
-    if (r == NULL || name == NULL || r->http->headers == NULL)
-        return NULL;
-    size_t nl = strlen(name);
-    for (size_t off = 0; off < r->http->hlen;) {
-        const char *line = r->http->headers + off;
-        size_t ll = strlen(line);
-        if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
-            const char *v = line + nl + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            return v;
-        }
-        off += ll + 1;
-    }
-    return NULL;
+    return r ? hn_http_response_header(r->http, name) : NULL;
 }
 
 static const char *api_error(const struct hn_response *r)

@@ -179,6 +179,22 @@ drop:
     cookie_free(&c);
 }
 
+void hn_cookie_jar_store(struct hn_cookie_jar *jar, const char *headers, size_t hlen,
+                         const char *host, const char *path, time_t now)
+{
+    for (size_t off = 0; off < hlen;) {
+        const char *line = headers + off;
+        size_t ll = strlen(line);
+        if (strncasecmp(line, "Set-Cookie:", 11) == 0) {
+            const char *v = line + 11;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            hn_cookie_jar_set(jar, v, host, path, now);
+        }
+        off += ll + 1;
+    }
+}
+
 char *hn_cookie_jar_header(struct hn_cookie_jar *jar, const char *host, const char *path,
                            bool secure, time_t now)
 {

@@ -29,6 +29,10 @@ struct hn_cookie_jar {
  * value, received from host for a request to path, at now. */
 void hn_cookie_jar_set(struct hn_cookie_jar *jar, const char *set_cookie, const char *host,
                        const char *path, time_t now);
+/* Stores the cookies of every Set-Cookie line of headers (hlen bytes of
+ * NUL-separated "Name: value" lines, as a response keeps them). */
+void hn_cookie_jar_store(struct hn_cookie_jar *jar, const char *headers, size_t hlen,
+                         const char *host, const char *path, time_t now);
 /* The Cookie header's value for a request ("a=1; b=2"), malloc'ed, or NULL
  * when no cookie matches. */
 char *hn_cookie_jar_header(struct hn_cookie_jar *jar, const char *host, const char *path,

@@ -430,10 +430,7 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
                   const struct hn_http_request *rq)
 {
     struct hn_http_response *r = &conn->resp;
-    hn_http_response_reset(r);
-    r->timeout_s = rq->timeout_s;
-    r->limits = hn_http_options_or_defaults(&rq->limits);
-    r->start_us = r->last_byte_us = hn_mono_us();
+    hn_http_response_begin(r, rq, hn_mono_us());
     curl_slist_free_all(conn->req_headers);
     conn->req_headers = NULL;
     if (!setup_easy(c, conn)) {

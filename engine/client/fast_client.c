@@ -779,25 +779,9 @@ static bool is_redirect(int status)
 static int after_response(struct hn_fast_client *c, struct hn_fast_conn *fc)
 {
     struct hn_http_response *r = &fc->conn->resp;
-    const char *location = NULL;
-    for (size_t off = 0; off < r->hlen;) {
-        const char *line = r->headers + off;
-        size_t ll = strlen(line);
-        if (strncasecmp(line, "Set-Cookie:", 11) == 0) {
-            const char *v = line + 11;
-            while (*v == ' ')
-                v++;
-            const char *q = strchr(fc->path, '?');
-            char *path = q ? strndup(fc->path, (size_t)(q - fc->path)) : NULL;
-            hn_cookie_jar_set(&fc->jar, v, fc->o->host, path ? path : fc->path, time(NULL));
-            free(path);
-        } else if (strncasecmp(line, "Location:", 9) == 0) {
-            location = line + 9;
-            while (*location == ' ')
-                location++;
-        }
-        off += ll + 1;
-    }
+    /* (the path's query is no matter: the default cookie path ends before it) */
+    hn_cookie_jar_store(&fc->jar, r->headers, r->hlen, fc->o->host, fc->path, time(NULL));
+    const char *location = is_redirect(r->status) ? hn_http_response_header(r, "Location") : NULL;
     if (fc->no_redirects || !is_redirect(r->status) || location == NULL || *location == '\0')
         return 0;
     if (r->redirects == HN_REDIRECTS_MAX) {
@@ -1073,10 +1057,7 @@ int hn_fast_start(struct hn_fast_client *c, struct hn_http_conn *conn,
                   const struct hn_http_request *rq)
 {
     struct hn_http_response *r = &conn->resp;
-    hn_http_response_reset(r);
-    r->timeout_s = rq->timeout_s;
-    r->limits = hn_http_options_or_defaults(&rq->limits);
-    r->start_us = r->last_byte_us = hn_mono_us();
+    hn_http_response_begin(r, rq, hn_mono_us());
     struct hn_fast_conn *fc = conn->fc;
     if (fc == NULL) {
         fc = calloc(1, sizeof *fc);

@@ -88,20 +88,6 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return line_add(rd, at, len);
 }
 
-/* The value of header name in the response's kept lines, or NULL. */
-static const char *find_header(const struct hn_http_response *r, const char *name)
-{
-    size_t nl = strlen(name);
-    for (size_t off = 0; off < r->hlen;) {
-        const char *line = r->headers + off;
-        size_t ll = strlen(line);
-        if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0)
-            return line + nl + 2;
-        off += ll + 1;
-    }
-    return NULL;
-}
-
 static int on_headers_complete(http_parser *p)
 {
     struct hn_h1_reader *rd = p->data;
@@ -119,7 +105,7 @@ static int on_headers_complete(http_parser *p)
     r->status = p->status_code;
     r->head_done = true;
     if (rd->want_inflate) {
-        const char *ce = find_header(r, "Content-Encoding");
+        const char *ce = hn_http_response_header(r, "Content-Encoding");
         if (ce != NULL && (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0 ||
                            strcasecmp(ce, "deflate") == 0)) {
             z_stream *z = calloc(1, sizeof *z);

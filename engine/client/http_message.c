@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TRIM_ABOVE (64u * 1024u) /* bytes of a buffer kept between tasks */
 
@@ -58,6 +59,34 @@ static bool grow(char **buf, size_t *cap, size_t need)
     *buf = p;
     *cap = c;
     return true;
+}
+
+const char *hn_http_response_header(const struct hn_http_response *r, const char *name)
+{
+    if (r == NULL || name == NULL || r->headers == NULL)
+        return NULL;
+    size_t nl = strlen(name);
+    for (size_t off = 0; off < r->hlen;) {
+        const char *line = r->headers + off;
+        size_t ll = strlen(line);
+        if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            const char *v = line + nl + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            return v;
+        }
+        off += ll + 1;
+    }
+    return NULL;
+}
+
+void hn_http_response_begin(struct hn_http_response *r, const struct hn_http_request *rq,
+                            uint64_t now_us)
+{
+    hn_http_response_reset(r);
+    r->timeout_s = rq->timeout_s;
+    r->limits = hn_http_options_or_defaults(&rq->limits);
+    r->start_us = r->last_byte_us = now_us;
 }
 
 void hn_http_response_add_body(struct hn_http_response *r, const char *data, size_t n)

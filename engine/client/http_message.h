@@ -123,6 +123,13 @@ void hn_http_response_free(struct hn_http_response *r);
 /* Frees the large buffers a conn's last response holds (its task has
  * ended; buffers of 64 KiB or less stay for the next request). */
 void hn_http_conn_trim(struct hn_http_conn *conn);
+/* The value of the response's first header called name (case-insensitive,
+ * leading blanks skipped), or NULL. */
+const char *hn_http_response_header(const struct hn_http_response *r, const char *name);
+/* Resets r and starts it for rq at now: its timeout and limits (the
+ * defaults filled in). Both clients begin a transfer with it. */
+void hn_http_response_begin(struct hn_http_response *r, const struct hn_http_request *rq,
+                            uint64_t now_us);
 /* Appends to the body: the first limits.max_body bytes are kept, the rest
  * counted (r->bytes, r->truncated). */
 void hn_http_response_add_body(struct hn_http_response *r, const char *data, size_t n);

@@ -101,23 +101,6 @@ static void check_cookie_header(const struct hn_cookie_jar *jar, const char *h, 
         abort(); /* a server's cookie must not add a line to our request */
 }
 
-/* The response's Set-Cookie lines into jar, as the fast client does. */
-static void store_cookies(struct hn_cookie_jar *jar, const struct hn_http_response *r,
-                          const char *host, const char *path)
-{
-    for (size_t off = 0; off < r->hlen;) {
-        const char *line = r->headers + off;
-        size_t ll = strlen(line);
-        if (strncasecmp(line, "Set-Cookie:", 11) == 0) {
-            const char *v = line + 11;
-            while (*v == ' ')
-                v++;
-            hn_cookie_jar_set(jar, v, host, path, NOW);
-        }
-        off += ll + 1;
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < CONTROL)
@@ -159,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st == HN_H1_MORE)
             continue;
         if (st == HN_H1_DONE)
-            store_cookies(&jar, &resp, host, path);
+            hn_cookie_jar_store(&jar, resp.headers, resp.hlen, host, path, NOW);
         if (!reuse)
             break;
         /* The next response, on the same connection or a new one: what
@@ -175,7 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* at the close a response is done or failed */
         check_response(&resp, st, head_request, true);
         if (st == HN_H1_DONE)
-            store_cookies(&jar, &resp, host, path);
+            hn_cookie_jar_store(&jar, resp.headers, resp.hlen, host, path, NOW);
     }
 
     /* Lines of the input as Set-Cookie values too, whatever the reader
