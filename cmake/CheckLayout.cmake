@@ -23,12 +23,13 @@ set(HN_LAYOUT_RULES
   "web="
   "report=base web engine/snapshot.h"
   "cluster=base engine include"
+  "outputs=base report engine/snapshot.h"
   "demo=base"
   "server=base engine report web"
   "server/plugin_slot.c=base engine report web include"
-  "server/main.c=base engine report web cluster demo include")
+  "server/main.c=base engine report web outputs cluster demo include")
 
-set(HN_LAYOUT_FOLDERS base engine/client engine web report cluster demo server)
+set(HN_LAYOUT_FOLDERS base engine/client engine web report outputs cluster demo server)
 
 if(NOT CMAKE_SCRIPT_MODE_FILE)
   set(HN_LAYOUT_SCRIPT ${CMAKE_CURRENT_LIST_FILE})

@@ -259,6 +259,26 @@ bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count)
     return true;
 }
 
+void hn_hist_count_le(const struct hn_hist *h, const uint64_t *bounds_us, size_t n,
+                      uint64_t *out)
+{
+    memset(out, 0, n * sizeof(*out));
+    unsigned i = 0;
+    uint64_t c;
+    size_t k = 0; /* buckets ascend, so the first bound at or above one only moves up */
+    while (n > 0 && hn_hist_next_bucket(h, &i, &c)) {
+        uint64_t v = clamp(bucket_mid(i / HN_HIST_SUB, i % HN_HIST_SUB), h);
+        while (k < n && bounds_us[k] < v)
+            k++;
+        if (k == n)
+            break;
+        out[k] += c;
+        i++;
+    }
+    for (size_t b = 1; b < n; b++)
+        out[b] += out[b - 1];
+}
+
 size_t hn_hist_bins(const struct hn_hist *h, unsigned per_octave, uint64_t *upper_us,
                     uint64_t *counts, size_t max)
 {

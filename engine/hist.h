@@ -63,6 +63,12 @@ bool hn_hist_add_bucket(struct hn_hist *h, unsigned index, uint64_t count);
  * its values (us) and its count. Returns how many, at most max. */
 size_t hn_hist_bins(const struct hn_hist *h, unsigned per_octave, uint64_t *upper_us,
                     uint64_t *counts, size_t max);
+/* Cumulative counts at n ascending upper bounds (us), as Prometheus
+ * histogram buckets: out[i] = values <= bounds_us[i], a bucket's values
+ * taken at its reported value (the midpoint clamped to [min, max]), so a
+ * bound within a bucket splits nothing and is off by at most its width. */
+void hn_hist_count_le(const struct hn_hist *h, const uint64_t *bounds_us, size_t n,
+                      uint64_t *out);
 /* Deep copy into an initialised dst (dst's old contents are replaced). */
 void hn_hist_copy(struct hn_hist *dst, const struct hn_hist *src);
 

@@ -696,6 +696,8 @@ static struct hn_snapshot *build_snapshot(struct hn_runner *r, enum hn_state sta
         .overloaded_s = r->lg_overloaded_s,
         .overloaded = r->lg_streak >= LOADGEN_STREAK,
         .params = r->params,
+        .le_s = r->cfg.n_le ? r->cfg.le_s : hn_default_le_s,
+        .n_le = r->cfg.n_le ? r->cfg.n_le : hn_default_n_le,
     };
     struct hn_snapshot *snap = hn_snapshot_build(&in);
     if (snap != NULL)

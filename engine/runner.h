@@ -90,6 +90,8 @@ struct hn_runner_config {
     struct hn_http_options limits;    /* requests' client, phase timeouts, body kept; 0s = defaults */
     const struct hn_threshold *thresholds; /* judged into every snapshot (copied) */
     size_t n_thresholds;
+    double le_s[HN_LE_MAX];           /* response-time bucket bounds (s, ascending) for */
+    size_t n_le;                      /* Prometheus; 0 = hn_default_le_s */
 };
 
 /* Called after every snapshot (1 Hz and on state changes) on the

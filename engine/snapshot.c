@@ -7,6 +7,7 @@
  */
 #include "snapshot.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@ const double hn_report_quantiles[HN_NPCT] = {0.50, 0.66, 0.75,  0.80,   0.90, 0.
                                              0.98, 0.99, 0.999, 0.9999, 1.0};
 const char *const hn_report_quantile_names[HN_NPCT] = {
     "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"};
+
+const double hn_default_le_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                   0.5,   1,      2.5,   5,    10,    30,    60};
+const size_t hn_default_n_le = sizeof(hn_default_le_s) / sizeof(hn_default_le_s[0]);
 
 static const double cur_quantiles[3] = {0.50, 0.95, 0.99};
 
@@ -97,6 +102,7 @@ static void fill_view(struct hn_entry_view *v, const struct hn_stats_entry *e, d
         v->avg_ms = hn_hist_mean(h) / 1000.0;
         v->min_ms = (double)h->min / 1000.0;
         v->max_ms = (double)h->max / 1000.0;
+        v->sum_ms = h->sum / 1000.0;
     }
     v->avg_bytes = e->requests ? (double)e->bytes / (double)e->requests : 0.0;
     v->total_rps = per_s(e->requests, active_s);
@@ -138,6 +144,12 @@ static void build_entries(struct hn_snapshot *snap, const struct hn_snapshot_inp
 {
     size_t n = cum ? cum->n_entries : 0;
     snap->n_entries = n;
+    snap->n_le = in->le_s && in->n_le <= HN_LE_MAX ? in->n_le : 0;
+    uint64_t le_us[HN_LE_MAX];
+    for (size_t b = 0; b < snap->n_le; b++) {
+        snap->le_s[b] = in->le_s[b];
+        le_us[b] = (uint64_t)llround(in->le_s[b] * 1e6);
+    }
     snap->entries = xcalloc(n, sizeof(*snap->entries));
     uint64_t win_req = 0, win_fail = 0;
     for (size_t i = 0; i < n; i++) {
@@ -146,6 +158,10 @@ static void build_entries(struct hn_snapshot *snap, const struct hn_snapshot_inp
         v->type = dup_str(e->type);
         v->name = dup_str(e->name);
         fill_view(v, e, in->active_s);
+        if (snap->n_le) {
+            v->le_counts = xcalloc(snap->n_le, sizeof(*v->le_counts));
+            hn_hist_count_le(&e->hist, le_us, snap->n_le, v->le_counts);
+        }
         uint64_t wr = in->win_requests ? in->win_requests[i] : 0;
         uint64_t wf = in->win_failures ? in->win_failures[i] : 0;
         v->current_rps = per_s(wr, in->window_s);
@@ -334,6 +350,7 @@ static void free_view(struct hn_entry_view *v)
 {
     free(v->type);
     free(v->name);
+    free(v->le_counts);
 }
 
 void hn_snapshot_release(struct hn_snapshot *s)

@@ -40,6 +40,9 @@ struct hn_entry_view {
     double current_rps, current_fail_s; /* over the last 10 s */
     double pct_ms[HN_NPCT];             /* cumulative, hn_report_quantiles */
     double cur_p50_ms, cur_p95_ms, cur_p99_ms; /* last 10 s (0 when none) */
+    double sum_ms;                      /* response times summed */
+    uint64_t *le_counts;                /* per snapshot le_s[i]: requests that took at most
+                                         * that long (cumulative; NULL for the total) */
 };
 
 struct hn_error_view {
@@ -144,6 +147,12 @@ struct hn_capacity_view {
     char *outcome;            /* one line: what was found, or NULL while searching */
 };
 
+/* Response-time bucket bounds (seconds) for Prometheus histograms: at most
+ * HN_LE_MAX; the default runs from 1 ms to 60 s. */
+#define HN_LE_MAX 32
+extern const double hn_default_le_s[];
+extern const size_t hn_default_n_le;
+
 struct hn_snapshot {
     int refs;                           /* atomic; use acquire/release */
     uint64_t seq;                       /* increases with every snapshot */
@@ -159,6 +168,8 @@ struct hn_snapshot {
     double run_time_s;                  /* configured limit, 0 = none */
     size_t n_entries;
     struct hn_entry_view *entries;      /* sorted by (name, type) */
+    size_t n_le;
+    double le_s[HN_LE_MAX];             /* the entries' bucket bounds (s, ascending) */
     struct hn_entry_view total;         /* Aggregated */
     size_t n_errors;
     struct hn_error_view *errors;       /* by count, descending */
@@ -247,6 +258,8 @@ struct hn_snapshot_input {
     double overloaded_s;
     int overloaded;                      /* over a limit for some seconds in a row now */
     const struct hn_params *params;      /* copied (values as shown); NULL = none */
+    const double *le_s;                  /* bucket bounds (s, ascending, <= HN_LE_MAX) */
+    size_t n_le;                         /* 0: no buckets */
 };
 
 /* Builds a snapshot with one reference. total_rps = requests / active_s

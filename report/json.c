@@ -166,7 +166,7 @@ static json_t *workers_json(const struct hn_snapshot *s)
     return a;
 }
 
-static json_t *thresholds_json(const struct hn_snapshot *s)
+json_t *hn_thresholds_to_json(const struct hn_snapshot *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && s->thresholds != NULL && i < s->n_thresholds; i++) {
@@ -289,7 +289,7 @@ json_t *hn_snapshot_to_json(const struct hn_snapshot *s)
     put(o, "distributed", json_boolean(s->distributed));
     put(o, "worker_count", json_integer((json_int_t)workers_ready(s)));
     put(o, "workers", workers_json(s));
-    put(o, "thresholds", thresholds_json(s));
+    put(o, "thresholds", hn_thresholds_to_json(s));
     put(o, "stages", stages_json(s));
     put(o, "stage", s->n_stages > 0 && s->stage >= 0 ? json_integer(s->stage) : json_null());
     put(o, "shape", json_boolean(s->shape));
@@ -364,7 +364,7 @@ json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_p
     put(o, "errors", errors_json(s));
     put(o, "exceptions", exceptions_json(s));
     put(o, "ratios", ratios_json(s));
-    put(o, "thresholds", thresholds_json(s));
+    put(o, "thresholds", hn_thresholds_to_json(s));
     put(o, "thresholds_passed", json_boolean(hn_thresholds_passed(s)));
     put(o, "history", hn_history_to_json(h, n));
     return o;

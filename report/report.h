@@ -54,6 +54,10 @@ json_t *hn_history_to_json(const struct hn_history_point *h, size_t n);
 json_t *hn_result_to_json(const struct hn_snapshot *s, const struct hn_history_point *h, size_t n,
                           const char *plugin_path, const char *version);
 
+/* The thresholds judged in s: [{expr, metric, unit, value, verdict, abort}].
+ * New reference. */
+json_t *hn_thresholds_to_json(const struct hn_snapshot *s);
+
 /* True when every threshold of the snapshot passed (also when there are
  * none). Judged on the run's final snapshot, it is the release gate. */
 bool hn_thresholds_passed(const struct hn_snapshot *s);
@@ -66,5 +70,13 @@ bool hn_thresholds_passed(const struct hn_snapshot *s);
 int hn_junit_write(const char *path, const struct hn_snapshot *s, char *err, size_t err_len);
 /* The same document into f. */
 int hn_junit_fwrite(FILE *f, const struct hn_snapshot *s);
+
+/* The snapshot in Prometheus' text exposition format (GET /metrics):
+ * per entry hornet_requests_total, hornet_failures_total and the
+ * hornet_response_time_seconds histogram (the snapshot's bounds), the
+ * Failures table as hornet_errors_total, and the run's gauges. */
+int hn_prometheus_write(FILE *f, const struct hn_snapshot *s);
+/* Its Content-Type. */
+extern const char hn_prometheus_content_type[];
 
 #endif

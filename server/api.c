@@ -177,10 +177,11 @@ static void reply_stream(struct hn_api_reply *rp, FILE *f, char **buf, size_t *l
     set_body(rp, 200, type, *buf, *len);
 }
 
-typedef int (*csv_writer)(FILE *f, const struct hn_snapshot *s);
+typedef int (*snapshot_writer)(FILE *f, const struct hn_snapshot *s);
 
-static void csv_download(const struct hn_api_request *rq, struct hn_api_reply *rp, csv_writer w,
-                         const char *name)
+/* The latest snapshot through w; a download named name (NULL: shown inline). */
+static void render_snapshot(const struct hn_api_request *rq, struct hn_api_reply *rp,
+                            snapshot_writer w, const char *name, const char *type)
 {
     struct hn_snapshot *s = hn_runner_snapshot(runner_of(rq));
     char *buf = NULL;
@@ -192,9 +193,16 @@ static void csv_download(const struct hn_api_request *rq, struct hn_api_reply *r
         return;
     }
     int rc = w(f, s);
-    download_name(rp, s->start_time, name, "csv");
+    if (name)
+        download_name(rp, s->start_time, name, "csv");
     hn_snapshot_release(s);
-    reply_stream(rp, f, &buf, &len, rc, CSV_TYPE);
+    reply_stream(rp, f, &buf, &len, rc, type);
+}
+
+static void csv_download(const struct hn_api_request *rq, struct hn_api_reply *rp,
+                         snapshot_writer w, const char *name)
+{
+    render_snapshot(rq, rp, w, name, CSV_TYPE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -837,6 +845,9 @@ static void api_config(const struct hn_api_request *rq, struct hn_api_reply *rp)
     put(o, "user_types", types ? types : json_array());
     put(o, "params", params ? params : json_array());
     put(o, "plugin_status", c->plugin ? hn_plugin_slot_status(c->plugin) : json_null());
+    /* Where else the numbers are: scraped from /metrics, pushed by outputs/. */
+    put(o, "integrations", json_pack("{s:s,s:o}", "prometheus", "/metrics", "pushing",
+                                     hn_json_text(c->outputs ? c->outputs : "")));
     reply_json(rp, 200, o);
 }
 
@@ -1101,6 +1112,12 @@ static void api_logs(const struct hn_api_request *rq, struct hn_api_reply *rp)
 
 /* ------------------------------------------------------------------------ */
 /* Downloads                                                                 */
+
+/* Prometheus scrapes this (report/prometheus.c). */
+static void metrics(const struct hn_api_request *rq, struct hn_api_reply *rp)
+{
+    render_snapshot(rq, rp, hn_prometheus_write, NULL, hn_prometheus_content_type);
+}
 
 static void dl_stats(const struct hn_api_request *rq, struct hn_api_reply *rp)
 {
@@ -1560,6 +1577,7 @@ static const struct route routes[] = {
     {"/api/resume", true, api_resume},
     {"/api/stop", true, api_stop},
     {"/api/reset", true, api_reset},
+    {"/metrics", false, metrics},
     {"/stats.csv", false, dl_stats},
     {"/failures.csv", false, dl_failures},
     {"/exceptions.csv", false, dl_exceptions},

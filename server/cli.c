@@ -39,7 +39,7 @@ enum argkind { A_VALUE, A_BOOL, A_NONE };
 /* Which sources may set an option. */
 enum { W_ARGV = 1, W_CONF = 2, W_ENV = 4, W_ALL = 7 };
 
-enum group { G_COMMON, G_WEB, G_STATS, G_RUN, G_DIST, G_LOG, G_OTHER, G_COUNT };
+enum group { G_COMMON, G_WEB, G_STATS, G_OUTPUT, G_RUN, G_DIST, G_LOG, G_OTHER, G_COUNT };
 
 struct pstate;
 
@@ -63,6 +63,7 @@ struct pstate {
     /* Layer that last set each list option, so a higher source replaces the
      * list while repeats within one source append to it. */
     enum layer tags_layer, exclude_layer, thresholds_layer, feeds_layer, params_layer;
+    enum layer webhooks_layer, slack_webhooks_layer;
     /* Per option: where its current value came from, for conflict messages. */
     char (*origin)[96];
 };
@@ -885,6 +886,117 @@ static int set_version(struct pstate *ps, const char *v)
     return 0;
 }
 
+/* "5ms", "0.5s", "1m" or "2" (seconds): a bound of /metrics' histogram. */
+static int parse_bound(const char *s, double *out)
+{
+    size_t n = strlen(s);
+    if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+        const char *p = s;
+        double ms;
+        if (hn_scan_decimal(&p, &ms) < 0 || p != s + n - 2)
+            return -1;
+        *out = ms / 1000.0;
+    } else if (hn_parse_timespan(s, out) < 0) {
+        return -1;
+    }
+    return *out > 0 ? 0 : -1;
+}
+
+static int set_metrics_buckets(struct pstate *ps, const char *v)
+{
+    static const char what[] = "ascending times like 5ms,50ms,0.5s,2s (at most 32)";
+    char *copy = v && *v ? strdup(v) : NULL;
+    if (copy == NULL)
+        return v && *v ? oom(ps) : bad(ps, what, v);
+    size_t n = 0;
+    int rc = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
+         tok = strtok_r(NULL, ",", &save)) {
+        double b;
+        if (n == HN_LE_MAX || parse_bound(tok, &b) < 0 || (n > 0 && b <= ps->o->metrics_le[n - 1]))
+            rc = -1;
+        else
+            ps->o->metrics_le[n++] = b;
+    }
+    free(copy);
+    if (rc < 0 || n == 0 || v[strlen(v) - 1] == ',') {
+        ps->o->n_metrics_le = 0;
+        return bad(ps, what, v);
+    }
+    ps->o->n_metrics_le = n;
+    return 0;
+}
+
+/* Where an output sends: an http:// or https:// URL. */
+static int set_output_url(struct pstate *ps, const char *v, char **dst, char ***list,
+                          enum layer *set_by)
+{
+    char why[160], b[SHOWN_MAX + 8];
+    if (v == NULL || (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0))
+        snprintf(why, sizeof why, "the scheme must be http:// or https://");
+    else if (hn_validate_host_url(v, why, sizeof why) == 0)
+        return dst ? set_str(ps, dst, v, "a URL")
+                   : set_item_or_list(ps, list, set_by, v, "URLs separated by commas");
+    fail(ps, "%s expects a URL like http://host:port/path, got '%s' (%s)", ps->label,
+         shown(v ? v : "", b, sizeof b), why);
+    return -1;
+}
+
+static int set_influxdb(struct pstate *ps, const char *v)
+{
+    return set_output_url(ps, v, &ps->o->influxdb, NULL, NULL);
+}
+
+static int set_influxdb_db(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->influxdb_db, v, "a database name");
+}
+
+static int set_influxdb_user(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->influxdb_user, v, "a user name");
+}
+
+/* Secrets are never echoed back. */
+static int set_secret(struct pstate *ps, char **dst, const char *v)
+{
+    if (v == NULL || *v == '\0') {
+        fail(ps, "%s expects a value (the value is not shown)", ps->label);
+        return -1;
+    }
+    return set_str(ps, dst, v, "a secret");
+}
+
+static int set_influxdb_password(struct pstate *ps, const char *v)
+{
+    return set_secret(ps, &ps->o->influxdb_password, v);
+}
+
+static int set_influxdb_token(struct pstate *ps, const char *v)
+{
+    return set_secret(ps, &ps->o->influxdb_token, v);
+}
+
+static int set_webhook(struct pstate *ps, const char *v)
+{
+    return set_output_url(ps, v, NULL, &ps->o->webhooks, &ps->webhooks_layer);
+}
+
+static int set_slack_webhook(struct pstate *ps, const char *v)
+{
+    return set_output_url(ps, v, NULL, &ps->o->slack_webhooks, &ps->slack_webhooks_layer);
+}
+
+static int set_output_timeout(struct pstate *ps, const char *v)
+{
+    double t;
+    if (v == NULL || hn_parse_timespan(v, &t) < 0 || t < 0.1 || t > 300)
+        return bad(ps, "a timespan from 0.1s to 5m", v);
+    ps->o->output_timeout = t;
+    return 0;
+}
+
 /* The table. Order is --help order within each group. */
 static const struct opt opts[] = {
     {"plugin", 'f', A_VALUE, W_ALL, G_COMMON, set_plugin, "PATH",
@@ -942,6 +1054,24 @@ static const struct opt opts[] = {
      "with --baseline: changes within PCT are the same (default 10%)"},
     {"only-summary", 0, A_BOOL, W_ALL, G_STATS, set_only_summary, NULL,
      "headless: print only the final table, not one every few seconds"},
+    {"metrics-buckets", 0, A_VALUE, W_ALL, G_OUTPUT, set_metrics_buckets, "LIST",
+     "bucket bounds of /metrics' response times (default 1ms..60s)"},
+    {"influxdb", 0, A_VALUE, W_ALL, G_OUTPUT, set_influxdb, "URL",
+     "push each endpoint's numbers every second to InfluxDB at URL"},
+    {"influxdb-db", 0, A_VALUE, W_ALL, G_OUTPUT, set_influxdb_db, "NAME",
+     "the InfluxDB database (1.x) or bucket (2.x) (default hornet)"},
+    {"influxdb-user", 0, A_VALUE, W_ALL, G_OUTPUT, set_influxdb_user, "USER",
+     "InfluxDB user (with --influxdb-password or HORNET_INFLUXDB_PASSWORD)"},
+    {"influxdb-password", 0, A_VALUE, W_ALL, G_OUTPUT, set_influxdb_password, "PASS",
+     "its password"},
+    {"influxdb-token", 0, A_VALUE, W_ALL, G_OUTPUT, set_influxdb_token, "TOKEN",
+     "InfluxDB 2.x API token (or HORNET_INFLUXDB_TOKEN)"},
+    {"webhook", 0, A_VALUE, W_ALL, G_OUTPUT, set_webhook, "URL",
+     "POST JSON at start, at stop and when a threshold breaks (repeatable)"},
+    {"slack-webhook", 0, A_VALUE, W_ALL, G_OUTPUT, set_slack_webhook, "URL",
+     "the same as Slack messages, to an incoming-webhook URL (repeatable)"},
+    {"output-timeout", 0, A_VALUE, W_ALL, G_OUTPUT, set_output_timeout, "SPAN",
+     "each push's time limit; also the most the end waits (default 5s)"},
     {"threads", 0, A_VALUE, W_ALL, G_RUN, set_threads, "N",
      "worker threads, 1..1024 (default: one per CPU)"},
     {"seed", 0, A_VALUE, W_ALL, G_RUN, set_seed, "N",
@@ -1495,6 +1625,7 @@ void hn_options_init(struct hn_options *o)
     o->master_port = 5557;
     o->master_bind_port = 5557;
     o->expect_workers_max_wait = -1;
+    o->output_timeout = 5;
 }
 
 void hn_options_cleanup(struct hn_options *o)
@@ -1523,14 +1654,26 @@ void hn_options_cleanup(struct hn_options *o)
     free(o->master_bind_host);
     free_list(o->tags);
     free_list(o->exclude_tags);
+    free(o->influxdb);
+    free(o->influxdb_db);
+    free(o->influxdb_user);
+    if (o->influxdb_password != NULL)
+        explicit_bzero(o->influxdb_password, strlen(o->influxdb_password));
+    free(o->influxdb_password);
+    if (o->influxdb_token != NULL)
+        explicit_bzero(o->influxdb_token, strlen(o->influxdb_token));
+    free(o->influxdb_token);
+    free_list(o->webhooks);
+    free_list(o->slack_webhooks);
     memset(o, 0, sizeof *o);
 }
 
 void hn_options_usage(FILE *f)
 {
     static const char *const group_names[G_COUNT] = {
-        "Common options", "Web UI",  "Statistics and output", "Run control",
-        "Distributed",    "Logging", "Other",
+        "Common options", "Web UI",  "Statistics and output",
+        "Live outputs (Prometheus at /metrics, InfluxDB, notifications)",
+        "Run control",    "Distributed", "Logging", "Other",
     };
     fputs("Usage: hornet [options]\n"
           "       hornet demo-target [--port N]\n"

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "snapshot.h"
 #include "units.h"
 
 #define HN_MAX_PROCESSES 256      /* --processes upper bound */
@@ -90,6 +91,16 @@ struct hn_options {
     int expect_workers;           /* --expect-workers N (0 = not given: 1 when headless) */
     double expect_workers_max_wait; /* --expect-workers-max-wait SPAN (-1 = forever) */
     int processes;                /* --processes N local workers (0 = none); implies --master */
+    double metrics_le[HN_LE_MAX]; /* --metrics-buckets 5ms,50ms,1s: /metrics' histogram */
+    size_t n_metrics_le;          /* bounds (s, ascending); 0 = the default 1 ms..60 s */
+    char *influxdb;               /* --influxdb URL (http[s]://host:port[/path]), or NULL */
+    char *influxdb_db;            /* --influxdb-db NAME (default "hornet") */
+    char *influxdb_user;          /* --influxdb-user USER, or NULL */
+    char *influxdb_password;      /* --influxdb-password PASS, or NULL */
+    char *influxdb_token;         /* --influxdb-token TOKEN, or NULL */
+    char **webhooks;              /* --webhook URL (repeatable), NULL-terminated */
+    char **slack_webhooks;        /* --slack-webhook URL (repeatable), NULL-terminated */
+    double output_timeout;        /* --output-timeout SPAN per push (default 5 s) */
     bool show_help, show_version; /* -h/--help, -V/--version */
 };
 

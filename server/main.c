@@ -31,6 +31,7 @@
 #include "http.h"
 #include "live.h"
 #include "log.h"
+#include "outputs.h"
 #include "plugin_host.h"
 #include "plugin_slot.h"
 #include "runner.h"
@@ -373,6 +374,25 @@ int main(int argc, char **argv)
         hn_options_cleanup(&opt);
         return 2;
     }
+    struct hn_outputs_config oc = {
+        .influxdb = opt.influxdb,
+        .influxdb_db = opt.influxdb_db,
+        .influxdb_user = opt.influxdb_user,
+        .influxdb_password = opt.influxdb_password,
+        .influxdb_token = opt.influxdb_token,
+        .webhooks = (const char *const *)opt.webhooks,
+        .slack_webhooks = (const char *const *)opt.slack_webhooks,
+        .timeout_s = opt.output_timeout,
+        .plugin = opt.plugin ? opt.plugin : "shop (built-in)",
+        .version = HN_VERSION,
+    };
+    if (hn_outputs_check(&oc, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+    char outputs_note[512] = "";
+    hn_outputs_describe(&oc, outputs_note, sizeof outputs_note);
     /* Read before the run: a bad baseline is a usage error, not a lost report. */
     json_t *baseline = NULL;
     if (opt.baseline != NULL && (baseline = hn_result_load(opt.baseline, err, 512)) == NULL) {
@@ -402,10 +422,12 @@ int main(int argc, char **argv)
     struct hn_acceptor *acceptor = NULL;
     struct hn_fleet *fleet = NULL;
     struct hn_runs *runs = NULL;
+    struct hn_outputs *outputs = NULL;
     pid_t local_pids[HN_MAX_PROCESSES];
     int n_local = 0;
     struct hn_plugin_slot *slot = NULL;
     char *auth_token = NULL;
+    char *dashboard_url = NULL;
     struct fleet_swap fleet_swap = {.path = opt.plugin};
     struct hn_threshold *thresholds = NULL;
     size_t n_thresholds = 0;
@@ -583,7 +605,9 @@ int main(int argc, char **argv)
         .feeders = feeders_in_use,
         .params = params,
         .limits = limits,
+        .n_le = opt.n_metrics_le,
     };
+    memcpy(rc.le_s, opt.metrics_le, sizeof rc.le_s);
     if (hn_runner_create(&runner, &rc, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
@@ -621,6 +645,7 @@ int main(int argc, char **argv)
         .plugin = slot,
         .auth_token = auth_token = opt.web_auth ? hn_web_auth_token(opt.web_auth) : NULL,
         .web_host = opt.web_host,
+        .outputs = outputs_note,
     };
     if (!opt.headless) {
         if (opt.web_auth != NULL && web.auth_token == NULL) {
@@ -647,6 +672,16 @@ int main(int argc, char **argv)
         printf("hornet dashboard: http://%s%s%s:%u/\n", v6 ? "[" : "", opt.web_host, v6 ? "]" : "",
                hn_acceptor_port(acceptor));
         fflush(stdout);
+        /* For links in notifications: a wildcard address is no place to go. */
+        char name[256] = "";
+        const char *reach = opt.web_host;
+        if ((strcmp(reach, "0.0.0.0") == 0 || strcmp(reach, "::") == 0) &&
+            gethostname(name, sizeof name - 1) == 0)
+            reach = name;
+        bool v6_link = strchr(reach, ':') != NULL;
+        if (asprintf(&dashboard_url, "http://%s%s%s:%u/", v6_link ? "[" : "", reach,
+                     v6_link ? "]" : "", hn_acceptor_port(acceptor)) < 0)
+            dashboard_url = NULL;
         bool loopback = strncmp(opt.web_host, "127.", 4) == 0 ||
                         strcmp(opt.web_host, "::1") == 0 || strcmp(opt.web_host, "localhost") == 0;
         if (!loopback && opt.web_auth == NULL)
@@ -654,6 +689,16 @@ int main(int argc, char **argv)
                                 "reaches it can start and stop runs and read their results",
                     opt.web_host);
     }
+
+    oc.dashboard_url = dashboard_url;
+    outputs = hn_outputs_start(&oc, err, sizeof err);
+    if (outputs == NULL && *err) {
+        fprintf(stderr, "hornet: %s\n", err);
+        code = 2;
+        goto out;
+    }
+    if (outputs != NULL)
+        hn_runner_subscribe(runner, hn_outputs_on_snapshot, outputs);
 
     struct hn_session_config hc = {
         .runner = runner,
@@ -701,6 +746,13 @@ out:
     hn_runs_stop(runs);
     if (fleet)
         hn_fleet_on_stop_test(fleet, NULL, NULL); /* the runner goes first */
+    if (outputs != NULL) {
+        /* The last numbers and the stop notice go out (within the timeout). */
+        hn_runner_unsubscribe(runner, hn_outputs_on_snapshot, outputs);
+        struct hn_snapshot *last = hn_runner_snapshot(runner);
+        hn_outputs_finish(outputs, last);
+        hn_snapshot_release(last);
+    }
     hn_runner_destroy(runner);
     hn_fleet_stop(fleet);
     reap_local_workers(local_pids, n_local);
@@ -710,6 +762,7 @@ out:
     hn_plugin_unload(loaded);
     hn_plugin_slot_free(slot); /* the same, once the slot has them */
     free(auth_token);
+    free(dashboard_url);
     hn_demo_target_stop(demo);
     json_decref(baseline);
     curl_global_cleanup();

@@ -31,6 +31,7 @@ struct hn_webctx {
     struct hn_plugin_slot *plugin; /* its user types and parameters; reloadable */
     const char *web_host;         /* --web-host, for the Host check */
     const char *auth_token;       /* base64 of --web-auth's USER:PASSWORD, or NULL = open */
+    const char *outputs;          /* the outputs that push (hn_outputs_describe), "" = none */
     struct hn_runs *runs;         /* the session's finished runs (runs.h) */
 };
 

@@ -390,6 +390,47 @@ static void test_worst_error(void **state)
     assert_true(worst_rel <= 1.0 / (2.0 * HN_HIST_SUB) + 1e-12);
 }
 
+/* Prometheus buckets: against exact counts, a value at most a bucket's
+ * width from a bound may land on either side of it. */
+static void test_count_le(void **state)
+{
+    (void)state;
+    static const uint64_t bounds[] = {1000, 2500, 5000, 10000, 60000000};
+    enum { NB = sizeof(bounds) / sizeof(bounds[0]), N = 20000 };
+    struct hn_hist h;
+    hn_hist_init(&h);
+    uint64_t *vals = malloc(N * sizeof(*vals));
+    for (size_t i = 0; i < N; i++) {
+        vals[i] = 200 + rng_next() % 20000;
+        hn_hist_record(&h, vals[i]);
+    }
+    uint64_t out[NB];
+    hn_hist_count_le(&h, bounds, NB, out);
+    for (size_t b = 0; b < NB; b++) {
+        uint64_t below = 0, near = 0; /* exactly <= bound; within 1/128 of it */
+        for (size_t i = 0; i < N; i++) {
+            below += vals[i] <= bounds[b];
+            near += vals[i] + vals[i] / 64 >= bounds[b] && vals[i] <= bounds[b] + bounds[b] / 64;
+        }
+        assert_true(out[b] + near >= below && out[b] <= below + near);
+        if (b)
+            assert_true(out[b] >= out[b - 1]);
+    }
+    assert_int_equal(out[NB - 1], N);
+    /* A single value is exact whatever its bucket (clamped to min/max). */
+    hn_hist_reset(&h);
+    hn_hist_record(&h, 1000);
+    hn_hist_count_le(&h, bounds, NB, out);
+    assert_int_equal(out[0], 1);
+    hn_hist_reset(&h);
+    hn_hist_record(&h, 1001);
+    hn_hist_count_le(&h, bounds, NB, out);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 1);
+    free(vals);
+    hn_hist_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_worst_error),
+        cmocka_unit_test(test_count_le),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ fails=0
 
 copy_tree() { # a fresh copy of every checked source folder into $tmp/tree
     rm -rf "$tmp/tree"
-    for d in base engine engine/client web report cluster demo server; do
+    for d in base engine engine/client web report outputs cluster demo server; do
         [ -d "$src/$d" ] || continue
         mkdir -p "$tmp/tree/$d"
         find "$src/$d" -maxdepth 1 \( -name '*.c' -o -name '*.h' \) -exec cp {} "$tmp/tree/$d/" \;
@@ -51,6 +51,8 @@ planted server/api.c cluster.h 'server/api.c: #include "cluster.h" (cluster/)'
 planted server/session.c demo_target.h 'server/session.c: #include "demo_target.h" (demo/)'
 planted cluster/fleet.c report.h 'cluster/fleet.c: #include "report.h" (report/)'
 planted demo/demo_target.c snapshot.h 'demo/demo_target.c: #include "snapshot.h" (engine/)'
+planted outputs/influx.c runner.h 'outputs/influx.c: #include "runner.h" (engine/): outputs/ may use base, report, engine/snapshot.h'
+planted server/api.c outputs.h 'server/api.c: #include "outputs.h" (outputs/)'
 planted engine/stats.c ../report/report.h 'name a header by its file name'
 
 [ "$fails" -eq 0 ] || { echo "$fails failed"; exit 1; }

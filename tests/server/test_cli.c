@@ -424,7 +424,7 @@ static void test_argv_errors(void **state)
     assert_int_equal(PARSE(f, "--masterhost", "h"), -1);
     assert_err(f, "unknown option '--masterhost', did you mean '--master-host'?");
     assert_int_equal(PARSE(f, "--web", "x"), -1);
-    assert_err(f, "ambiguous option '--web' (could be --web-auth, --web-auth-file, --web-host, --web-port, --web-root)");
+    assert_err(f, "ambiguous option '--web' (could be --web-auth, --web-auth-file, --web-host, --web-port, --web-root, --webhook)");
     assert_int_equal(PARSE(f, "-x"), -1);
     assert_string_equal(f->err, "hornet: unknown option '-x' (see --help)");
     assert_int_equal(PARSE(f, "--users"), -1);
