@@ -138,7 +138,7 @@ static void entry_point(FILE *f, const struct hn_entry_view *e, const struct hn_
 
 static void run_point(FILE *f, const struct hn_snapshot *s, int64_t ms)
 {
-    fprintf(f, "hornet_run users=%llui,target_users=%llui,requests_total=%llui,"
+    fprintf(f, "hornet_run user_count=%llui,target_user_count=%llui,requests_total=%llui,"
                "failures_total=%llui",
             (unsigned long long)s->users, (unsigned long long)s->target_users,
             (unsigned long long)s->total.requests, (unsigned long long)s->total.failures);

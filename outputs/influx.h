@@ -2,7 +2,11 @@
  * influx.h: a run's snapshots as InfluxDB line protocol.
  *
  * Each rendered snapshot gives one point per entry (measurement
- * hornet_requests, tags method and name) and one for the run (hornet_run).
+ * hornet_requests, tags method and name; fields requests, failures,
+ * requests_total, failures_total, rps, fail_per_s, avg_ms, p50_ms, p95_ms,
+ * p99_ms, max_ms) and one for the run (hornet_run: user_count,
+ * target_user_count, requests_total, failures_total, rps, fail_per_s,
+ * current_p50_ms, current_p95_ms, current_p99_ms, state).
  * The requests and failures fields count what happened since the previous
  * point, so a query's sum() is the run's total; the *_total fields carry
  * the running totals, so a lost point loses no total either.
