@@ -1277,6 +1277,8 @@
         $('start-plugin').textContent = parts.join(' \u00b7 ');
         $('btn-reload').hidden = false;
         renderPluginStatus(config.plugin_status);
+        var pushing = config.integrations && config.integrations.pushing;
+        if (pushing) $('integrations-pushing').textContent = pushing;
         dirty.ratio = true;
         renderTypePicker();
         renderParams();

@@ -255,6 +255,19 @@ class Format(unittest.TestCase):
             self.assertEqual(len(lines), 1, r.stderr)
             self.assertIn("--metrics-buckets", lines[0])
 
+    def test_master_exposes_the_clusters_numbers(self):
+        with hnlib.Dashboard(["-f", ODD, "--processes", "2", "--autostart", "-u", "4", "-r", "20",
+                              "-t", "3s"], os.path.join(TMP, "master.log"),
+                             env=hnlib.clean_env(CACHE)) as d:
+            hnlib.wait_until(lambda: d.call("GET", "/api/state")[1]["state"] == "stopped", 60,
+                             "the distributed run to stop")
+            _, stats = d.call("GET", "/api/stats")
+            text = scrape(d.port)[2].decode()
+        got = sum(int(v) for v in re.findall(r"^hornet_requests_total\{.*\} (\d+)$", text, re.M))
+        self.assertEqual(got, stats["total"]["requests"])
+        self.assertGreater(got, 0)
+        self.assertIn("hornet_workers 2.0\n", text)
+
     def test_web_auth_covers_metrics(self):
         with dashboard(["--web-auth", "ops:s3cret"], "auth") as d:
             self.assertEqual(scrape(d.port)[0], 401)

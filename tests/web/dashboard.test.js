@@ -432,6 +432,13 @@ async function main() {
         const li = await text(page, '#dl-report-html');
         if (status === 404) assert(/coming soon/.test(li), 'report.html 404s but the link is not marked "(coming soon)"');
         else assert(!/coming soon/.test(li), 'report.html answers ' + status + ' but is marked "(coming soon)"');
+        /* The integrations note: the scrape link answers in Prometheus' format, and no output pushes. */
+        const metrics = await page.evaluate(() => fetch('/metrics').then((r) =>
+            r.text().then((t) => [r.headers.get('content-type'), t])));
+        assert(/^text\/plain; version=0\.0\.4/.test(metrics[0]) && /^hornet_requests_total\{/m.test(metrics[1]),
+            '/metrics is not the Prometheus text format: ' + metrics[0]);
+        const pushing = await text(page, '#integrations-pushing');
+        assert(/^nothing \(--influxdb/.test(pushing), 'the integrations note reads "' + pushing + '"');
     });
 
     await step('logs tab', page, async () => {
