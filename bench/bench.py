@@ -25,7 +25,8 @@ Environment (all optional):
   BENCH_REPS             repetitions per generator (default 3)
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
   BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
-  BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy (default: all),
+  BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy,metrics
+                         (default: all),
                          and profile (not by default: needs perf): where hornet's CPU per
                          request goes, by library, at the smallest and largest scaling size
   BENCH_TOOLS            comma list for the main table (default: hornet,hornet-shared,
@@ -74,7 +75,7 @@ REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "3"))
 DUR = int(os.environ.get("BENCH_DURATION", "3" if QUICK else "10"))
 LDUR = int(os.environ.get("BENCH_LOCUST_DURATION", "3" if QUICK else "15"))
 SECTIONS = os.environ.get("BENCH_SECTIONS",
-                          "main,scaling,idle,distributed,accuracy").split(",")
+                          "main,scaling,idle,distributed,accuracy,metrics").split(",")
 DIST_USERS = int(os.environ.get("BENCH_DIST_USERS", "150"))
 # hornet generators: name -> (shared pool, --http-client or None for the default)
 HORNET_TOOLS = {"hornet": (False, None), "hornet-shared": (True, None),
@@ -90,6 +91,7 @@ if "wrk" not in SCALE_TOOLS:
 IDLE_CLIENTS = os.environ.get("BENCH_IDLE_CLIENTS", "curl,fast").split(",")
 PROFILE_TOOLS = os.environ.get("BENCH_PROFILE_TOOLS", "hornet,hornet-fast").split(",")
 ACCURACY_TOOLS = os.environ.get("BENCH_ACCURACY_TOOLS", "hornet,hornet-fast").split(",")
+SCRAPES = int(os.environ.get("BENCH_SCRAPES", "30"))
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "10"))
 def is_hornet(tool):
     """Is tool a hornet generator (HORNET_TOOLS, maybe with "@base")?"""
@@ -738,6 +740,56 @@ def section_idle(url, md):
               "count read (≥ users once all are active).\n")
 
 
+def section_metrics(md):
+    """GET /metrics at 5,000 entries: what one Prometheus scrape costs."""
+    md.append("## Prometheus scrape cost (GET /metrics, tests/plugins/many_entries.c)\n")
+    md.append("A dashboard (pinned to CPU %s, 1 worker thread) runs a plugin that records "
+              "a timing under each of N names every 0.2 s; the bench script scrapes "
+              "`/metrics` %d times on fresh connections. *time* = request to last byte; "
+              "*CPU* = hornet's CPU time per scrape beyond the run's own (measured over the "
+              "same span without scraping). Each entry is 19 lines (2 counters, 15 buckets, "
+              "+Inf, _sum and _count).\n" % (TARGET_CPU, SCRAPES))
+    md.append("| entries | bytes | lines | time median ms | time p90 ms | CPU ms/scrape |")
+    md.append("|---|---|---|---|---|---|")
+    plugin = os.path.join(ROOT, "tests", "plugins", "many_entries.c")
+    for n in (5000,):
+        port = free_port()
+        p = subprocess.Popen(["taskset", "-c", TARGET_CPU, HORNET, "-f", plugin, "--web-port",
+                              str(port), "--autostart", "-u", "1", "-r", "10", "-t", "120s",
+                              "--threads", "1"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if len(api_get(port, "/api/stats")["entries"]) >= n:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            idle0, t0 = proc_cpu_s(p.pid), time.monotonic()
+            time.sleep(5)
+            idle_rate = (proc_cpu_s(p.pid) - idle0) / (time.monotonic() - t0)
+            times, size, lines = [], 0, 0
+            c0, t0 = proc_cpu_s(p.pid), time.monotonic()
+            for _ in range(SCRAPES):
+                start = time.perf_counter()
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                            timeout=10) as r:
+                    body = r.read()
+                times.append(time.perf_counter() - start)
+                size, lines = len(body), body.count(b"\n")
+            cpu = (proc_cpu_s(p.pid) - c0) - idle_rate * (time.monotonic() - t0)
+        finally:
+            stop(p)
+        times.sort()
+        log("metrics %d entries: %d bytes, median %.1f ms" % (n, size, median(times) * 1e3))
+        md.append("| %d | %d | %d | %.1f | %.1f | %.1f |" % (
+            n, size, lines, median(times) * 1e3, times[int(len(times) * 0.9)] * 1e3,
+            cpu * 1e3 / SCRAPES))
+    md.append("")
+
+
 def idle_run(url, n, client):
     """One bench/idle.c run of n users with client: (VmHWM MB, runner s,
     all-active s, last request count)."""
@@ -982,6 +1034,8 @@ def main():
     TARGET = None
     if "accuracy" in SECTIONS:
         section_accuracy(md)
+    if "metrics" in SECTIONS:
+        section_metrics(md)
     md.append("Noise: %d of %d runs started with a pinned CPU still above 15 %% busy after "
               "waiting up to %g s (BENCH_QUIET_WAIT); %d measured run(s) were kept with more "
               "than %.0f %% foreign CPU after 3 attempts.\n" % (

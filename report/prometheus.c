@@ -14,35 +14,60 @@
 const char hn_prometheus_content_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
 /* A label value: valid UTF-8 (the scrape fails on anything else) with
- * backslash, double quote and line feed escaped, as the format says. */
-static void put_label(FILE *f, const char *s)
+ * backslash, double quote and line feed escaped, as the format says.
+ * out needs room for 3 bytes per byte of s, and one more. */
+static char *escape_label(char *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     while (*p) {
         size_t n = hn_utf8_seq(p);
         if (n == 0) {
-            fputs("\xEF\xBF\xBD", f);
+            memcpy(out, "\xEF\xBF\xBD", 3);
+            out += 3;
             p++;
         } else if (*p == '\\' || *p == '"') {
-            fputc('\\', f);
-            fputc(*p++, f);
+            *out++ = '\\';
+            *out++ = (char)*p++;
         } else if (*p == '\n') {
-            fputs("\\n", f);
+            *out++ = '\\';
+            *out++ = 'n';
             p++;
         } else {
-            fwrite(p, 1, n, f);
+            memcpy(out, p, n);
+            out += n;
             p += n;
         }
     }
+    *out = '\0';
+    return out;
 }
 
-static void put_entry_labels(FILE *f, const struct hn_entry_view *e)
+/* The same into f. */
+static void put_label(FILE *f, const char *s)
 {
-    fputs("method=\"", f);
-    put_label(f, e->type);
-    fputs("\",name=\"", f);
-    put_label(f, e->name);
-    fputc('"', f);
+    size_t n = strlen(s ? s : "");
+    char small[256], *buf = 3 * n < sizeof small ? small : malloc(3 * n + 1);
+    if (buf == NULL)
+        return;
+    escape_label(buf, s);
+    fputs(buf, f);
+    if (buf != small)
+        free(buf);
+}
+
+/* An entry's labels, escaped once for all its lines: method="…",name="…".
+ * NULL when memory runs out. */
+static char *entry_labels(const struct hn_entry_view *e)
+{
+    char *buf = malloc(3 * (strlen(e->type) + strlen(e->name)) + sizeof("method=\"\",name=\"\""));
+    if (buf == NULL)
+        return NULL;
+    char *p = stpcpy(buf, "method=\"");
+    p = escape_label(p, e->type);
+    p = stpcpy(p, "\",name=\"");
+    p = escape_label(p, e->name);
+    strcpy(p, "\"");
+    return buf;
 }
 
 static void head(FILE *f, const char *name, const char *type, const char *help)
@@ -56,9 +81,12 @@ static void per_entry_counter(FILE *f, const struct hn_snapshot *s, const char *
     head(f, name, "counter", help);
     for (size_t i = 0; i < s->n_entries; i++) {
         const struct hn_entry_view *e = &s->entries[i];
-        fprintf(f, "%s{", name);
-        put_entry_labels(f, e);
-        fprintf(f, "} %llu\n", (unsigned long long)(failures ? e->failures : e->requests));
+        char *labels = entry_labels(e);
+        if (labels == NULL)
+            continue;
+        fprintf(f, "%s{%s} %llu\n", name, labels,
+                (unsigned long long)(failures ? e->failures : e->requests));
+        free(labels);
     }
 }
 
@@ -71,20 +99,18 @@ static void histogram(FILE *f, const struct hn_snapshot *s)
         snprintf(le[b], sizeof(le[b]), "%.15g", s->le_s[b]);
     for (size_t i = 0; i < s->n_entries; i++) {
         const struct hn_entry_view *e = &s->entries[i];
-        for (size_t b = 0; e->le_counts && b < s->n_le; b++) {
-            fprintf(f, "%s_bucket{", name);
-            put_entry_labels(f, e);
-            fprintf(f, ",le=\"%s\"} %llu\n", le[b], (unsigned long long)e->le_counts[b]);
-        }
-        fprintf(f, "%s_bucket{", name);
-        put_entry_labels(f, e);
-        fprintf(f, ",le=\"+Inf\"} %llu\n%s_sum{", (unsigned long long)e->requests, name);
-        put_entry_labels(f, e);
+        char *labels = entry_labels(e);
+        if (labels == NULL)
+            continue;
+        for (size_t b = 0; e->le_counts && b < s->n_le; b++)
+            fprintf(f, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels, le[b],
+                    (unsigned long long)e->le_counts[b]);
         char sum[40];
         hn_fmt_real(sum, sizeof(sum), e->sum_ms / 1000.0);
-        fprintf(f, "} %s\n%s_count{", sum, name);
-        put_entry_labels(f, e);
-        fprintf(f, "} %llu\n", (unsigned long long)e->requests);
+        fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %s\n%s_count{%s} %llu\n", name,
+                labels, (unsigned long long)e->requests, name, labels, sum, name, labels,
+                (unsigned long long)e->requests);
+        free(labels);
     }
 }
 
