@@ -9,7 +9,7 @@ build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libz
        libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js libhttp-parser-dev
        libssl-dev zlib1g-dev"
 test="$build curl python3 python3-yaml python3-junitparser procps chromium clang libclang-rt-14-dev
-      prometheus influxdb"
+      prometheus influxdb libnss3-tools"
 bench="$test nginx-light wrk apache2-utils hey python3-locust time"
 
 case "$profile" in

@@ -9,6 +9,10 @@
  * would wake for it in a busy loop; with EPOLLET each new segment fires a
  * fresh edge and we peek again.
  *
+ * With --tls-cert, every accepted socket is TLS: a pipe (tls_pipe.c) ends
+ * it here and hands on the plain end of a socket pair, which then waits
+ * for its head and is routed like any plain connection.
+ *
  * Sockets we answer ourselves (431, 400) are not closed at once: closing a
  * socket with unread data sends a reset, which can destroy the response
  * before the client reads it. They "linger": we shut down our side, read
@@ -36,6 +40,7 @@
 #include "http.h"
 #include "live.h"
 #include "log.h"
+#include "tls_pipe.h"
 #include "webctx.h"
 
 #define PEEK_MAX 8192          /* largest request head we route (lws is given 8 KiB too) */
@@ -45,6 +50,7 @@
 #define ACCEPT_BATCH 256       /* accepts per wake-up, so deadlines are still served */
 #define ACCEPT_PAUSE_MS 100    /* back-off when out of file descriptors */
 #define BACKLOG 512
+#define MAX_TLS 2048           /* TLS connections (3 descriptors each) */
 
 struct conn {
     struct conn *prev, *next; /* in pending or lingering list, oldest first */
@@ -53,6 +59,13 @@ struct conn {
     uint64_t deadline_ms;
     struct sockaddr_storage addr;
     socklen_t addr_len;
+};
+
+/* A TLS connection: its pipe, in the acceptor's list of them. Both of the
+ * pipe's descriptors carry it as their epoll tag. */
+struct tls_conn {
+    struct tls_conn *prev, *next;
+    struct hn_tls_pipe *pipe;
 };
 
 /* A FIFO list with a sentinel. Every member of one list has the same
@@ -70,6 +83,7 @@ struct hn_acceptor {
     struct hn_http *http;
     struct hn_live *live;
     const struct hn_webctx *ctx;  /* the --web-auth check */
+    struct hn_tls *tls;       /* --tls-cert: every connection is TLS; NULL = plain */
     pthread_t thread;
     bool thread_started;
 
@@ -80,6 +94,9 @@ struct hn_acceptor {
     struct conn_list lingering;
     bool accept_paused;
     uint64_t accept_resume_ms;
+    struct tls_conn tls_conns;  /* sentinel of the open TLS connections */
+    size_t n_tls;
+    struct tls_conn *tls_closed; /* closed during this batch of events: freed after it */
     char buf[PEEK_MAX];
 };
 
@@ -258,6 +275,66 @@ static void on_pending(struct hn_acceptor *a, struct conn *c, uint32_t events)
         conn_close(a, c);
 }
 
+/* Closes a TLS connection. Its memory waits for the end of the batch: an
+ * event of its other descriptor may already be fetched. */
+static void tls_close(struct hn_acceptor *a, struct tls_conn *t)
+{
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    a->n_tls--;
+    hn_tls_pipe_free(t->pipe); /* closing its fds also takes them out of the epoll set */
+    t->pipe = NULL;
+    t->next = a->tls_closed;
+    a->tls_closed = t;
+}
+
+static void tls_free_closed(struct hn_acceptor *a)
+{
+    while (a->tls_closed != NULL) {
+        struct tls_conn *t = a->tls_closed;
+        a->tls_closed = t->next;
+        free(t);
+    }
+}
+
+/* Ends TLS on a new connection; returns the plain end to route, or -1
+ * (fd closed). */
+static int tls_accept(struct hn_acceptor *a, int fd)
+{
+    if (a->n_tls >= MAX_TLS) {
+        hn_logf(HN_DEBUG, "dashboard: %d TLS connections open; refusing one", MAX_TLS);
+        close(fd);
+        return -1;
+    }
+    struct tls_conn *t = calloc(1, sizeof *t);
+    int plain = -1;
+    if (t == NULL || (t->pipe = hn_tls_pipe_new(a->tls, fd, &plain)) == NULL) {
+        if (t == NULL)
+            close(fd);
+        free(t);
+        return -1;
+    }
+    t->next = a->tls_conns.next;
+    t->prev = &a->tls_conns;
+    t->next->prev = t;
+    a->tls_conns.next = t;
+    a->n_tls++;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = t};
+    if (epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, hn_tls_pipe_fd(t->pipe, HN_TLS_NET), &ev) != 0 ||
+        epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, hn_tls_pipe_fd(t->pipe, HN_TLS_PLAIN), &ev) != 0) {
+        close(plain);
+        tls_close(a, t);
+        return -1;
+    }
+    return plain;
+}
+
+static bool is_conn(const struct hn_acceptor *a, const void *tag)
+{
+    return (const char *)tag >= (const char *)a->conns &&
+           (const char *)tag < (const char *)(a->conns + MAX_PENDING);
+}
+
 static void set_accepting(struct hn_acceptor *a, bool on)
 {
     struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = &tag_listen};
@@ -289,6 +366,8 @@ static void accept_some(struct hn_acceptor *a)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (a->tls != NULL && (fd = tls_accept(a, fd)) < 0)
+            continue;
         struct conn *c = conn_get(a);
         c->fd = fd;
         c->lingering = false;
@@ -349,6 +428,12 @@ static void *acceptor_main(void *arg)
                 accept_some(a);
                 continue;
             }
+            if (!is_conn(a, tag)) {
+                struct tls_conn *t = tag;
+                if (t->pipe != NULL && !hn_tls_pipe_run(t->pipe))
+                    tls_close(a, t);
+                continue;
+            }
             struct conn *c = tag;
             /* An event queued for a slot that was closed (evicted) earlier
              * in this batch: the fd it named is gone. */
@@ -359,6 +444,7 @@ static void *acceptor_main(void *arg)
             else
                 on_pending(a, c, evs[i].events);
         }
+        tls_free_closed(a);
     }
     return NULL;
 }
@@ -422,6 +508,9 @@ static int open_listener(const char *host, uint16_t port, uint16_t *bound, char 
 
 static void acceptor_free(struct hn_acceptor *a)
 {
+    while (a->tls_conns.next != NULL && a->tls_conns.next != &a->tls_conns)
+        tls_close(a, a->tls_conns.next);
+    tls_free_closed(a);
     for (int i = 0; i < MAX_PENDING; i++)
         if (a->conns[i].fd >= 0)
             close(a->conns[i].fd);
@@ -436,7 +525,7 @@ static void acceptor_free(struct hn_acceptor *a)
 
 int hn_acceptor_start(struct hn_acceptor **out, const char *host, uint16_t port,
                       struct hn_http *http, struct hn_live *live, const struct hn_webctx *ctx,
-                      char *err, size_t err_len)
+                      struct hn_tls *tls, char *err, size_t err_len)
 {
     *out = NULL;
     struct hn_acceptor *a = calloc(1, sizeof *a);
@@ -448,6 +537,8 @@ int hn_acceptor_start(struct hn_acceptor **out, const char *host, uint16_t port,
     a->ctx = ctx;
     a->live = live;
     a->listen_fd = a->epoll_fd = a->wake_fd = -1;
+    a->tls = tls;
+    a->tls_conns.prev = a->tls_conns.next = &a->tls_conns;
     list_init(&a->pending);
     list_init(&a->lingering);
     for (int i = MAX_PENDING - 1; i >= 0; i--) {

@@ -445,6 +445,16 @@ static int set_web_auth_file(struct pstate *ps, const char *v)
     return rc;
 }
 
+static int set_tls_cert(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->tls_cert, v, "a PEM certificate file");
+}
+
+static int set_tls_key(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->tls_key, v, "a PEM private key file");
+}
+
 /* Never echoed back either. */
 static int set_cluster_key(struct pstate *ps, const char *v)
 {
@@ -1027,6 +1037,9 @@ static const struct opt opts[] = {
      "require HTTP Basic auth for the page, API and live push"},
     {"web-auth-file", 0, A_VALUE, W_ALL, G_WEB, set_web_auth_file, "FILE",
      "as --web-auth, read from FILE's first line (kept out of ps)"},
+    {"tls-cert", 0, A_VALUE, W_ALL, G_WEB, set_tls_cert, "FILE",
+     "serve the web UI over HTTPS with this PEM certificate (chain)"},
+    {"tls-key", 0, A_VALUE, W_ALL, G_WEB, set_tls_key, "FILE", "... and this PEM private key"},
     {"web-host", 0, A_VALUE, W_ALL, G_WEB, set_web_host, "ADDR",
      "address the web UI listens on (default 127.0.0.1)"},
     {"web-port", 'P', A_VALUE, W_ALL, G_WEB, set_web_port, "PORT",
@@ -1640,6 +1653,8 @@ void hn_options_cleanup(struct hn_options *o)
         explicit_bzero(o->cluster_key, strlen(o->cluster_key));
     free(o->cluster_key);
     free(o->web_root);
+    free(o->tls_cert);
+    free(o->tls_key);
     free(o->csv_prefix);
     free(o->html_path);
     free(o->baseline);

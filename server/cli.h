@@ -50,6 +50,7 @@ struct hn_options {
     char *web_host;               /* --web-host (default 127.0.0.1) */
     char *web_auth;               /* --web-auth USER:PASSWORD (or from --web-auth-file), or NULL */
     char *cluster_key;            /* --cluster-key SECRET (master and workers), or NULL */
+    char *tls_cert, *tls_key;     /* --tls-cert FILE, --tls-key FILE: the dashboard over HTTPS */
     uint16_t web_port;            /* -P/--web-port 0..65535 (0 = pick a free port; default 8089) */
     char *web_root;               /* --web-root DIR (must be an existing directory) */
     char *csv_prefix;             /* --csv PREFIX */

@@ -518,9 +518,11 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     /* Clients that hang up or go idle are routine (browsers do both); only
-     * the daemon's own trouble deserves a warning. */
+     * the daemon's own trouble deserves a warning. HTTPS connections come
+     * over a local socket (tls_pipe.h), where TCP's options do not apply. */
     static const char *const routine[] = {"closed by remote", "timed out", "incomplete request",
-                                          "Connection reset"};
+                                          "Connection reset", "TCP_NODELAY", "TCP_CORK",
+                                          "Failed to push the data"};
     int level = HN_WARNING;
     for (size_t i = 0; i < sizeof routine / sizeof routine[0]; i++)
         if (strstr(msg, routine[i]) != NULL)

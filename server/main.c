@@ -37,6 +37,7 @@
 #include "runner.h"
 #include "session.h"
 #include "textutil.h"
+#include "tls_pipe.h"
 #include "threshold.h"
 #include "runs.h"
 #include "webctx.h"
@@ -391,12 +392,26 @@ int main(int argc, char **argv)
         hn_options_cleanup(&opt);
         return 2;
     }
+    if ((opt.tls_cert == NULL) != (opt.tls_key == NULL)) {
+        fprintf(stderr, "hornet: --tls-cert and --tls-key go together: give both\n");
+        hn_options_cleanup(&opt);
+        return 2;
+    }
     char outputs_note[512] = "";
     hn_outputs_describe(&oc, outputs_note, sizeof outputs_note);
     /* Read before the run: a bad baseline is a usage error, not a lost report. */
     json_t *baseline = NULL;
     if (opt.baseline != NULL && (baseline = hn_result_load(opt.baseline, err, 512)) == NULL) {
         fprintf(stderr, "hornet: --baseline %s\n", err);
+        hn_options_cleanup(&opt);
+        return 2;
+    }
+
+    struct hn_tls *tls = NULL;
+    if (opt.tls_cert != NULL && !opt.headless && !opt.worker &&
+        hn_tls_load(&tls, opt.tls_cert, opt.tls_key, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        json_decref(baseline);
         hn_options_cleanup(&opt);
         return 2;
     }
@@ -661,7 +676,7 @@ int main(int argc, char **argv)
         web.runs = runs;
         if (hn_http_start(&http, &web, err, sizeof err) != 0 ||
             hn_live_start(&live, &web, err, sizeof err) != 0 ||
-            hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, &web, err,
+            hn_acceptor_start(&acceptor, opt.web_host, opt.web_port, http, live, &web, tls, err,
                               sizeof err) != 0) {
             fprintf(stderr, "hornet: %s\n", err);
             code = 2;
@@ -669,8 +684,9 @@ int main(int argc, char **argv)
         }
         /* Tests and scripts read this line to find the port. */
         bool v6 = strchr(opt.web_host, ':') != NULL;
-        printf("hornet dashboard: http://%s%s%s:%u/\n", v6 ? "[" : "", opt.web_host, v6 ? "]" : "",
-               hn_acceptor_port(acceptor));
+        const char *scheme = tls ? "https" : "http";
+        printf("hornet dashboard: %s://%s%s%s:%u/\n", scheme, v6 ? "[" : "", opt.web_host,
+               v6 ? "]" : "", hn_acceptor_port(acceptor));
         fflush(stdout);
         /* For links in notifications: a wildcard address is no place to go. */
         char name[256] = "";
@@ -679,7 +695,7 @@ int main(int argc, char **argv)
             gethostname(name, sizeof name - 1) == 0)
             reach = name;
         bool v6_link = strchr(reach, ':') != NULL;
-        if (asprintf(&dashboard_url, "http://%s%s%s:%u/", v6_link ? "[" : "", reach,
+        if (asprintf(&dashboard_url, "%s://%s%s%s:%u/", scheme, v6_link ? "[" : "", reach,
                      v6_link ? "]" : "", hn_acceptor_port(acceptor)) < 0)
             dashboard_url = NULL;
         bool loopback = strncmp(opt.web_host, "127.", 4) == 0 ||
@@ -763,6 +779,7 @@ out:
     hn_plugin_slot_free(slot); /* the same, once the slot has them */
     free(auth_token);
     free(dashboard_url);
+    hn_tls_free(tls); /* after the acceptor, which used it */
     hn_demo_target_stop(demo);
     json_decref(baseline);
     curl_global_cleanup();

@@ -123,7 +123,7 @@ class Dashboard:
                                      stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      cwd=cwd, env=env if env is not None else clean_env())
         line = self.proc.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        m = re.search(r"https?://127\.0\.0\.1:(\d+)/", line)
         if m is None:
             self.close()
             raise AssertionError("no dashboard line from hornet: %r" % line)

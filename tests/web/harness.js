@@ -106,7 +106,7 @@ module.exports = function harness({ shots, prefix = '' }) {
         const timer = setTimeout(() => reject(new Error('no dashboard line within 60 s:\n' + h.serverLog)), 60000);
         const onData = (d) => {
             h.serverLog += d;
-            const m = /hornet dashboard: (http:\/\/\S+)/.exec(h.serverLog);
+            const m = /hornet dashboard: (https?:\/\/\S+)/.exec(h.serverLog);
             if (m) { clearTimeout(timer); resolve(m[1]); }
         };
         h.server.stdout.on('data', onData);
@@ -114,15 +114,18 @@ module.exports = function harness({ shots, prefix = '' }) {
         h.server.on('exit', (code) => { clearTimeout(timer); reject(new Error('hornet exited (' + code + '):\n' + h.serverLog)); });
     });
 
-    /* Headless Chromium (CHROMIUM, default /usr/bin/chromium) and a page
-     * whose errors are collected, opened on url when given; contextOptions
-     * go to the browser context (httpCredentials, for one). */
+    /* Headless Chromium (CHROMIUM, default /usr/bin/chromium; h.browserArgs
+     * are added to its command line, h.browserEnv to its environment) and
+     * a page whose errors are collected,
+     * opened on url when given; contextOptions go to the browser context
+     * (httpCredentials, for one). */
     h.newPage = async (url, viewport, contextOptions) => {
         const { chromium } = require('playwright-core');
         h.browser = await chromium.launch({
             executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, timeout: 20000,
             args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                   '--disable-background-networking'],
+                   '--disable-background-networking'].concat(h.browserArgs || []),
+            env: Object.assign({}, process.env, h.browserEnv || {}),
         });
         const page = await (await h.browser.newContext(Object.assign(
             { viewport: viewport || { width: 1280, height: 1000 } }, contextOptions || {}))).newPage();

@@ -9,7 +9,8 @@
 #  - tests/web/params.test.js: the plugin's parameters in the start form;
 #  - tests/web/runs.test.js: the Runs tab (compare, baseline overlay);
 #  - tests/web/reload.test.js: reloading an edited plugin (a compile error too);
-#  - tests/web/auth.test.js: the dashboard behind --web-auth.
+#  - tests/web/auth.test.js: the dashboard behind --web-auth;
+#  - tests/web/tls.test.js: the dashboard over HTTPS (--tls-cert), behind --web-auth.
 # Screenshots of every step go to $HN_BUILD_DIR/e2e-screenshots/ (dist-*.png
 # for the second).
 # Skips (exit 0) only when node or chromium is not installed; packaging/deps.sh
@@ -51,4 +52,5 @@ node "$web/params.test.js" || rc=1
 node "$web/runs.test.js" || rc=1
 node "$web/reload.test.js" || rc=1
 node "$web/auth.test.js" || rc=1
+node "$web/tls.test.js" || rc=1
 exit $rc
