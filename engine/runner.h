@@ -18,6 +18,7 @@
 
 #include "http_message.h"
 #include "snapshot.h"
+#include "stages.h"
 
 struct hn_params;
 struct hn_plugin;
@@ -65,13 +66,6 @@ struct hn_fleet_ops {
     struct hn_worker_view *(*workers)(void *ud, size_t *n);
 };
 
-/* One stage of a load profile: ramp linearly from the previous stage's
- * users (0 before the first) to users over duration_s. */
-struct hn_stage {
-    double duration_s;  /* >= 0; 0 jumps to users at once */
-    uint32_t users;
-};
-#define HN_MAX_STAGES 100
 
 struct hn_runner_config {
     const struct hn_plugin *plugin;  /* validated descriptor; must outlive the runner */
@@ -124,10 +118,6 @@ int hn_runner_start(struct hn_runner *r, uint32_t users, double spawn_rate, cons
  * comes first. Resizing such a run is refused with the reason. */
 int hn_runner_start_stages(struct hn_runner *r, const struct hn_stage *stages, size_t n,
                            const char *host, double run_time_s, char *err, size_t err_len);
-/* Parses "30s:100,2m:100,30s:0" (timespan:users, comma-separated) into at
- * most max stages. Returns the count, or -1 with the reason in err. [any] */
-int hn_stages_parse(const char *text, struct hn_stage *out, size_t max, uint32_t max_users,
-                    char *err, size_t err_len);
 /* Starts a run (from ready/stopped) in the open model: iterations start at
  * rate per second whatever the target does, each one task of a user type
  * picked by weight, run by an idle user of a pool that grows up to pool_max
@@ -183,9 +173,6 @@ struct hn_type_choice {
  * would never run). Returns 0, -EINVAL or -EBUSY with err. [any] */
 int hn_runner_choose_types(struct hn_runner *r, const struct hn_type_choice *c, size_t n,
                            char *err, size_t err_len);
-/* Parses one "DURATION:USERS". Returns 0, or -1 with the reason. [any] */
-int hn_stage_parse(const char *text, struct hn_stage *out, uint32_t max_users, char *err,
-                   size_t err_len);
 /* Distributed worker: as hn_runner_start, but the number of users of each
  * user type is given (index = position in the plugin's user_types, n =
  * their number; types without tasks after tag filtering are ignored)
