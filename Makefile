@@ -1,12 +1,13 @@
-# Front door: make run | make test | make bench | make build | make asan | make fuzz
+# Front door: make run | make test | make bench | make build | make asan | make tsan | make fuzz
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build deps run test test-asan asan bench fuzz clean
+.PHONY: all build deps run test test-asan asan tsan test-tsan bench fuzz clean
 
 all: build
 
@@ -32,6 +33,18 @@ test-asan: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHN_TSAN=ON -DHN_WERROR=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# ThreadSanitizer on the tests labelled tsan (tests/CMakeLists.txt); a race
+# stops the process (exit 66). tests/tsan.supp names the uninstrumented
+# libraries whose own internals it cannot follow.
+test-tsan: tsan
+	cd $(TSAN_BUILD) && \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	  ctest --output-on-failure -j $(JOBS) -L tsan
+
 # libFuzzer harnesses (tests/fuzz, clang), each run FUZZ_TIME seconds.
 fuzz: deps
 	@CC=clang cmake -S tests/fuzz -B $(FUZZ_BUILD) >/dev/null
@@ -43,4 +56,4 @@ bench: build
 	bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

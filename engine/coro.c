@@ -28,6 +28,12 @@
 #ifdef HN_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#ifdef HN_TSAN
+/* ThreadSanitizer follows each coroutine as a fiber of its thread; without
+ * this it would take one stack's accesses for another's and lose track of
+ * what happens before what. */
+#include <sanitizer/tsan_interface.h>
+#endif
 
 /*
  * The canary is the lowest CANARY_WORDS words of each stack, and it is zero,
@@ -126,8 +132,47 @@ static void stack_put(void *stack, size_t size)
     p->free[p->n_free++] = stack; /* capacity covers every carved stack */
 }
 
+#ifdef HN_TSAN
+/* Finished coroutines' fibers, for the next ones: TSan gives every fiber a
+ * thread slot of its own, and a slot is slow to come back once destroyed. */
+static __thread void **tsan_free;
+static __thread size_t tsan_n_free, tsan_cap_free;
+
+static void *tsan_fiber_get(void)
+{
+    return tsan_n_free ? tsan_free[--tsan_n_free] : __tsan_create_fiber(0);
+}
+
+static void tsan_fiber_put(void *fiber)
+{
+    if (tsan_n_free == tsan_cap_free) {
+        size_t cap = tsan_cap_free ? tsan_cap_free * 2 : 64;
+        void **f = realloc(tsan_free, cap * sizeof *f);
+        if (f == NULL) {
+            __tsan_destroy_fiber(fiber);
+            return;
+        }
+        tsan_free = f;
+        tsan_cap_free = cap;
+    }
+    tsan_free[tsan_n_free++] = fiber;
+}
+
+static void tsan_fibers_release(void)
+{
+    while (tsan_n_free)
+        __tsan_destroy_fiber(tsan_free[--tsan_n_free]);
+    free(tsan_free);
+    tsan_free = NULL;
+    tsan_cap_free = 0;
+}
+#endif
+
 void hn_coro_pool_release(void)
 {
+#ifdef HN_TSAN
+    tsan_fibers_release();
+#endif
     for (int i = 0; i < MAX_POOLS; i++) {
         struct pool *p = &pools[i];
         for (size_t k = 0; k < p->n_slabs; k++)
@@ -194,6 +239,9 @@ struct hn_coro {
     hn_coro_fn fn;
     void *arg;
     int finished;
+#ifdef HN_TSAN
+    void *tsan_fiber;
+#endif
 };
 
 #ifdef ASM_SWITCH
@@ -202,6 +250,9 @@ static __thread void *sched_sp;
 static __thread ucontext_t sched_ctx;
 #endif
 static __thread struct hn_coro *current;
+#ifdef HN_TSAN
+static __thread void *sched_tsan_fiber; /* the scheduler's (the thread's own) */
+#endif
 #ifdef HN_ASAN
 static __thread void *sched_fake_stack;
 static __thread const void *sched_stack_bottom;
@@ -239,6 +290,9 @@ static void trampoline(unsigned int hi, unsigned int lo)
     c->fn(c->arg);
     c->finished = 1;
     current = NULL;
+#ifdef HN_TSAN
+    __tsan_switch_to_fiber(sched_tsan_fiber, 0);
+#endif
 #ifdef HN_ASAN
     /* NULL: this fiber is done, let ASan drop its fake stack. */
     __sanitizer_start_switch_fiber(NULL, sched_stack_bottom, sched_stack_size);
@@ -271,6 +325,9 @@ int hn_coro_create(struct hn_coro **out, size_t stack_size, hn_coro_fn fn, void 
     c->stack_size = stack_size;
     c->fn = fn;
     c->arg = arg;
+#ifdef HN_TSAN
+    c->tsan_fiber = tsan_fiber_get();
+#endif
 
 #ifdef ASM_SWITCH
     /* The frame hn_coro_switch pops: MXCSR/x87 word, r15, r14, r13, r12,
@@ -302,6 +359,10 @@ void hn_coro_resume(struct hn_coro *c)
     if (c->finished)
         return;
     current = c;
+#ifdef HN_TSAN
+    sched_tsan_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(c->tsan_fiber, 0);
+#endif
 #ifdef HN_ASAN
     __sanitizer_start_switch_fiber(&sched_fake_stack, c->stack, c->stack_size);
 #endif
@@ -324,6 +385,9 @@ void hn_coro_yield(void)
         return;
     check_canary(c);
     current = NULL;
+#ifdef HN_TSAN
+    __tsan_switch_to_fiber(sched_tsan_fiber, 0);
+#endif
 #ifdef HN_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, sched_stack_bottom, sched_stack_size);
@@ -348,6 +412,9 @@ void hn_coro_destroy(struct hn_coro *c)
 {
     if (c == NULL)
         return;
+#ifdef HN_TSAN
+    tsan_fiber_put(c->tsan_fiber);
+#endif
     stack_put(c->stack, c->stack_size);
     free(c);
 }

@@ -132,8 +132,8 @@ struct hn_runner {
     struct hn_capacity *cap;            /* NULL = no search */
     bool cap_holding;                   /* the step's load is reached: measuring */
     uint64_t cap_hold_start_us;         /* active time the hold began */
-    bool cap_reset_step;                /* control: empty cap_stats after this collection */
-    bool cap_judge;                     /* control: judge the step after this collection */
+    bool cap_reset_step;                /* empty cap_stats after this collection (lock) */
+    bool cap_judge;                     /* judge the step after this collection (lock) */
     double cap_spawn_rate;              /* users/s for a step's ramp */
     double cap_hold_s;
     struct hn_stats cap_stats;
@@ -1485,14 +1485,15 @@ static void *control_main(void *arg)
             bool idle = st == HN_STATE_READY || (st == HN_STATE_STOPPED && !changed);
             bool history = !idle && (now >= r->next_agg_us || changed);
             aggregate(r, st, changed, history);
-            if (r->cap_reset_step) {
-                r->cap_reset_step = false; /* the hold measures from here */
-                hn_stats_reset(&r->cap_stats);
-            }
-            if (r->cap_judge) {
-                r->cap_judge = false;
+            /* Under the lock: a new run's start clears them from its thread. */
+            pthread_mutex_lock(&r->lock);
+            bool reset_step = r->cap_reset_step, judge = r->cap_judge;
+            r->cap_reset_step = r->cap_judge = false;
+            pthread_mutex_unlock(&r->lock);
+            if (reset_step)
+                hn_stats_reset(&r->cap_stats); /* the hold measures from here */
+            if (judge)
                 judge_capacity_step(r);
-            }
             struct hn_snapshot *latest = hn_runner_snapshot(r);
             pthread_mutex_lock(&r->lock);
             check_abort_thresholds(r, latest);

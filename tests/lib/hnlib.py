@@ -392,6 +392,7 @@ def clean_env(cache_dir=None, **extra):
 
 _SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                       "AddressSanitizer:DEADLYSIGNAL", "ERROR: UndefinedBehaviorSanitizer",
+                      "WARNING: ThreadSanitizer",
                       "runtime error:", "Segmentation fault", "Aborted", "core dumped")
 
 
