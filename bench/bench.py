@@ -26,7 +26,7 @@ Environment (all optional):
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
   BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
   BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy,metrics
-                         (default: all),
+                         (default: all), and soak (not by default: BENCH_SOAK_MINUTES long),
                          and profile (not by default: needs perf): where hornet's CPU per
                          request goes, by library, at the smallest and largest scaling size
   BENCH_TOOLS            comma list for the main table (default: hornet,hornet-shared,
@@ -92,6 +92,7 @@ IDLE_CLIENTS = os.environ.get("BENCH_IDLE_CLIENTS", "curl,fast").split(",")
 PROFILE_TOOLS = os.environ.get("BENCH_PROFILE_TOOLS", "hornet,hornet-fast").split(",")
 ACCURACY_TOOLS = os.environ.get("BENCH_ACCURACY_TOOLS", "hornet,hornet-fast").split(",")
 SCRAPES = int(os.environ.get("BENCH_SCRAPES", "30"))
+SOAK_MINUTES = float(os.environ.get("BENCH_SOAK_MINUTES", "30"))
 QUIET_WAIT = float(os.environ.get("BENCH_QUIET_WAIT", "10"))
 def is_hornet(tool):
     """Is tool a hornet generator (HORNET_TOOLS, maybe with "@base")?"""
@@ -790,6 +791,148 @@ def section_metrics(md):
     md.append("")
 
 
+def api_post(port, path, body):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read().decode() or "null")
+
+
+def vm_rss_mb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def soak_svg(samples, path):
+    """Three stacked line charts over time (RSS, descriptors, CPU per
+    request), as a self-contained SVG."""
+    series = [("RSS (MB)", [(t, r) for t, r, _, _ in samples]),
+              ("open descriptors", [(t, f) for t, _, f, _ in samples]),
+              ("CPU per request (us)", [(t, c) for t, _, _, c in samples if c is not None])]
+    w, h, pad, gap = 760, 150, 48, 30
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="11">' % (w, len(series) * (h + gap) + 10),
+           '<rect width="100%" height="100%" fill="white"/>']
+    tmax = max(t for t, *_ in samples) or 1
+    for i, (title, pts) in enumerate(series):
+        top = 10 + i * (h + gap)
+        vmax = max([v for _, v in pts] + [1e-9]) * 1.15
+        out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (pad, top + 10, title))
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>'
+                   % (pad, top + 16, w - pad - 10, h - 30))
+        for k in range(3):
+            v = vmax * k / 2
+            y = top + 16 + (h - 30) * (1 - k / 2)
+            out.append('<text x="4" y="%.1f">%.4g</text>' % (y + 4, v))
+        poly = " ".join("%.1f,%.1f" % (pad + (w - pad - 10) * t / tmax,
+                                       top + 16 + (h - 30) * (1 - v / vmax)) for t, v in pts)
+        out.append('<polyline fill="none" stroke="#d97706" stroke-width="1.5" points="%s"/>' % poly)
+        out.append('<text x="%d" y="%d">%.0f min</text>' % (w - 60, top + h, tmax / 60))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def section_soak(md):
+    """BENCH_SOAK_MINUTES at about 2,000 requests/s with resizes, pauses and a
+    hostile mix: RSS, descriptors and CPU per request over time, and the
+    target's count against hornet's."""
+    log("soak: %g minutes" % SOAK_MINUTES)
+    target = subprocess.Popen(["taskset", "-c", TARGET_CPU, HORNET, "demo-target", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = target.stdout.readline()
+    m = re.match(r"^demo-target (http://[0-9.]+:\d+) ", line)
+    if m is None:
+        stop(target)
+        raise SystemExit("bench: the demo target said %r" % line)
+    url = m.group(1)
+    port = free_port()
+    plugin = os.path.join(HERE, "soak.c")
+    hornet = subprocess.Popen(["taskset", "-c", GEN_CPU, HORNET, "-f", plugin, "-H", url,
+                               "--web-port", str(port), "--threads", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples, events = [], []
+    try:
+        wait_port(port, hornet, timeout=60)
+        api_post(port, "/api/swarm", {"users": 200, "spawn_rate": 100})
+        start = time.monotonic()
+        end = start + SOAK_MINUTES * 60
+        last = (0.0, proc_cpu_s(hornet.pid), 0)
+        next_resize, next_pause, users, paused_at = 120, 300, 200, None
+        while time.monotonic() < end:
+            time.sleep(5)
+            t = time.monotonic() - start
+            total = api_get(port, "/api/stats")["total"]
+            cpu = proc_cpu_s(hornet.pid)
+            fds = len(os.listdir("/proc/%d/fd" % hornet.pid))
+            dreq = total["requests"] - last[2]
+            per = (cpu - last[1]) * 1e6 / dreq if dreq > 1000 else None
+            samples.append((t, vm_rss_mb(hornet.pid), fds, per))
+            last = (t, cpu, total["requests"])
+            if paused_at is not None and t >= paused_at + 10:
+                api_post(port, "/api/resume", {})
+                events.append((t, "resume"))
+                paused_at = None
+            elif t >= next_pause:
+                api_post(port, "/api/pause", {})
+                events.append((t, "pause"))
+                paused_at, next_pause = t, next_pause + 300
+            elif t >= next_resize:
+                users = 100 if users == 200 else 200
+                api_post(port, "/api/resize", {"users": users, "spawn_rate": 100})
+                events.append((t, "resize to %d" % users))
+                next_resize += 120
+        api_post(port, "/api/stop", {})
+        deadline = time.monotonic() + 60
+        while api_get(port, "/api/state")["state"] != "stopped" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        final = api_get(port, "/api/stats")
+        with urllib.request.urlopen(url + "/__counts", timeout=5) as r:
+            served = json.loads(r.read().decode())
+    finally:
+        stop(hornet)
+        stop(target)
+    svg = os.path.join(OUT, "soak.svg")
+    soak_svg(samples, svg)
+
+    def window(a, b):
+        rows = [x for x in samples if a <= x[0] < b]
+        cpus = sorted(x[3] for x in rows if x[3] is not None)
+        return (median([x[1] for x in rows]) if rows else 0, max(x[2] for x in rows) if rows else 0,
+                median(cpus) if cpus else 0)
+
+    span = SOAK_MINUTES * 60
+    md.append("## Soak: %g minutes with resizes, pauses and a hostile mix (bench/soak.c)\n" %
+              SOAK_MINUTES)
+    md.append("hornet (1 worker thread, CPU %s) runs 200 users, each starting a task every 0.1 s "
+              "against its demo target (CPU %s): GET / and /items, with 500s, dropped "
+              "connections (`/drop`), 50 ms answers and 100 KB bodies mixed in. Every 2 min the "
+              "users go 200 -> 100 -> 200; every 5 min the run pauses for 10 s. Sampled every "
+              "5 s: VmRSS, open descriptors, and CPU per request over the last 5 s. The plot "
+              "is `soak.svg` beside this file.\n" % (GEN_CPU, TARGET_CPU))
+    md.append("| window | RSS median MB | descriptors max | CPU per request median us |")
+    md.append("|---|---|---|---|")
+    step = max(span / 6, 60)
+    a = 0.0
+    while a < span:
+        r, f, c = window(a, a + step)
+        md.append("| %.0f-%.0f min | %.1f | %d | %.1f |" % (a / 60, (a + step) / 60, r, f, c))
+        a += step
+    tot = final["total"]
+    md.append("\nRequests: hornet counted %d (%d failures); the target counted %d served. "
+              "%d resizes and %d pauses.\n" % (
+                  tot["requests"], tot["failures"], served.get("total", -1),
+                  sum(1 for _, e in events if e.startswith("resize")),
+                  sum(1 for _, e in events if e == "pause")))
+
+
 def idle_run(url, n, client):
     """One bench/idle.c run of n users with client: (VmHWM MB, runner s,
     all-active s, last request count)."""
@@ -1036,6 +1179,8 @@ def main():
         section_accuracy(md)
     if "metrics" in SECTIONS:
         section_metrics(md)
+    if "soak" in SECTIONS:
+        section_soak(md)
     md.append("Noise: %d of %d runs started with a pinned CPU still above 15 %% busy after "
               "waiting up to %g s (BENCH_QUIET_WAIT); %d measured run(s) were kept with more "
               "than %.0f %% foreign CPU after 3 attempts.\n" % (
