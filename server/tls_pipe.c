@@ -249,6 +249,12 @@ static int plain_to_net(struct hn_tls_pipe *p)
 bool hn_tls_pipe_run(struct hn_tls_pipe *p)
 {
     if (!p->open) {
+        /* The acceptor closes the plain end of a connection whose head does
+         * not come in time: a handshake that never completes ends with it. */
+        char b;
+        ssize_t r = recv(p->plain_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return false;
         if (!handshake(p))
             return false;
         if (!p->open)

@@ -193,6 +193,21 @@ class Hostile(unittest.TestCase):
                              "hornet's descriptors to come back (%d before)" % before)
 
 
+    def test_silent_handshake_is_closed(self):
+        # A client that connects and never finishes its handshake holds
+        # nothing for long: the head deadline (10 s) closes it.
+        with dashboard(name="silent") as d:
+            start = time.monotonic()
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+            s.sendall(b"\x16\x03\x01")  # the start of a record, and no more
+            try:
+                self.assertEqual(s.recv(4096), b"")
+            except ConnectionResetError:
+                pass
+            self.assertLess(time.monotonic() - start, 20)
+            s.close()
+
+
 class BadOptions(unittest.TestCase):
     def test_bad_files_exit_2(self):
         with open(path("not.pem"), "w") as f:
