@@ -26,7 +26,8 @@ Environment (all optional):
   BENCH_DURATION         seconds per C-tool and hornet run (default 10)
   BENCH_LOCUST_DURATION  seconds per Locust run (default 15)
   BENCH_SECTIONS         comma list of main,scaling,idle,distributed,accuracy,metrics
-                         (default: all), and soak (not by default: BENCH_SOAK_MINUTES long),
+                         (default: all), and soak (not by default: BENCH_SOAK_MINUTES long)
+                         and dashboard_tls (the dashboard over HTTP and HTTPS),
                          and profile (not by default: needs perf): where hornet's CPU per
                          request goes, by library, at the smallest and largest scaling size
   BENCH_TOOLS            comma list for the main table (default: hornet,hornet-shared,
@@ -933,6 +934,56 @@ def section_soak(md):
                   sum(1 for _, e in events if e == "pause")))
 
 
+def section_dashboard_tls(md):
+    """What HTTPS costs the dashboard (--tls-cert): TLS is ended on the
+    acceptor's thread and bridged to a socket pair, so every byte is copied
+    once more. wrk on CPU GEN_CPU asks GET /api/state of hornet (CPU
+    TARGET_CPU), on kept-alive connections and with a new connection (and
+    handshake) per request."""
+    global TARGET
+    pki = tempfile.mkdtemp(prefix="hn-bench-tls-")
+    sh = lambda *a: subprocess.run(["openssl"] + list(a), cwd=pki, check=True,
+                                   capture_output=True)
+    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
+       "cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1")
+    md.append("## The dashboard over HTTPS: what TLS costs (`--tls-cert`)\n")
+    md.append("hornet `--demo` idle (its dashboard only) on CPU %s; wrk on CPU %s asks "
+              "`GET /api/state` for %d s with 10 connections, kept alive, then with "
+              "`Connection: close` (a TCP connection, and a TLS handshake with RSA-2048, per "
+              "request). *hornet CPU* = its user+sys time per request (the acceptor, TLS, "
+              "libmicrohttpd).\n" % (TARGET_CPU, GEN_CPU, DUR))
+    md.append("| scheme | connections | req/s | p50 ms | p99 ms | hornet CPU us/req |")
+    md.append("|---|---|---|---|---|---|")
+    for scheme in ("http", "https"):
+        port = free_port()
+        args = ["taskset", "-c", TARGET_CPU, HORNET, "--demo", "--web-port", str(port)]
+        if scheme == "https":
+            args += ["--tls-cert", os.path.join(pki, "cert.pem"), "--tls-key",
+                     os.path.join(pki, "key.pem")]
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        TARGET = p
+        try:
+            wait_port(port, p, timeout=60)
+            for mode in ("keep-alive", "close"):
+                cmd = ["wrk", "-t1", "-c10", "-d%ds" % DUR, "--latency"]
+                if mode == "close":
+                    cmd += ["-H", "Connection: close"]
+                cpu0 = proc_cpu_s(p.pid)
+                r = run_timed("dashboard-%s-%s" % (scheme, mode),
+                              cmd + ["%s://127.0.0.1:%d/api/state" % (scheme, port)], DUR + 30)
+                reqs, p50, p99, errs = parse_wrk(r["out"], None)
+                cpu = proc_cpu_s(p.pid) - cpu0
+                log("dashboard %s %s: %d requests" % (scheme, mode, reqs))
+                md.append("| %s | %s | %.0f | %s | %s | %.1f |" % (
+                    scheme, mode, reqs / r["wall"], fmt(p50), fmt(p99),
+                    cpu * 1e6 / reqs if reqs else 0))
+        finally:
+            TARGET = None
+            stop(p)
+    shutil.rmtree(pki, ignore_errors=True)
+    md.append("")
+
+
 def idle_run(url, n, client):
     """One bench/idle.c run of n users with client: (VmHWM MB, runner s,
     all-active s, last request count)."""
@@ -1181,6 +1232,8 @@ def main():
         section_metrics(md)
     if "soak" in SECTIONS:
         section_soak(md)
+    if "dashboard_tls" in SECTIONS:
+        section_dashboard_tls(md)
     md.append("Noise: %d of %d runs started with a pinned CPU still above 15 %% busy after "
               "waiting up to %g s (BENCH_QUIET_WAIT); %d measured run(s) were kept with more "
               "than %.0f %% foreign CPU after 3 attempts.\n" % (
