@@ -162,6 +162,11 @@ static void plain_http_answer(struct hn_tls_pipe *p)
                      sizeof body - 1, body);
     if (send(p->net_fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
         shutdown(p->net_fd, SHUT_WR);
+    /* Closing with the request unread would send a reset, which can destroy
+     * the answer before the client reads it: read what has come. */
+    char sink[4096];
+    while (recv(p->net_fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+        ;
 }
 
 static bool handshake(struct hn_tls_pipe *p)
