@@ -104,7 +104,8 @@ static int cmp_entry(const struct hn_entry_view *a, const struct hn_entry_view *
 }
 
 /* Counts since the previous point; a count below the previous one means
- * the statistics were reset, and it all happened since. */
+ * the statistics were reset (and the total did not show it), and it all
+ * happened since. */
 static uint64_t since(uint64_t now, uint64_t before)
 {
     return now >= before ? now - before : now;
@@ -154,9 +155,13 @@ size_t hn_influx_render(struct hn_influx *x, struct hn_snapshot *snap, FILE *f)
 {
     if (!hn_influx_due(x, snap))
         return 0;
-    /* A new run counts from zero. */
-    const struct hn_snapshot *prev =
-        x->prev != NULL && x->prev->start_time == snap->start_time ? x->prev : NULL;
+    /* A new run counts from zero, and so does a reset of the statistics
+     * (the total went down: every count is new since). */
+    const struct hn_snapshot *prev = x->prev != NULL &&
+                                             x->prev->start_time == snap->start_time &&
+                                             snap->total.requests >= x->prev->total.requests
+                                         ? x->prev
+                                         : NULL;
     int64_t ms = (int64_t)llround(snap->now * 1000.0);
     if (ms <= x->last_ms)
         ms = x->last_ms + 1; /* one timestamp per point and series: a later one never overwrites */

@@ -6,8 +6,9 @@
  * (curl_multi_wakeup); the thread renders what it makes due (influx.c,
  * notify.c) onto the destinations' queues. A destination sends one
  * document at a time, in order (a stop never overtakes its start), retries
- * a failure twice with backoff unless the server refused it for good (4xx),
- * and drops its oldest document when its queue is full. Nothing here waits
+ * a failure with backoff unless the server refused it for good (4xx): a
+ * notification twice, points until the queue overflows, when the oldest
+ * document is dropped. Nothing here waits
  * on the runner, and the runner never waits on this.
  */
 #include "outputs.h"
@@ -30,11 +31,13 @@
 #include "notify.h"
 #include "snapshot.h"
 
-#define ATTEMPTS 3            /* tries per document */
+#define ATTEMPTS 3            /* tries per notification */
+#define BACKOFF_MAX 5.0       /* seconds between tries, at most */
 #define INFLUX_QUEUE 60       /* documents (one per second): a minute of points */
 #define WEBHOOK_QUEUE 16      /* events */
 #define REPLY_KEPT 300        /* bytes of a refusal's body kept for the log */
 #define MAX_EVENTS 64
+#define PENDING_MAX 8         /* snapshots waiting for the thread */
 
 enum dest_kind { DEST_INFLUX, DEST_WEBHOOK, DEST_SLACK };
 
@@ -77,7 +80,12 @@ struct hn_outputs {
     struct hn_notify_info info;
     pthread_t thread;
     pthread_mutex_t lock;     /* guards pending, finishing, deadline */
-    struct hn_snapshot *pending;
+    /* Snapshots not rendered yet, oldest first: those of a state change
+     * are kept (a stop, then a new start, must both be told); a plain tick
+     * replaces a plain tick still waiting. */
+    struct hn_snapshot *pending[PENDING_MAX];
+    size_t n_pending;
+    bool last_is_tick;
     bool finishing;
     double deadline;          /* monotonic: when finishing gives up */
     uint64_t last_seq;        /* the newest snapshot rendered */
@@ -177,7 +185,7 @@ static char *shown_url(const char *url)
 static int add_dest(struct hn_outputs *o, enum dest_kind kind, const char *url, char *err,
                     size_t err_len)
 {
-    struct dest *d = &o->dests[o->n_dests];
+    struct dest *d = &o->dests[o->n_dests++]; /* counted now: free_all frees what is set */
     *d = (struct dest){.kind = kind};
     d->url = strdup(url);
     d->shown = shown_url(url);
@@ -194,7 +202,6 @@ static int add_dest(struct hn_outputs *o, enum dest_kind kind, const char *url, 
     d->headers = curl_slist_append(NULL, kind == DEST_INFLUX
                                              ? "Content-Type: text/plain; charset=utf-8"
                                              : "Content-Type: application/json");
-    o->n_dests++;
     return 0;
 }
 
@@ -266,7 +273,11 @@ static void start_next(struct hn_outputs *o, struct dest *d, double now)
         curl_easy_setopt(e, CURLOPT_USERNAME, o->influx_user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, o->influx_password ? o->influx_password : "");
     }
-    curl_multi_add_handle(o->multi, e);
+    if (curl_multi_add_handle(o->multi, e) != CURLM_OK) {
+        d->sending = NULL;
+        snprintf(d->last_error, sizeof d->last_error, "libcurl could not start the transfer");
+        drop(d, doc, NULL);
+    }
 }
 
 /* The server's answer in one line, for the log. */
@@ -308,12 +319,16 @@ static void finished(struct hn_outputs *o, struct dest *d, CURLcode rc, double n
          * change by asking again; 408 and 429 might. */
         for_good = status >= 400 && status < 500 && status != 408 && status != 429;
     }
-    if (!for_good && ++doc->tries < ATTEMPTS) {
+    /* Points are tried until the queue overflows (an outage shorter than the
+     * queue loses none); a notification a few times. */
+    ++doc->tries;
+    if (!for_good && (d->kind == DEST_INFLUX || doc->tries < ATTEMPTS)) {
         if (!d->failing)
             hn_logf(HN_WARNING, "%s at %s: %s (trying again)", kind_label(d->kind), d->shown,
                     d->last_error);
         d->failing = true;
-        doc->not_before = now + 0.5 * (double)(1 << doc->tries); /* 1 s, then 2 s */
+        double backoff = 0.5 * (double)(1u << (doc->tries < 8 ? doc->tries : 8)); /* 1 s, 2 s... */
+        doc->not_before = now + (backoff < BACKOFF_MAX ? backoff : BACKOFF_MAX);
         doc->next = d->head; /* first in line again: order is kept */
         d->head = doc;
         if (d->tail == NULL)
@@ -419,15 +434,17 @@ static void *run(void *arg)
 {
     struct hn_outputs *o = arg;
     for (;;) {
+        struct hn_snapshot *due[PENDING_MAX];
         pthread_mutex_lock(&o->lock);
-        struct hn_snapshot *s = o->pending;
-        o->pending = NULL;
+        size_t n_due = o->n_pending;
+        memcpy(due, o->pending, n_due * sizeof(*due));
+        o->n_pending = 0;
         bool finishing = o->finishing;
         double deadline = o->deadline;
         pthread_mutex_unlock(&o->lock);
-        if (s != NULL) {
-            render(o, s);
-            hn_snapshot_release(s);
+        for (size_t i = 0; i < n_due; i++) {
+            render(o, due[i]);
+            hn_snapshot_release(due[i]);
         }
         double now = now_s();
         if (finishing && (idle(o) || now >= deadline))
@@ -444,14 +461,17 @@ static void *run(void *arg)
         int running = 0;
         curl_multi_perform(o->multi, &running);
         CURLMsg *m;
-        int left;
+        int left, done = 0;
         while ((m = curl_multi_info_read(o->multi, &left)) != NULL) {
             if (m->msg != CURLMSG_DONE)
                 continue;
             struct dest *d = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&d);
             finished(o, d, m->data.result, now_s());
+            done++;
         }
+        if (done)
+            continue; /* a destination is free: its next document goes at once */
         double wait = wake - now_s();
         if (wait > 0)
             curl_multi_poll(o->multi, NULL, 0, (int)ceil(wait * 1000), NULL);
@@ -509,7 +529,8 @@ static void free_all(struct hn_outputs *o)
     free(o->dashboard_url);
     free(o->plugin);
     free(o->version);
-    hn_snapshot_release(o->pending);
+    for (size_t i = 0; i < o->n_pending; i++)
+        hn_snapshot_release(o->pending[i]);
     pthread_mutex_destroy(&o->lock);
     free(o);
 }
@@ -601,17 +622,24 @@ struct hn_outputs *hn_outputs_start(const struct hn_outputs_config *cfg, char *e
     return o;
 }
 
+/* Adds snap to the waiting ones; returns the snapshot it pushed out, if
+ * any (to release outside the lock). [o->lock held] */
+static struct hn_snapshot *add_pending(struct hn_outputs *o, struct hn_snapshot *snap, bool tick)
+{
+    struct hn_snapshot *old = NULL;
+    if (o->n_pending > 0 && (o->last_is_tick || o->n_pending == PENDING_MAX))
+        old = o->pending[--o->n_pending];
+    o->pending[o->n_pending++] = hn_snapshot_ref(snap);
+    o->last_is_tick = tick;
+    return old;
+}
+
 void hn_outputs_on_snapshot(void *outputs, struct hn_snapshot *snap, int state_changed)
 {
-    (void)state_changed;
     struct hn_outputs *o = outputs;
-    struct hn_snapshot *old;
     pthread_mutex_lock(&o->lock);
-    old = o->pending;
-    o->pending = hn_snapshot_ref(snap);
+    struct hn_snapshot *old = add_pending(o, snap, !state_changed);
     pthread_mutex_unlock(&o->lock);
-    /* An older one not rendered yet is replaced: the newest carries
-     * everything that matters (totals, states, verdicts). */
     hn_snapshot_release(old);
     curl_multi_wakeup(o->multi);
 }
@@ -621,13 +649,13 @@ void hn_outputs_finish(struct hn_outputs *o, struct hn_snapshot *final)
     if (o == NULL)
         return;
     pthread_mutex_lock(&o->lock);
-    if (final != NULL && (o->pending == NULL || o->pending->seq < final->seq)) {
-        hn_snapshot_release(o->pending);
-        o->pending = hn_snapshot_ref(final);
-    }
+    struct hn_snapshot *old = NULL;
+    if (final != NULL && (o->n_pending == 0 || o->pending[o->n_pending - 1]->seq < final->seq))
+        old = add_pending(o, final, false);
     o->finishing = true;
     o->deadline = now_s() + o->cfg.timeout_s;
     pthread_mutex_unlock(&o->lock);
+    hn_snapshot_release(old);
     curl_multi_wakeup(o->multi);
     pthread_join(o->thread, NULL);
     free_all(o);

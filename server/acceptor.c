@@ -97,6 +97,7 @@ struct hn_acceptor {
     struct tls_conn tls_conns;  /* sentinel of the open TLS connections */
     size_t n_tls;
     struct tls_conn *tls_closed; /* closed during this batch of events: freed after it */
+    uint64_t tls_sweep_ms;    /* when the TLS connections' deadlines are looked at next */
     char buf[PEEK_MAX];
 };
 
@@ -394,6 +395,16 @@ static int expire(struct hn_acceptor *a)
         conn_close(a, c);
     if (a->accept_paused && a->accept_resume_ms <= now)
         set_accepting(a, true);
+    if (a->n_tls > 0 && a->tls_sweep_ms <= now) {
+        /* Deadlines of seconds: a look once a second is enough. */
+        for (struct tls_conn *t = a->tls_conns.next, *next; t != &a->tls_conns; t = next) {
+            next = t->next;
+            if (hn_tls_pipe_expired(t->pipe, now))
+                tls_close(a, t);
+        }
+        tls_free_closed(a);
+        a->tls_sweep_ms = now + 1000;
+    }
 
     uint64_t next = UINT64_MAX;
     if ((c = list_oldest(&a->pending)) != NULL)
@@ -402,6 +413,8 @@ static int expire(struct hn_acceptor *a)
         next = c->deadline_ms;
     if (a->accept_paused && a->accept_resume_ms < next)
         next = a->accept_resume_ms;
+    if (a->n_tls > 0 && a->tls_sweep_ms < next)
+        next = a->tls_sweep_ms;
     if (next == UINT64_MAX)
         return -1;
     return (int)(next - now);

@@ -16,13 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define BUF 16384 /* one TLS record */
+#define BUF 16384     /* one TLS record */
+#define FLUSH_MS 10000 /* once the server side closed: time for the client to take the rest */
+#define LINGER_MS 2000 /* after our close_notify: reading what the client still sends */
 
 struct hn_tls {
     SSL_CTX *ctx;
@@ -39,8 +42,17 @@ struct hn_tls_pipe {
     int plain_fd;             /* our end of the pair */
     bool open;                /* handshake done */
     bool net_eof, plain_eof;  /* that side will send no more */
+    bool lingering;           /* all said: reading the client's last bytes before closing */
+    uint64_t deadline_ms;     /* 0, or when the pipe is closed whatever it waits for */
     struct half to_plain, to_net;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* OpenSSL's first reason ("no start line"), for a message of ours. */
 static const char *first_reason(void)
@@ -71,6 +83,11 @@ int hn_tls_load(struct hn_tls **out, const char *cert_file, const char *key_file
         return -1;
     }
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* A client that closes without close_notify has still said all it had
+     * to: OpenSSL 3 would call that an error and lose the answer. */
+    SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
     SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     ERR_clear_error();
     bool ok = false;
@@ -232,6 +249,7 @@ static int plain_to_net(struct hn_tls_pipe *p)
             moved = 1;
         } else if (r == 0) {
             p->plain_eof = true;
+            p->deadline_ms = now_ms() + FLUSH_MS; /* a client that stops reading */
             moved = 1;
         } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             return -1;
@@ -251,8 +269,22 @@ static int plain_to_net(struct hn_tls_pipe *p)
     return moved;
 }
 
+/* Reads and drops what the client still sends; false once it is done. */
+static bool linger(struct hn_tls_pipe *p)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t r = recv(p->net_fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (r > 0)
+            continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    }
+}
+
 bool hn_tls_pipe_run(struct hn_tls_pipe *p)
 {
+    if (p->lingering)
+        return linger(p);
     if (!p->open) {
         /* The acceptor closes the plain end of a connection whose head does
          * not come in time: a handshake that never completes ends with it. */
@@ -270,15 +302,26 @@ bool hn_tls_pipe_run(struct hn_tls_pipe *p)
         int b = a < 0 ? -1 : plain_to_net(p);
         if (a < 0 || b < 0)
             return false;
-        /* The server closed and everything it sent is out: say goodbye. */
+        /* The server closed and everything it sent is out: say goodbye,
+         * then read what the client still sends, so that the close is not
+         * a reset that could destroy the answer before it is read. */
         if (p->plain_eof && p->to_net.len == 0) {
             ERR_clear_error();
             SSL_shutdown(p->ssl);
-            return false;
+            ERR_clear_error();
+            shutdown(p->net_fd, SHUT_WR);
+            p->lingering = true;
+            p->deadline_ms = now_ms() + LINGER_MS;
+            return linger(p);
         }
         if (!a && !b)
             return true;
     }
+}
+
+bool hn_tls_pipe_expired(const struct hn_tls_pipe *p, uint64_t now)
+{
+    return p->deadline_ms != 0 && now >= p->deadline_ms;
 }
 
 void hn_tls_pipe_free(struct hn_tls_pipe *p)

@@ -35,9 +35,14 @@ struct hn_tls_pipe *hn_tls_pipe_new(struct hn_tls *tls, int tcp_fd, int *plain_f
  * output and hang-up, and run the pipe on any event of either. */
 int hn_tls_pipe_fd(const struct hn_tls_pipe *p, enum hn_tls_side side);
 /* Moves what can be moved, both ways, until each way waits for an event.
- * Returns false once the pipe is done (the server side closed and all it
- * sent went out, or an error): free it. */
+ * Returns false once the pipe is done (the server side closed, all it
+ * sent went out and the client closed too, or an error): free it. */
 bool hn_tls_pipe_run(struct hn_tls_pipe *p);
+/* True once a pipe waited past its deadline: the rest of an answer a
+ * client does not read (10 s after the server side closed), or the
+ * client's last bytes after our goodbye (2 s). Close it then. now is
+ * CLOCK_MONOTONIC in ms. */
+bool hn_tls_pipe_expired(const struct hn_tls_pipe *p, uint64_t now);
 /* Closes its descriptors and frees it. */
 void hn_tls_pipe_free(struct hn_tls_pipe *p);
 
