@@ -379,6 +379,18 @@ def plugin_so(name):
     return os.path.join(build_dir(), "tests", "plugins", name + ".so")
 
 
+def stop_server(proc, timeout=30):
+    """Stops a server a test started (Prometheus, influxd...) by its PID:
+    SIGTERM, then SIGKILL if it has not exited within timeout seconds."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def clean_env(cache_dir=None, **extra):
     """A copy of os.environ without HORNET_* variables (so the caller's shell
     cannot change a run), with HORNET_CACHE_DIR=cache_dir if given and the

@@ -19,7 +19,6 @@ import base64
 import gzip
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -118,13 +117,7 @@ class Influx:
                 for s in self.query(q, db="hornet")}
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        hnlib.stop_server(self.proc)
         self.log.close()
 
 

@@ -17,7 +17,6 @@
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -93,13 +92,7 @@ class Prometheus:
         return float(res[0]["value"][1]) if res else None
 
     def close(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        hnlib.stop_server(self.proc)
         self.log.close()
 
 
