@@ -1,4 +1,4 @@
-/* fsutil.c: mkdir -p and full writes; see fsutil.h. */
+/* fsutil.c: mkdir -p, full writes, readable files; see fsutil.h. */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -76,4 +76,15 @@ int hn_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)w;
     }
     return 0;
+}
+
+bool hn_file_readable(const char *option, const char *file, char *err, size_t err_len)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL) {
+        snprintf(err, err_len, "%s %s: cannot read it (%s)", option, file, strerror(errno));
+        return false;
+    }
+    fclose(f);
+    return true;
 }

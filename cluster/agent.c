@@ -102,6 +102,8 @@ struct agent {
     char feeders_sha[65];
     const struct hn_plugin *feeders_for; /* the plugin they were checked against */
     struct hn_http_options limits;       /* the master's, as the runner has them */
+    json_t *transport;                   /* the master's TLS files and source addresses:
+                                          * limits.transport's strings point into it */
     struct feed_state {
         uint64_t asked, got;      /* last lease asked for, last one received */
         uint64_t asked_us;
@@ -472,8 +474,13 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
         .client = hn_http_client_parse(json_string_value(json_object_get(lj, "client"))),
     };
     limits = hn_http_options_or_defaults(&limits);
+    json_t *tj = json_object_get(lj, "transport");
+    if (!json_is_object(tj))
+        tj = NULL;
+    bool same_transport = tj == NULL ? a->transport == NULL
+                                     : a->transport != NULL && json_equal(tj, a->transport);
     if (a->runner && same_list(tags, a->tags) && same_list(xtags, a->exclude_tags) &&
-        stop_timeout == a->stop_timeout &&
+        stop_timeout == a->stop_timeout && same_transport &&
         limits.max_body == a->limits.max_body && limits.connect_s == a->limits.connect_s &&
         limits.response_s == a->limits.response_s && limits.idle_s == a->limits.idle_s &&
         limits.client == a->limits.client) {
@@ -487,6 +494,21 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     a->tags = tags;
     a->exclude_tags = xtags;
     a->stop_timeout = stop_timeout;
+    json_decref(a->transport);
+    a->transport = tj ? json_deep_copy(tj) : NULL;
+    limits.transport = (struct hn_transport){
+        .insecure = json_is_true(json_object_get(a->transport, "insecure")),
+        .ca_file = json_string_value(json_object_get(a->transport, "ca_cert")),
+        .cert_file = json_string_value(json_object_get(a->transport, "client_cert")),
+        .key_file = json_string_value(json_object_get(a->transport, "client_key")),
+        .source_ips = json_string_value(json_object_get(a->transport, "source_ips")),
+    };
+    /* The master's paths and addresses, read on this machine. */
+    char why[400];
+    if (hn_transport_check(&limits.transport, why, sizeof why) != 0) {
+        snprintf(err, err_len, "the master's options do not work here: %s", why);
+        return -1;
+    }
     a->limits = limits;
     struct hn_runner_config rc = {
         .plugin = a->plugin,
@@ -876,6 +898,7 @@ static void teardown(struct agent *a)
     }
     free_list(a->tags);
     free_list(a->exclude_tags);
+    json_decref(a->transport);
     free(a->want.counts);
     free(a->want.host);
     json_decref(a->want.params);

@@ -327,6 +327,18 @@ static void send_welcome(struct hn_fleet *f, const char *id, bool with_plugin)
                            l->connect_s, "response", l->response_s, "idle", l->idle_s);
     if (hn_http_client_name(l->client) != NULL)
         json_object_set_new(lj, "client", json_string(hn_http_client_name(l->client)));
+    const struct hn_transport *t = &l->transport;
+    if (t->insecure || t->ca_file || t->cert_file || t->key_file || t->source_ips) {
+        /* Paths and addresses: each worker reads them on its own machine. */
+        json_t *tj = json_object();
+        json_object_set_new(tj, "insecure", json_boolean(t->insecure));
+        const char *keys[] = {"ca_cert", "client_cert", "client_key", "source_ips"};
+        const char *vals[] = {t->ca_file, t->cert_file, t->key_file, t->source_ips};
+        for (size_t i = 0; i < 4; i++)
+            if (vals[i] != NULL)
+                json_object_set_new(tj, keys[i], json_string(vals[i]));
+        json_object_set_new(lj, "transport", tj);
+    }
     json_object_set_new(w, "limits", lj);
     if (with_plugin)
         json_object_set(w, "plugin_file", f->plugin_file);

@@ -307,6 +307,7 @@ static int build_plans(const struct hn_plugin *plugin, const char *const *tags,
         /* Read only from plugins that know the field (it was reserved in 1.0). */
         p->headers = plugin->abi_minor >= 1 ? t->headers : NULL;
         p->abi_1_1 = plugin->abi_minor >= 1;
+        p->abi_1_3 = plugin->abi_minor >= 3;
         p->index = (int)i;
         if (p->n_tasks == 0) {
             if (tags || exclude_tags)

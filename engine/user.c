@@ -352,6 +352,18 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
         free(default_name);
         return r;
     }
+    if (u->plan->abi_1_3 && (opts->http_version < 0 || opts->http_version > 2)) {
+        struct hn_response *r =
+            local_failure(u, method, name, "hn_req.http_version must be 0, 1 or 2", true);
+        free(default_name);
+        return r;
+    }
+    if (u->plan->abi_1_3 && (opts->http_version < 0 || opts->http_version > 2)) {
+        struct hn_response *r =
+            local_failure(u, method, name, "hn_req.http_version must be 0, 1 or 2", true);
+        free(default_name);
+        return r;
+    }
     bool absolute = strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
     if (!absolute && (u->host == NULL || *u->host == '\0')) {
         struct hn_response *r = local_failure(
@@ -417,6 +429,9 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     };
     if (u->plan->abi_1_1 && opts->max_body > 0)
         rq.limits.max_body = opts->max_body;
+    int version = u->plan->abi_1_3 ? opts->http_version : 0;
+    rq.http2 = version == 2 || (version == 0 && u->plan->abi_1_3 &&
+                                (u->plan->type->flags & HN_USER_HTTP2));
     if (hn_http_client_start(w->http, &u->conn, &rq) != 0) {
         release_slot(w);
         r->pending = true; /* resp.error says why */
@@ -1065,10 +1080,14 @@ void hn_user_spawn(struct hn_worker *w, const struct hn_type_plan *plan, uint64_
     u->api = &api_table;
     u->resp.api = &api_table;
     u->resp.user = u;
+    /* HTTP/2 users are libcurl's whatever the run's client (the fast one
+     * speaks HTTP/1.1); each user connects from the next source address. */
+    bool http2 = plan->abi_1_3 && (plan->type->flags & HN_USER_HTTP2);
     hn_http_conn_init(&u->conn, u, plan->type->flags & HN_USER_SHARED_POOL,
-                      w->limits.client == HN_HTTP_CLIENT_FAST ||
-                          (w->limits.client == HN_HTTP_CLIENT_BY_TYPE &&
-                           (plan->type->flags & HN_USER_FAST_HTTP)));
+                      !http2 && (w->limits.client == HN_HTTP_CLIENT_FAST ||
+                                 (w->limits.client == HN_HTTP_CLIENT_BY_TYPE &&
+                                  (plan->type->flags & HN_USER_FAST_HTTP))),
+                      (unsigned)id);
     u->resp.http = &u->conn.resp;
     u->pe.kind = HN_POLL_USER;
     u->w = w;

@@ -384,7 +384,8 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     /* At least twice the in-flight cap of connections, or pooled ones get
      * closed and reopened as handles come and go (measured: 1 % reuse). */
     if (w->epfd >= 0)
-        w->http = hn_http_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done);
+        w->http = hn_http_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done,
+                                      &w->limits.transport);
     if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL || w->iterations_done == NULL)
         goto fail;
     w->wake_pe.kind = HN_POLL_WAKE;

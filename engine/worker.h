@@ -41,6 +41,7 @@ struct hn_type_plan {
     char *host;                    /* the type's host override, or NULL */
     const char *const *headers;    /* the type's default headers (ABI 1.1), or NULL */
     bool abi_1_1;                  /* the plugin knows ABI 1.1's fields (hn_req.max_body) */
+    bool abi_1_3;                  /* ... and ABI 1.3's (hn_req.http_version) */
     size_t slot;                   /* position in the runner's plans */
 };
 

@@ -7,10 +7,10 @@ set -eu
 profile=${1:-test}
 build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libzmq3-dev libcsv-dev
        libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js libhttp-parser-dev
-       libssl-dev zlib1g-dev"
+       libssl-dev zlib1g-dev libpq-dev"
 test="$build curl python3 python3-yaml python3-junitparser procps chromium clang libclang-rt-14-dev
-      prometheus influxdb libnss3-tools"
-bench="$test nginx-light wrk apache2-utils hey python3-locust time"
+      prometheus influxdb postgresql libnss3-tools nginx-light"
+bench="$test wrk apache2-utils hey python3-locust time"
 
 case "$profile" in
 build) want=$build ;;

@@ -543,6 +543,31 @@ static int set_max_body(struct pstate *ps, const char *v)
     return 0;
 }
 
+static int set_insecure(struct pstate *ps, const char *v)
+{
+    return set_flag(ps, &ps->o->insecure, v);
+}
+
+static int set_ca_cert(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->ca_cert, v, "a PEM file of CA certificates");
+}
+
+static int set_client_cert(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->client_cert, v, "a PEM certificate file");
+}
+
+static int set_client_key(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->client_key, v, "a PEM private key file");
+}
+
+static int set_source_ips(struct pstate *ps, const char *v)
+{
+    return set_str(ps, &ps->o->source_ips, v, "local IP addresses like 127.0.0.2,127.0.0.3");
+}
+
 static int set_http_client(struct pstate *ps, const char *v)
 {
     int c = hn_http_client_parse(v);
@@ -1101,6 +1126,16 @@ static const struct opt opts[] = {
      "... when its body stalls for SPAN (default 10s)"},
     {"max-body", 0, A_VALUE, W_ALL, G_RUN, set_max_body, "SIZE",
      "body bytes kept per response for the plugin (default 1MiB)"},
+    {"insecure", 'k', A_BOOL, W_ALL, G_RUN, set_insecure, NULL,
+     "do not verify the target's TLS certificate or host name"},
+    {"ca-cert", 0, A_VALUE, W_ALL, G_RUN, set_ca_cert, "FILE",
+     "trust the CA certificates in FILE (PEM) instead of the system's"},
+    {"client-cert", 0, A_VALUE, W_ALL, G_RUN, set_client_cert, "FILE",
+     "present this TLS client certificate (PEM; may hold the key too)"},
+    {"client-key", 0, A_VALUE, W_ALL, G_RUN, set_client_key, "FILE",
+     "the client certificate's private key (PEM)"},
+    {"source-ips", 0, A_VALUE, W_ALL, G_RUN, set_source_ips, "A,B",
+     "connect from these local addresses, a user each in turn"},
     {"exit-code-on-error", 0, A_VALUE, W_ALL, G_RUN, set_exit_code, "N",
      "exit code when any request failed, 0..255 (default 1)"},
     {"tags", 'T', A_VALUE, W_ALL, G_RUN, set_tags, "A,B",
@@ -1670,6 +1705,10 @@ void hn_options_cleanup(struct hn_options *o)
     free_list(o->tags);
     free_list(o->exclude_tags);
     free(o->influxdb);
+    free(o->ca_cert);
+    free(o->client_cert);
+    free(o->client_key);
+    free(o->source_ips);
     free(o->influxdb_db);
     free(o->influxdb_user);
     if (o->influxdb_password != NULL)

@@ -76,6 +76,10 @@ struct hn_options {
     double connect_timeout;       /* --connect-timeout (0 = 10 s) */
     double response_timeout;      /* --response-timeout: to the response's head (0 = 10 s) */
     double idle_timeout;          /* --idle-timeout: body without a byte (0 = 10 s) */
+    bool insecure;                /* --insecure: no TLS certificate or host name check */
+    char *ca_cert;                /* --ca-cert FILE: trust these CAs, not the system's */
+    char *client_cert, *client_key; /* --client-cert FILE, --client-key FILE */
+    char *source_ips;             /* --source-ips A,B: local addresses, a user each in turn */
     int exit_code_on_error;       /* --exit-code-on-error N (0..255, default 1) */
     char **tags;                  /* -T/--tags a,b: NULL-terminated list; NULL = none */
     char **exclude_tags;          /* -E/--exclude-tags a,b: same shape */

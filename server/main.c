@@ -555,7 +555,18 @@ int main(int argc, char **argv)
         .response_s = opt.response_timeout,
         .idle_s = opt.idle_timeout,
         .client = opt.http_client,
+        .transport = {.insecure = opt.insecure,
+                      .ca_file = opt.ca_cert,
+                      .cert_file = opt.client_cert,
+                      .key_file = opt.client_key,
+                      .source_ips = opt.source_ips},
     };
+    /* Files and addresses the workers' connections need: bad ones are one
+     * line now, not a failure per request. A worker checks its own. */
+    if (hn_transport_check(&limits.transport, err, sizeof err) != 0) {
+        fprintf(stderr, "hornet: %s\n", err);
+        goto out;
+    }
     const char *plugin_label = opt.plugin ? opt.plugin : "shop (built-in)";
     if ((opt.master || (opt.worker && plugin != NULL)) &&
         hn_cluster_plugin_sha256(plugin_label, opt.plugin == NULL, sha, err, sizeof err) != 0) {

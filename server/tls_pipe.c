@@ -23,6 +23,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "fsutil.h"
+
 #define BUF 16384     /* one TLS record */
 #define FLUSH_MS 10000 /* once the server side closed: time for the client to take the rest */
 #define LINGER_MS 2000 /* after our close_notify: reading what the client still sends */
@@ -61,16 +63,6 @@ static const char *first_reason(void)
     return r ? r : "unknown reason";
 }
 
-static bool readable(const char *option, const char *file, char *err, size_t err_len)
-{
-    FILE *f = fopen(file, "r");
-    if (f == NULL) {
-        snprintf(err, err_len, "%s %s: cannot read it (%s)", option, file, strerror(errno));
-        return false;
-    }
-    fclose(f);
-    return true;
-}
 
 int hn_tls_load(struct hn_tls **out, const char *cert_file, const char *key_file, char *err,
                 size_t err_len)
@@ -91,8 +83,8 @@ int hn_tls_load(struct hn_tls **out, const char *cert_file, const char *key_file
     SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     ERR_clear_error();
     bool ok = false;
-    if (!readable("--tls-cert", cert_file, err, err_len) ||
-        !readable("--tls-key", key_file, err, err_len))
+    if (!hn_file_readable("--tls-cert", cert_file, err, err_len) ||
+        !hn_file_readable("--tls-key", key_file, err, err_len))
         ; /* said */
     else if (SSL_CTX_use_certificate_chain_file(t->ctx, cert_file) != 1)
         snprintf(err, err_len, "--tls-cert %s: not a PEM certificate (%s)", cert_file,

@@ -8,6 +8,7 @@
 #include "curl_client.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "log.h"
 
 /*
  * A curl socket's epoll state. curl asks to stop watching a keep-alive
@@ -50,6 +52,8 @@ struct hn_curl_client {
     /* Idle easy handles lent to pooled conns per transfer. */
     CURL **easy_pool;
     size_t n_easy_pool, cap_easy_pool;
+    struct hn_transport transport;   /* the run's TLS trust and identity */
+    struct hn_source_addrs *sources; /* --source-ips as curl's "host!ADDR", or NULL */
 };
 
 /* ---------------------------------------------------------------- */
@@ -268,7 +272,9 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
         break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-        if (strstr(said, "chunk") != NULL)
+        if (strstr(said, "SSL routines::") != NULL)
+            hn_tls_failure_message("TLS error", said, buf, sizeof buf);
+        else if (strstr(said, "chunk") != NULL)
             snprintf(buf, sizeof buf, "malformed chunked body");
         else if (strstr(said, "header") != NULL || strstr(said, "Header") != NULL)
             snprintf(buf, sizeof buf, "too many or too large response headers");
@@ -313,6 +319,24 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
          * the fast client names the same fault the same way. */
         snprintf(buf, sizeof buf, "response header too large");
         break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        /* "SSL certificate problem: certificate has expired", or curl's own
+         * host name check. */
+        hn_tls_verify_message(strncmp(said, "SSL certificate problem: ", 25) == 0 ? said + 25 : said,
+                              buf, sizeof buf);
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+        hn_tls_failure_message("TLS handshake failed", said, buf, sizeof buf);
+        break;
+    case CURLE_SSL_CERTPROBLEM:
+        hn_tls_failure_message("TLS client certificate unusable", said, buf, sizeof buf);
+        break;
+    case CURLE_SSL_CACERT_BADFILE:
+        snprintf(buf, sizeof buf, "TLS CA file unusable");
+        break;
+    case CURLE_INTERFACE_FAILED:
+        snprintf(buf, sizeof buf, "cannot connect from the source address");
+        break;
     case CURLE_BAD_CONTENT_ENCODING:
         snprintf(buf, sizeof buf, "malformed body encoding");
         break;
@@ -347,6 +371,20 @@ static CURL *new_easy(struct hn_curl_client *c)
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)HN_REDIRECTS_MAX);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    const struct hn_transport *t = &c->transport;
+    if (t->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (t->ca_file != NULL) {
+        /* Instead of the system's, as the fast client does. */
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    }
+    if (t->cert_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file ? t->key_file : t->cert_file);
+    }
     return e;
 }
 
@@ -426,6 +464,28 @@ static void end_transfer(struct hn_curl_client *c, struct hn_http_conn *conn)
     curl_multi_remove_handle(c->multi, conn->easy);
 }
 
+/* HTTP/1.1 unless asked (as Locust's users and the fast client speak):
+ * curl would otherwise offer h2 to every https:// server. */
+static long http_version(const struct hn_http_request *rq)
+{
+    if (!rq->http2)
+        return CURL_HTTP_VERSION_1_1;
+    if (strncasecmp(rq->url, "https:", 6) == 0)
+        return CURL_HTTP_VERSION_2TLS;
+    /* h2c: before 8.0, libcurl fails every request after the first on a
+     * reused prior-knowledge connection ("error in the HTTP2 framing
+     * layer", curl issue 10634); browsers never speak h2c either. */
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (v->version_num >= 0x080000)
+        return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true))
+        hn_logf(HN_WARNING, "HTTP/2 on http:// (h2c) needs libcurl 8.0 or later (this is %s): "
+                            "those requests use HTTP/1.1; HTTP/2 over https:// works",
+                v->version);
+    return CURL_HTTP_VERSION_1_1;
+}
+
 int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
                   const struct hn_http_request *rq)
 {
@@ -449,6 +509,10 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->no_redirects ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, http_version(rq));
+    if (c->sources != NULL)
+        curl_easy_setopt(e, CURLOPT_INTERFACE,
+                         c->sources->text[conn->source_slot % c->sources->n]);
 
     struct curl_slist *h = NULL;
     bool inflate = false;
@@ -580,16 +644,34 @@ void hn_curl_conn_cleanup(struct hn_curl_client *c, struct hn_http_conn *conn)
 /* The client                                                        */
 /* ---------------------------------------------------------------- */
 
-struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done)
+struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done,
+                                          const struct hn_transport *t)
 {
     struct hn_curl_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
+    c->transport = *t;
+    if (t->source_ips != NULL) {
+        char err[160];
+        c->sources = malloc(sizeof *c->sources);
+        if (c->sources == NULL || hn_source_addrs_parse(t->source_ips, c->sources, err, sizeof err)) {
+            free(c->sources);
+            free(c);
+            return NULL; /* checked before the run: only memory can fail */
+        }
+        /* "host!" binds to the address, never an interface of that name. */
+        for (unsigned i = 0; i < c->sources->n; i++) {
+            char tmp[56];
+            snprintf(tmp, sizeof tmp, "%s", c->sources->text[i]);
+            snprintf(c->sources->text[i], sizeof c->sources->text[i], "host!%.48s", tmp);
+        }
+    }
     c->epfd = epfd;
     c->done = done;
     c->deadline = UINT64_MAX;
     c->multi = curl_multi_init();
     if (c->multi == NULL) {
+        free(c->sources);
         free(c);
         return NULL;
     }
@@ -612,6 +694,7 @@ void hn_curl_client_free(struct hn_curl_client *c)
     for (size_t i = 0; i < c->fdtab_cap; i++)
         free(c->fdtab[i]);
     free(c->fdtab);
+    free(c->sources);
     free(c);
 }
 

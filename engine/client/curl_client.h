@@ -20,9 +20,12 @@
 
 struct hn_curl_client;
 
-/* max_connections bounds the connections the multi handle keeps open.
- * Returns NULL when out of memory. */
-struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done);
+/* max_connections bounds the connections the multi handle keeps open; t
+ * is the run's TLS trust and identity and source addresses (checked
+ * before: see transport.h), its strings kept as they are. Returns NULL
+ * when out of memory. */
+struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_http_done_cb done,
+                                          const struct hn_transport *t);
 /* Frees the client; every conn must be cleaned up first. NULL ignored. */
 void hn_curl_client_free(struct hn_curl_client *c);
 /* When curl next wants its timers run (monotonic µs; UINT64_MAX = never). */

@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "cookie_jar.h"
 #include "h1_reader.h"
+#include "transport.h"
 
 #define READ_BUF (64u * 1024u)
 
@@ -102,6 +103,9 @@ struct hn_fast_client {
     struct hn_fast_conn *active;   /* transfers in progress */
     struct hn_fast_conn *finished; /* ended, for hn_fast_client_collect */
     SSL_CTX *ssl_ctx;
+    struct hn_transport transport;  /* the run's TLS trust and identity */
+    struct hn_source_addrs *sources; /* --source-ips, or NULL */
+    unsigned source_turn;          /* the next pooled connection's source */
     char *rbuf;
 };
 
@@ -259,15 +263,23 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     return 1; /* the origin keeps the reference */
 }
 
-static SSL_CTX *ssl_ctx(struct hn_fast_client *c)
+/* The client's TLS context, made on first use with the run's trust and
+ * identity; NULL with err set when that failed. */
+static SSL_CTX *ssl_ctx(struct hn_fast_client *c, char *err, size_t err_len)
 {
     if (c->ssl_ctx != NULL)
         return c->ssl_ctx;
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL)
+    if (ctx == NULL) {
+        snprintf(err, err_len, "TLS setup failed (out of memory)");
         return NULL;
-    SSL_CTX_set_default_verify_paths(ctx);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    }
+    if (c->transport.ca_file == NULL)
+        SSL_CTX_set_default_verify_paths(ctx);
+    if (hn_transport_apply_ssl(&c->transport, ctx, err, err_len) != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
@@ -288,6 +300,23 @@ static struct fsock *sock_open(struct hn_fast_client *c, struct hn_fast_conn *fc
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (c->sources != NULL) {
+        /* A user's own connections come from its address; pooled ones
+         * take the addresses in turn. */
+        unsigned i = (fc->conn->pooled ? c->source_turn++ : fc->conn->source_slot) % c->sources->n;
+        if (c->sources->addr[i].ss_family != o->addr.ss_family) {
+            snprintf(err, err_len, "cannot connect from %s to an IPv%c address",
+                     c->sources->text[i], o->addr.ss_family == AF_INET6 ? '6' : '4');
+            close(fd);
+            return NULL;
+        }
+        if (bind(fd, (struct sockaddr *)&c->sources->addr[i], c->sources->len[i]) != 0) {
+            snprintf(err, err_len, "cannot connect from %s (%s)", c->sources->text[i],
+                     strerror(errno));
+            close(fd);
+            return NULL;
+        }
+    }
     if (connect(fd, (struct sockaddr *)&o->addr, o->addrlen) != 0 && errno != EINPROGRESS) {
         hn_http_connect_error(errno, err, err_len);
         close(fd);
@@ -317,10 +346,12 @@ static struct fsock *sock_open(struct hn_fast_client *c, struct hn_fast_conn *fc
 /* Starts TLS on a connected socket. */
 static int tls_begin(struct hn_fast_client *c, struct fsock *s, char *err, size_t err_len)
 {
-    SSL_CTX *ctx = ssl_ctx(c);
-    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    SSL_CTX *ctx = ssl_ctx(c, err, err_len);
+    if (ctx == NULL)
+        return -1;
+    SSL *ssl = SSL_new(ctx);
     if (ssl == NULL) {
-        snprintf(err, err_len, "TLS setup failed");
+        snprintf(err, err_len, "TLS setup failed (out of memory)");
         return -1;
     }
     s->ssl = ssl;
@@ -898,6 +929,15 @@ static void do_read(struct hn_fast_client *c, struct hn_fast_conn *fc)
                     sock_watch(c, s, EPOLLIN | EPOLLOUT);
                     return;
                 }
+                if (e == SSL_ERROR_SSL && ERR_peek_error() != 0 && !fc->rd.got_bytes) {
+                    /* An alert in place of an answer: with TLS 1.3 a server
+                     * refuses a client certificate after the handshake. */
+                    char msg[200];
+                    hn_tls_failure_message("TLS error", ERR_reason_error_string(ERR_peek_error()),
+                                           msg, sizeof msg);
+                    fail(c, fc, msg);
+                    return;
+                }
                 on_closed(c, fc, e == SSL_ERROR_ZERO_RETURN ? 0
                                  : e == SSL_ERROR_SYSCALL && errno != 0 ? errno
                                                                         : ECONNRESET);
@@ -958,12 +998,12 @@ static void tls_step(struct hn_fast_client *c, struct hn_fast_conn *fc)
     char msg[200];
     long v = SSL_get_verify_result(s->ssl);
     if (v != X509_V_OK)
-        snprintf(msg, sizeof msg, "TLS certificate verify failed (%s)",
-                 X509_verify_cert_error_string(v));
+        hn_tls_verify_message(X509_verify_cert_error_string(v), msg, sizeof msg);
     else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
         snprintf(msg, sizeof msg, "connection closed during the TLS handshake");
     else
-        snprintf(msg, sizeof msg, "TLS handshake failed");
+        hn_tls_failure_message("TLS handshake failed", ERR_reason_error_string(ERR_peek_error()),
+                               msg, sizeof msg);
     fail(c, fc, msg);
 }
 
@@ -1058,6 +1098,10 @@ int hn_fast_start(struct hn_fast_client *c, struct hn_http_conn *conn,
 {
     struct hn_http_response *r = &conn->resp;
     hn_http_response_begin(r, rq, hn_mono_us());
+    if (rq->http2) {
+        r->error = strdup("HTTP/2 needs libcurl (the fast HTTP client speaks HTTP/1.1)");
+        return -1;
+    }
     struct hn_fast_conn *fc = conn->fc;
     if (fc == NULL) {
         fc = calloc(1, sizeof *fc);
@@ -1186,7 +1230,8 @@ static void init_once(void)
     hn_h1_reader_global_init();
 }
 
-struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_cb done)
+struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_cb done,
+                                          const struct hn_transport *t)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_once);
@@ -1197,6 +1242,17 @@ struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_
     if (c->rbuf == NULL) {
         free(c);
         return NULL;
+    }
+    c->transport = *t;
+    if (t->source_ips != NULL) {
+        char err[160];
+        c->sources = malloc(sizeof *c->sources);
+        if (c->sources == NULL || hn_source_addrs_parse(t->source_ips, c->sources, err, sizeof err)) {
+            free(c->sources);
+            free(c->rbuf);
+            free(c);
+            return NULL; /* checked before the run: only memory can fail */
+        }
     }
     c->epfd = epfd;
     c->max_idle = max_idle > 0 ? max_idle : 1;
@@ -1224,6 +1280,7 @@ void hn_fast_client_free(struct hn_fast_client *c)
     }
     if (c->ssl_ctx)
         SSL_CTX_free(c->ssl_ctx);
+    free(c->sources);
     free(c->rbuf);
     free(c);
 }

@@ -20,13 +20,17 @@
 #define HN_FAST_CLIENT_H
 
 #include "http_message.h"
+#include "transport.h"
 #include "pollent.h"
 
 struct hn_fast_client;
 
-/* max_idle bounds the idle pooled connections kept per origin. Returns NULL
- * when out of memory. */
-struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_cb done);
+/* max_idle bounds the idle pooled connections kept per origin; t is the
+ * run's TLS trust and identity and source addresses (checked before: see
+ * transport.h), its strings kept as they are. Returns NULL when out of
+ * memory. */
+struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_cb done,
+                                          const struct hn_transport *t);
 /* Frees the client; every conn must be cleaned up first. NULL ignored. */
 void hn_fast_client_free(struct hn_fast_client *c);
 /* When the client next wants its timers run (monotonic µs; UINT64_MAX =

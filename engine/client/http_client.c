@@ -14,13 +14,14 @@ struct hn_http_client {
     struct hn_fast_client *fast;
 };
 
-struct hn_http_client *hn_http_client_new(int epfd, long max_connections, hn_http_done_cb done)
+struct hn_http_client *hn_http_client_new(int epfd, long max_connections, hn_http_done_cb done,
+                                          const struct hn_transport *t)
 {
     struct hn_http_client *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
-    c->curl = hn_curl_client_new(epfd, max_connections, done);
-    c->fast = hn_fast_client_new(epfd, max_connections, done);
+    c->curl = hn_curl_client_new(epfd, max_connections, done, t);
+    c->fast = hn_fast_client_new(epfd, max_connections, done, t);
     if (c->curl == NULL || c->fast == NULL) {
         hn_http_client_free(c);
         return NULL;
@@ -65,12 +66,14 @@ void hn_http_client_collect(struct hn_http_client *c)
     hn_fast_client_collect(c->fast);
 }
 
-void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled, bool fast)
+void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled, bool fast,
+                       unsigned source_slot)
 {
     memset(conn, 0, sizeof *conn);
     conn->owner = owner;
     conn->pooled = pooled;
     conn->fast = fast;
+    conn->source_slot = source_slot;
 }
 
 void hn_http_conn_cleanup(struct hn_http_client *c, struct hn_http_conn *conn)

@@ -17,9 +17,11 @@
 struct hn_http_client;
 
 /* max_connections bounds the connections kept open by the libcurl client,
- * and the idle pooled ones per origin by the fast client. NULL when out of
- * memory. */
-struct hn_http_client *hn_http_client_new(int epfd, long max_connections, hn_http_done_cb done);
+ * and the idle pooled ones per origin by the fast client; t is how both
+ * connect (transport.h; checked before, its strings kept as they are).
+ * NULL when out of memory. */
+struct hn_http_client *hn_http_client_new(int epfd, long max_connections, hn_http_done_cb done,
+                                          const struct hn_transport *t);
 /* Frees both clients; every conn must be cleaned up first. NULL ignored. */
 void hn_http_client_free(struct hn_http_client *c);
 /* When the clients next want their timers run (monotonic µs; UINT64_MAX =
@@ -33,8 +35,10 @@ void hn_http_client_on_event(struct hn_http_client *c, struct hn_pollent *pe, ui
 void hn_http_client_collect(struct hn_http_client *c);
 
 /* pooled: share connections with the thread's other pooled users; fast:
- * the fast client serves this conn. */
-void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled, bool fast);
+ * the fast client serves this conn; source_slot: which of the source
+ * addresses (modulo their number) its own connections come from. */
+void hn_http_conn_init(struct hn_http_conn *conn, void *owner, bool pooled, bool fast,
+                       unsigned source_slot);
 /* Ends any transfer without a callback and frees everything the conn holds. */
 void hn_http_conn_cleanup(struct hn_http_client *c, struct hn_http_conn *conn);
 /* Starts a request on conn (whose response is reset first). Returns 0, or

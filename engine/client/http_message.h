@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transport.h"
+
 #define HN_HEADERS_MAX (64u * 1024u)      /* bytes of headers kept per response */
 #define HN_REDIRECTS_MAX 30               /* redirects followed per request (curl's MAXREDIRS) */
 
@@ -40,6 +42,7 @@ struct hn_http_options {
     double response_s;        /* from the start to the response's head, complete */
     double idle_s;            /* without a byte once the head is in */
     int client;               /* enum hn_http_client_choice */
+    struct hn_transport transport; /* TLS trust and identity, source addresses */
 };
 #define HN_MAX_BODY_DEFAULT ((size_t)1 << 20)
 #define HN_CONNECT_S_DEFAULT 10.0
@@ -91,6 +94,9 @@ struct hn_http_request {
     bool json;                /* adds Content-Type: application/json */
     double timeout_s;         /* > 0: the whole request */
     bool no_redirects;
+    /* HTTP/2: over TLS when the server offers it (ALPN), on plain http://
+     * without asking (prior knowledge); libcurl only. */
+    bool http2;
     struct hn_http_options limits; /* zeros: the defaults */
 };
 
@@ -103,6 +109,7 @@ struct hn_http_conn {
     bool pooled;              /* borrows connections (or curl handles) from a shared pool */
     bool fast;                /* served by the fast client, not libcurl */
     bool in_transfer;
+    unsigned source_slot;     /* which of --source-ips its own connections come from */
     /* libcurl's part (curl_client.c) */
     void *easy;               /* CURL * */
     void *share;              /* CURLSH *: connection cache, or cookies when pooled */

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define HN_ABI_MAJOR 1
-#define HN_ABI_MINOR 2
+#define HN_ABI_MINOR 3
 
 /* The entry symbol, versioned by ABI major. */
 #define HN_PLUGIN_ENTRY hornet_plugin_entry_v1
@@ -93,6 +93,13 @@ struct hn_task {
  * only libcurl does (a proxy, credentials in the URL) fails saying so.
  * --http-client fast|curl overrides this for a whole run. */
 #define HN_USER_FAST_HTTP 0x4u
+/* ABI 1.3: requests speak HTTP/2 (libcurl with nghttp2): negotiated by
+ * ALPN on https:// (HTTP/1.1 when the server does not offer h2); on
+ * http:// spoken without asking (h2c, "prior knowledge") with libcurl 8.0
+ * or later, HTTP/1.1 before (a warning says so). Each user keeps its own
+ * connection, its requests streams on it. These users always use libcurl.
+ * hn_req.http_version chooses per request. */
+#define HN_USER_HTTP2 0x8u
 
 /* A user type (Locust's User class). */
 struct hn_user_type {
@@ -227,6 +234,9 @@ struct hn_req {
     /* ABI 1.1 */
     size_t max_body;           /* body bytes kept for hn_body; 0 = the run's (--max-body,
                                 * default 1 MiB); the rest is counted, not kept */
+    /* ABI 1.3 */
+    int http_version;          /* 2 = HTTP/2 (libcurl users only), 1 = HTTP/1.1,
+                                * 0 = the user type's (HN_USER_HTTP2) */
 };
 
 /* Log levels for hn_log(). */
