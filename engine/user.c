@@ -48,7 +48,7 @@ static double rand_unit(struct hn_user *u)
 /* coroutine. Misuse is logged, never a crash.                       */
 /* ---------------------------------------------------------------- */
 
-static bool in_own_coroutine(struct hn_user *u, const char *what)
+bool hn_user_in_own_coroutine(struct hn_user *u, const char *what)
 {
     if (u != NULL && u->coro != NULL && hn_coro_current() == u->coro)
         return true;
@@ -57,18 +57,18 @@ static bool in_own_coroutine(struct hn_user *u, const char *what)
 }
 
 /* Leaves the user's task loop for good (stop requested). */
-static void exit_user(struct hn_user *u)
+void hn_user_exit(struct hn_user *u)
 {
     if (u->exit_jmp_set)
         longjmp(u->exit_jmp, 1);
 }
 
 /* Blocks while paused; unwinds when stopping. */
-static void gate(struct hn_user *u)
+void hn_user_gate(struct hn_user *u)
 {
     for (;;) {
         if (u->aborted || (u->stopping && !u->in_stop_hook))
-            exit_user(u);
+            hn_user_exit(u);
         if (!u->w->paused || u->in_stop_hook)
             return;
         u->wait = HN_BLOCK_PAUSED;
@@ -104,7 +104,7 @@ static const char *reason_phrase(int status)
 }
 
 /* Records the pending response with the verdict or the default rule. */
-static void finish_pending(struct hn_user *u)
+void hn_user_finish_pending(struct hn_user *u)
 {
     struct hn_response *r = &u->resp;
     if (!r->pending)
@@ -170,7 +170,7 @@ static struct hn_response *local_failure(struct hn_user *u, const char *method, 
     u->resp.http->error = strdup(message);
     if (record) {
         u->resp.pending = true;
-        finish_pending(u);
+        hn_user_finish_pending(u);
     }
     return &u->resp;
 }
@@ -276,7 +276,7 @@ static const char *const *merged_headers(struct hn_user *u, const char *const *o
 
 static int api_set_header(struct hn_user *u, const char *name, const char *value)
 {
-    if (!in_own_coroutine(u, "hn_set_header"))
+    if (!hn_user_in_own_coroutine(u, "hn_set_header"))
         return -1;
     size_t nl = name ? strlen(name) : 0;
     if (nl == 0 || strpbrk(name, ": \t\r\n") != NULL ||
@@ -318,7 +318,7 @@ static int api_set_header(struct hn_user *u, const char *name, const char *value
 static struct hn_response *api_request(struct hn_user *u, const char *method, const char *path,
                                        const struct hn_req *opts)
 {
-    if (!in_own_coroutine(u, "hn_request")) {
+    if (!hn_user_in_own_coroutine(u, "hn_request")) {
         /* The header promises never NULL: a shared, inert failure. Its
          * accessors only read it; success/failure ignore it (not pending). */
         static char misuse_error[] = "hn_request called outside its user's task";
@@ -329,10 +329,10 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     static const struct hn_req no_opts;
     if (opts == NULL)
         opts = &no_opts;
-    finish_pending(u);
-    gate(u);
+    hn_user_finish_pending(u);
+    hn_user_gate(u);
     if (u->aborted)
-        exit_user(u);
+        hn_user_exit(u);
 
     if (path == NULL)
         path = "";
@@ -394,7 +394,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
             if (granted)
                 release_slot(w);
             free(default_name);
-            exit_user(u);
+            hn_user_exit(u);
         }
     }
 
@@ -435,7 +435,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     if (hn_http_client_start(w->http, &u->conn, &rq) != 0) {
         release_slot(w);
         r->pending = true; /* resp.error says why */
-        finish_pending(u);
+        hn_user_finish_pending(u);
         return r;
     }
     u->wait = HN_BLOCK_HTTP;
@@ -445,7 +445,7 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
     /* The transfer is complete (or was aborted): it counts exactly once. */
     r->pending = true;
     if (!opts->catch_response)
-        finish_pending(u);
+        hn_user_finish_pending(u);
     return r;
 }
 
@@ -524,7 +524,7 @@ static void api_success(struct hn_response *r)
     if (r == NULL || !r->pending)
         return;
     r->verdict = 1;
-    finish_pending(r->user);
+    hn_user_finish_pending(r->user);
 }
 
 static void api_failure(struct hn_response *r, const char *message)
@@ -534,7 +534,7 @@ static void api_failure(struct hn_response *r, const char *message)
     r->verdict = -1;
     free(r->http->error);
     r->http->error = strdup(message && *message ? message : "marked as failure");
-    finish_pending(r->user);
+    hn_user_finish_pending(r->user);
 }
 
 static json_t *response_json(const struct hn_response *rc)
@@ -601,7 +601,7 @@ static int api_json_num(const struct hn_response *r, const char *path, double *o
 static void api_record(struct hn_user *u, const char *type, const char *name, double elapsed_ms,
                        int64_t bytes, const char *error)
 {
-    if (!in_own_coroutine(u, "hn_record"))
+    if (!hn_user_in_own_coroutine(u, "hn_record"))
         return;
     if (type == NULL || name == NULL || *type == '\0' || *name == '\0') {
         hn_logf(HN_ERROR, "hn_record needs a non-empty type and name (ignored)");
@@ -626,27 +626,22 @@ static void sleep_until(struct hn_user *u, uint64_t deadline)
 
 static void api_sleep(struct hn_user *u, double seconds)
 {
-    if (!in_own_coroutine(u, "hn_sleep"))
+    if (!hn_user_in_own_coroutine(u, "hn_sleep"))
         return;
-    finish_pending(u);
-    gate(u);
+    hn_user_finish_pending(u);
+    hn_user_gate(u);
     if (!(seconds > 0))
         seconds = 0;
     if (seconds > 1e7)
         seconds = 1e7;
     sleep_until(u, hn_mono_us() + (uint64_t)(seconds * 1e6));
-    gate(u);
+    hn_user_gate(u);
 }
 
-static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
+int hn_user_wait_fd(struct hn_user *u, int fd, int events, uint64_t deadline_us)
 {
-    if (!in_own_coroutine(u, "hn_wait_fd"))
-        return -1;
-    /* Like an HTTP request in flight, a custom operation finishes even when
-     * the user is asked to stop (its send may already have reached the
-     * target): only an abort at the stop timeout cuts it short. */
     if (u->aborted)
-        exit_user(u);
+        return -1;
     uint32_t ev = 0;
     if (events & HN_FD_READ)
         ev |= EPOLLIN | EPOLLRDHUP;
@@ -659,8 +654,8 @@ static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
     u->fd = fd;
     u->fd_events = 0;
     u->wait = HN_BLOCK_FD;
-    if (timeout > 0)
-        hn_worker_timer_add(u->w, u, hn_mono_us() + (uint64_t)(fmin(timeout, 1e7) * 1e6));
+    if (deadline_us != UINT64_MAX)
+        hn_worker_timer_add(u->w, u, deadline_us);
     hn_coro_yield();
     u->wait = HN_BLOCK_NONE;
     hn_worker_timer_del(u->w, u);
@@ -668,7 +663,7 @@ static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
     u->fd = -1;
     uint32_t got = u->fd_events;
     if (u->aborted)
-        exit_user(u);
+        return -1;
     int out = 0;
     if (got & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         out |= HN_FD_READ & events;
@@ -677,6 +672,23 @@ static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
     if (got != 0 && out == 0)
         out = events & (HN_FD_READ | HN_FD_WRITE);
     return out;
+}
+
+static int api_wait_fd(struct hn_user *u, int fd, int events, double timeout)
+{
+    if (!hn_user_in_own_coroutine(u, "hn_wait_fd"))
+        return -1;
+    /* Like an HTTP request in flight, a custom operation finishes even when
+     * the user is asked to stop (its send may already have reached the
+     * target): only an abort at the stop timeout cuts it short. */
+    if (u->aborted)
+        hn_user_exit(u);
+    int got = hn_user_wait_fd(u, fd, events,
+                              timeout > 0 ? hn_mono_us() + (uint64_t)(fmin(timeout, 1e7) * 1e6)
+                                          : UINT64_MAX);
+    if (u->aborted)
+        hn_user_exit(u);
+    return got;
 }
 
 static double api_now_ms(struct hn_user *u)
@@ -716,7 +728,7 @@ static void api_log(struct hn_user *u, int level, const char *message)
 
 static void api_reschedule(struct hn_user *u)
 {
-    if (!in_own_coroutine(u, "hn_reschedule"))
+    if (!hn_user_in_own_coroutine(u, "hn_reschedule"))
         return;
     if (u->task_jmp_set)
         longjmp(u->task_jmp, 1);
@@ -724,25 +736,25 @@ static void api_reschedule(struct hn_user *u)
 
 static void api_stop_user(struct hn_user *u)
 {
-    if (!in_own_coroutine(u, "hn_stop_user"))
+    if (!hn_user_in_own_coroutine(u, "hn_stop_user"))
         return;
     u->stopping = true;
-    exit_user(u);
+    hn_user_exit(u);
 }
 
 static void api_stop_test(struct hn_user *u, const char *reason)
 {
-    if (!in_own_coroutine(u, "hn_stop_test"))
+    if (!hn_user_in_own_coroutine(u, "hn_stop_test"))
         return;
     if (u->w->stop_test)
         u->w->stop_test(u->w->stop_test_ud, reason && *reason ? reason : "stopped by a user");
     u->stopping = true;
-    exit_user(u);
+    hn_user_exit(u);
 }
 
 static void api_exception(struct hn_user *u, const char *message)
 {
-    if (!in_own_coroutine(u, "hn_exception"))
+    if (!hn_user_in_own_coroutine(u, "hn_exception"))
         return;
     hn_worker_record_exception(u->w, u->plan->type->name, u->task_name ? u->task_name : "",
                                message && *message ? message : "exception");
@@ -775,7 +787,7 @@ static struct hn_feed_table *feeder_of(struct hn_user *u, const char *name)
 
 static void api_feed_next(struct hn_user *u, const char *name)
 {
-    if (!in_own_coroutine(u, "hn_feed_next"))
+    if (!hn_user_in_own_coroutine(u, "hn_feed_next"))
         return;
     struct hn_feed_table *t = feeder_of(u, name);
     if (t == NULL)
@@ -787,7 +799,7 @@ static void api_feed_next(struct hn_user *u, const char *name)
         /* A distributed worker whose lease ran dry: the next one is on its
          * way from the master. */
         sleep_until(u, hn_mono_us() + 2000);
-        gate(u);
+        hn_user_gate(u);
     }
     if (got == HN_FEED_GOT_NONE) {
         char why[160];
@@ -804,7 +816,7 @@ static void api_feed_next(struct hn_user *u, const char *name)
 
 static const char *api_feed_field(struct hn_user *u, const char *name, const char *column)
 {
-    if (!in_own_coroutine(u, "hn_feed_field"))
+    if (!hn_user_in_own_coroutine(u, "hn_feed_field"))
         return NULL;
     struct hn_feed_table *t = feeder_of(u, name);
     if (t == NULL)
@@ -835,7 +847,7 @@ static const char *api_feed_field(struct hn_user *u, const char *name, const cha
 
 static const char *api_param(struct hn_user *u, const char *name)
 {
-    if (!in_own_coroutine(u, "hn_param"))
+    if (!hn_user_in_own_coroutine(u, "hn_param"))
         return NULL;
     long i = hn_params_find(u->w->params, name);
     if (i < 0) {
@@ -891,6 +903,12 @@ static const struct hn_api api_table = {
     .param = api_param,
     .param_number = api_param_number,
     .body_truncated = api_body_truncated,
+    .ws_connect = hn_user_ws_connect,
+    .ws_send = hn_user_ws_send,
+    .ws_recv = hn_user_ws_recv,
+    .ws_request = hn_user_ws_request,
+    .ws_close = hn_user_ws_close,
+    .ws_error = hn_user_ws_error,
 };
 
 /* ---------------------------------------------------------------- */
@@ -951,7 +969,7 @@ static void run_hook(struct hn_user *u, void (*fn)(struct hn_user *))
         fn(u);
     }
     u->task_jmp_set = false;
-    finish_pending(u);
+    hn_user_finish_pending(u);
 }
 
 /* The open model: the user waits in its worker's pool until the runner
@@ -964,7 +982,7 @@ static void run_hook(struct hn_user *u, void (*fn)(struct hn_user *))
  * hold no bodies. */
 static void end_task(struct hn_user *u)
 {
-    finish_pending(u);
+    hn_user_finish_pending(u);
     json_decref(u->resp.json);
     u->resp.json = NULL;
     u->resp.json_parsed = false;
@@ -974,7 +992,7 @@ static void end_task(struct hn_user *u)
 static void open_loop(struct hn_user *u)
 {
     for (;;) {
-        gate(u);
+        hn_user_gate(u);
         if (!u->iteration_due) {
             u->wait = HN_BLOCK_IDLE;
             hn_ulist_push(&u->w->idle_users, u);
@@ -985,7 +1003,7 @@ static void open_loop(struct hn_user *u)
         u->iteration_due = false;
         if (u->iteration_at > hn_mono_us()) {
             sleep_until(u, u->iteration_at);
-            gate(u); /* a stop meanwhile cancels it: it never started */
+            hn_user_gate(u); /* a stop meanwhile cancels it: it never started */
         }
         uint64_t now = hn_mono_us();
         u->start_lag_us = now > u->iteration_at ? now - u->iteration_at : 0;
@@ -1015,7 +1033,7 @@ static void user_main(void *arg)
         if (u->open)
             open_loop(u); /* never returns: the user leaves through exit_jmp */
         for (;;) {
-            gate(u);
+            hn_user_gate(u);
             const struct hn_task *task = pick_task(u);
             u->task_name = task->name;
             u->task_start_us = hn_mono_us();
@@ -1023,7 +1041,7 @@ static void user_main(void *arg)
             run_hook(u, task->fn);
             end_task(u);
             double s = think_seconds(u);
-            gate(u);
+            hn_user_gate(u);
             if (s > 0) {
                 sleep_until(u, hn_mono_us() + (uint64_t)(s * 1e6));
             } else if (u->resumes == resumes) {
@@ -1036,7 +1054,7 @@ static void user_main(void *arg)
         }
     }
     u->exit_jmp_set = false;
-    finish_pending(u);
+    hn_user_finish_pending(u);
     if (t->on_stop && !u->aborted) {
         u->in_stop_hook = true;
         if (setjmp(u->exit_jmp) == 0) {
@@ -1045,7 +1063,7 @@ static void user_main(void *arg)
             run_hook(u, t->on_stop);
         }
         u->exit_jmp_set = false;
-        finish_pending(u);
+        hn_user_finish_pending(u);
     }
 }
 
@@ -1224,6 +1242,7 @@ void hn_user_free(struct hn_user *u)
     free(u->resp.method);
     free(u->resp.name);
     hn_http_conn_cleanup(u->w->http, &u->conn);
+    hn_user_ws_free_all(u);
     for (size_t i = 0; i < u->n_headers; i++)
         free(u->headers[i]);
     free(u->headers);
@@ -1233,4 +1252,9 @@ void hn_user_free(struct hn_user *u)
     free(u->state);
     free(u->host);
     free(u);
+}
+
+const struct hn_api *hn_user_api_table(void)
+{
+    return &api_table;
 }

@@ -20,6 +20,7 @@
 #include "hornet/hornet.h"
 #include "pollent.h"
 #include "stats.h"
+#include "ws_client.h"
 #include "worker.h"
 
 #define HN_NOT_IN_HEAP SIZE_MAX
@@ -106,6 +107,8 @@ struct hn_user {
     const char *task_name;
     size_t seq_next;
     uint64_t task_start_us;
+
+    struct hn_ws *ws;         /* its WebSocket handles (user_ws.c), freed with it */
 };
 
 struct hn_worker {
@@ -122,6 +125,7 @@ struct hn_worker {
     int epfd, wakefd;
     struct hn_pollent wake_pe;
     struct hn_http_client *http;  /* this thread's HTTP clients (engine/client) */
+    struct hn_ws_client *ws;      /* ... and its WebSocket side */
 
     struct hn_user **heap;
     size_t heap_n, heap_cap;
@@ -183,5 +187,30 @@ void hn_user_transfer_done(void *owner);
 void hn_user_timer_expired(struct hn_user *u);
 void hn_user_fd_ready(struct hn_user *u, uint32_t events);
 struct hn_user *hn_user_from_pollent(struct hn_pollent *pe);
+/* For the API's other files (user_ws.c), in the user's own coroutine:
+ * whether the call comes from there (logged when not); leaving the task
+ * loop for good (returns only outside it); waiting for fd (HN_FD_* bits) until
+ * deadline_us (UINT64_MAX = none): the ready bits, 0 at the deadline, -1
+ * when it cannot wait or the user was aborted (never unwinds). */
+bool hn_user_in_own_coroutine(struct hn_user *u, const char *what);
+void hn_user_exit(struct hn_user *u);
+int hn_user_wait_fd(struct hn_user *u, int fd, int events, uint64_t deadline_us);
+/* Records a catch_response request left pending; blocks while the run is
+ * paused and unwinds when the user must stop (before a new operation). */
+void hn_user_finish_pending(struct hn_user *u);
+void hn_user_gate(struct hn_user *u);
+/* The plugin API's function table. [any] */
+const struct hn_api *hn_user_api_table(void);
+
+/* user_ws.c: the WebSocket calls of the plugin API (ABI 1.3). */
+struct hn_ws *hn_user_ws_connect(struct hn_user *u, const char *url, const struct hn_ws_opts *o);
+int hn_user_ws_send(struct hn_ws *ws, const void *data, size_t len, int kind);
+int hn_user_ws_recv(struct hn_ws *ws, double timeout, const char **data, size_t *len);
+const char *hn_user_ws_request(struct hn_ws *ws, const char *name, const void *data, size_t len,
+                               double timeout, size_t *reply_len);
+void hn_user_ws_close(struct hn_ws *ws);
+const char *hn_user_ws_error(const struct hn_ws *ws);
+/* Frees the user's WebSocket handles (at once, no close frames). */
+void hn_user_ws_free_all(struct hn_user *u);
 
 #endif

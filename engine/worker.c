@@ -386,7 +386,9 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     if (w->epfd >= 0)
         w->http = hn_http_client_new(w->epfd, (long)w->in_flight_cap * 2, hn_user_transfer_done,
                                       &w->limits.transport);
-    if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL || w->iterations_done == NULL)
+    w->ws = hn_ws_client_new(&w->limits.transport);
+    if (w->epfd < 0 || w->wakefd < 0 || w->http == NULL || w->ws == NULL ||
+        w->iterations_done == NULL)
         goto fail;
     w->wake_pe.kind = HN_POLL_WAKE;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->wake_pe};
@@ -399,6 +401,7 @@ int hn_worker_start(struct hn_worker **out, const struct hn_worker_config *cfg)
     return 0;
 fail:
     hn_http_client_free(w->http);
+    hn_ws_client_free(w->ws);
     free(w->iterations_done);
     if (w->epfd >= 0)
         close(w->epfd);
@@ -424,6 +427,7 @@ void hn_worker_join(struct hn_worker *w)
     free(w->users);
     free(w->heap);
     hn_http_client_free(w->http);
+    hn_ws_client_free(w->ws);
     free(w->iterations_done);
     close(w->epfd);
     close(w->wakefd);

@@ -7,9 +7,9 @@ set -eu
 profile=${1:-test}
 build="build-essential cmake pkg-config libmicrohttpd-dev libwebsockets-dev libzmq3-dev libcsv-dev
        libcurl4-openssl-dev libjansson-dev libcmocka-dev libjs-chart.js libhttp-parser-dev
-       libssl-dev zlib1g-dev libpq-dev"
+       libssl-dev zlib1g-dev libpq-dev libwslay-dev"
 test="$build curl python3 python3-yaml python3-junitparser procps chromium clang libclang-rt-14-dev
-      prometheus influxdb postgresql libnss3-tools nginx-light"
+      prometheus influxdb postgresql libnss3-tools nginx-light python3-websockets"
 bench="$test wrk apache2-utils hey python3-locust time"
 
 case "$profile" in

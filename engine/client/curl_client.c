@@ -322,8 +322,8 @@ static char *transport_error(CURL *e, CURLcode code, const struct hn_http_respon
     case CURLE_PEER_FAILED_VERIFICATION:
         /* "SSL certificate problem: certificate has expired", or curl's own
          * host name check. */
-        hn_tls_verify_message(strncmp(said, "SSL certificate problem: ", 25) == 0 ? said + 25 : said,
-                              buf, sizeof buf);
+        hn_tls_verify_message(
+            strncmp(said, "SSL certificate problem: ", 25) == 0 ? said + 25 : said, buf, sizeof buf);
         break;
     case CURLE_SSL_CONNECT_ERROR:
         hn_tls_failure_message("TLS handshake failed", said, buf, sizeof buf);
@@ -651,14 +651,11 @@ struct hn_curl_client *hn_curl_client_new(int epfd, long max_connections, hn_htt
     if (c == NULL)
         return NULL;
     c->transport = *t;
-    if (t->source_ips != NULL) {
-        char err[160];
-        c->sources = malloc(sizeof *c->sources);
-        if (c->sources == NULL || hn_source_addrs_parse(t->source_ips, c->sources, err, sizeof err)) {
-            free(c->sources);
-            free(c);
-            return NULL; /* checked before the run: only memory can fail */
-        }
+    if (hn_source_addrs_load(t, &c->sources) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (c->sources != NULL) {
         /* "host!" binds to the address, never an interface of that name. */
         for (unsigned i = 0; i < c->sources->n; i++) {
             char tmp[56];

@@ -1244,15 +1244,10 @@ struct hn_fast_client *hn_fast_client_new(int epfd, long max_idle, hn_http_done_
         return NULL;
     }
     c->transport = *t;
-    if (t->source_ips != NULL) {
-        char err[160];
-        c->sources = malloc(sizeof *c->sources);
-        if (c->sources == NULL || hn_source_addrs_parse(t->source_ips, c->sources, err, sizeof err)) {
-            free(c->sources);
-            free(c->rbuf);
-            free(c);
-            return NULL; /* checked before the run: only memory can fail */
-        }
+    if (hn_source_addrs_load(t, &c->sources) != 0) {
+        free(c->rbuf);
+        free(c);
+        return NULL;
     }
     c->epfd = epfd;
     c->max_idle = max_idle > 0 ? max_idle : 1;

@@ -32,8 +32,8 @@ int hn_source_addrs_parse(const char *list, struct hn_source_addrs *out, char *e
         while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
             m--;
         if (m == 0 || m >= sizeof one) {
-            snprintf(err, err_len, "--source-ips: '%.*s' is not an IP address", (int)(m > 60 ? 60 : m),
-                     p);
+            snprintf(err, err_len, "--source-ips: '%.*s' is not an IP address",
+                     (int)(m > 60 ? 60 : m), p);
             return -1;
         }
         memcpy(one, p, m);
@@ -65,6 +65,21 @@ int hn_source_addrs_parse(const char *list, struct hn_source_addrs *out, char *e
         snprintf(err, err_len, "--source-ips: no address given");
         return -1;
     }
+    return 0;
+}
+
+int hn_source_addrs_load(const struct hn_transport *t, struct hn_source_addrs **out)
+{
+    *out = NULL;
+    if (t->source_ips == NULL)
+        return 0;
+    char err[160];
+    struct hn_source_addrs *s = malloc(sizeof *s);
+    if (s == NULL || hn_source_addrs_parse(t->source_ips, s, err, sizeof err) != 0) {
+        free(s);
+        return -1;
+    }
+    *out = s;
     return 0;
 }
 

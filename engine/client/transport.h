@@ -42,6 +42,11 @@ struct hn_source_addrs {
  * the bad entry. */
 int hn_source_addrs_parse(const char *list, struct hn_source_addrs *out, char *err, size_t err_len);
 
+/* The addresses of t->source_ips for a client: *out is NULL when there are
+ * none. -1 when out of memory or the list is bad (it was checked before
+ * the run: hn_transport_check). Free *out with free(). */
+int hn_source_addrs_load(const struct hn_transport *t, struct hn_source_addrs **out);
+
 /* Checks t before a run: the files are readable PEM of the right kind, the
  * key is the certificate's, each source address parses and belongs to
  * this machine (binding to it works). Returns 0, or -1 with one line

@@ -45,6 +45,7 @@ extern "C" {
 /* Opaque handles. A user handle is valid only inside its own callbacks. */
 struct hn_user;
 struct hn_response;
+struct hn_ws;
 
 /* ---------------------------------------------------------------- */
 /* Declaring users                                                   */
@@ -239,6 +240,20 @@ struct hn_req {
                                 * 0 = the user type's (HN_USER_HTTP2) */
 };
 
+/* ABI 1.3: options for hn_ws_connect(). Zero-initialise and set what you
+ * need. */
+struct hn_ws_opts {
+    const char *name;          /* stats name of the connect and of the connection's
+                                * failures; default: the URL's path */
+    const char *const *headers;/* "Name: value" strings for the handshake, NULL-terminated */
+    const char *protocol;      /* Sec-WebSocket-Protocol to ask for; may be NULL */
+    double timeout;            /* seconds for connecting (TCP, TLS, handshake) and for
+                                * each send; 0 = the run's --connect-timeout (10 s) */
+    void *reserved[4];         /* zero */
+};
+#define HN_WS_TEXT 1
+#define HN_WS_BINARY 2
+
 /* Log levels for hn_log(). */
 enum hn_log_level { HN_LOG_DEBUG, HN_LOG_INFO, HN_LOG_WARNING, HN_LOG_ERROR };
 
@@ -291,6 +306,15 @@ struct hn_api {
     const char *(*param)(struct hn_user *u, const char *name);
     double (*param_number)(struct hn_user *u, const char *name);
     int (*body_truncated)(const struct hn_response *r);
+
+    /* ABI 1.3 */
+    struct hn_ws *(*ws_connect)(struct hn_user *u, const char *url, const struct hn_ws_opts *o);
+    int (*ws_send)(struct hn_ws *ws, const void *data, size_t len, int kind);
+    int (*ws_recv)(struct hn_ws *ws, double timeout, const char **data, size_t *len);
+    const char *(*ws_request)(struct hn_ws *ws, const char *name, const void *data, size_t len,
+                              double timeout, size_t *reply_len);
+    void (*ws_close)(struct hn_ws *ws);
+    const char *(*ws_error)(const struct hn_ws *ws);
 };
 
 /* Every user handle starts with this, so the wrappers find the table. */
@@ -505,6 +529,68 @@ static inline int hn_param_bool(struct hn_user *u, const char *name)
     return v != NULL && (v[0] == '1' || v[0] == 't' || v[0] == 'T' || v[0] == 'y' ||
                          v[0] == 'Y' || ((v[0] == 'o' || v[0] == 'O') && (v[1] == 'n' || v[1] == 'N')));
 }
+/* ---------------------------------------------------------------- */
+/* WebSocket (ABI 1.3)                                               */
+/* ---------------------------------------------------------------- */
+
+/* A WebSocket connection of this user (RFC 6455, libwslay over hornet's
+ * own sockets; wss:// with the run's TLS options). Every call yields like
+ * a request and is bounded in time. The connect is recorded as type "WS"
+ * under opts->name (default: the path); hn_ws_request records each
+ * exchange under its own name. A connection that breaks (an error, a
+ * close frame other than 1000/1001, a close without one, a message over
+ * --max-body) is a failure in the connect's row, once; after that every
+ * call fails at once. Pings are answered whenever hornet reads the
+ * connection. The handle lives until hn_ws_close or the user's end. */
+
+/* Connects: url is a ws:// or wss:// URL, or a path on the user's host
+ * (http becomes ws, https wss). Never returns NULL: check hn_ws_error. */
+static inline struct hn_ws *hn_ws_connect(struct hn_user *u, const char *url,
+                                          const struct hn_ws_opts *opts)
+{
+    return HN_API(u)->ws_connect(u, url, opts);
+}
+#define HN_WS_API(ws) (((const struct hn_user_head *)(const void *)(ws))->api)
+/* Sends a message (HN_WS_TEXT or HN_WS_BINARY). 0, or -1 (hn_ws_error says
+ * why). len 0 with data != NULL sends strlen(data). */
+static inline int hn_ws_send(struct hn_ws *ws, const void *data, size_t len, int kind)
+{
+    return HN_WS_API(ws)->ws_send(ws, data, len, kind);
+}
+static inline int hn_ws_send_text(struct hn_ws *ws, const char *text)
+{
+    return HN_WS_API(ws)->ws_send(ws, text, 0, HN_WS_TEXT);
+}
+/* Waits (yielding) up to timeout seconds (<= 0: 60 s) for the next message:
+ * HN_WS_TEXT or HN_WS_BINARY with *data (NUL-terminated, valid until the
+ * next call on ws) and *len (may be NULL); 0 when none came in time (not
+ * a failure: you decide); -1 when the connection ended (hn_ws_error). */
+static inline int hn_ws_recv(struct hn_ws *ws, double timeout, const char **data, size_t *len)
+{
+    return HN_WS_API(ws)->ws_recv(ws, timeout, data, len);
+}
+/* Request/response protocols: sends a text message and waits up to timeout
+ * seconds (<= 0: 60 s) for the next message, recorded as one exchange of
+ * type "WS" under name (its time from send to reply). Returns the reply
+ * (as hn_ws_recv's data), or NULL on failure (recorded; hn_ws_error says
+ * why, "no reply within 5 s" for a timeout). len 0 = strlen(data). */
+static inline const char *hn_ws_request(struct hn_ws *ws, const char *name, const char *data,
+                                        size_t len, double timeout, size_t *reply_len)
+{
+    return HN_WS_API(ws)->ws_request(ws, name, data, len, timeout, reply_len);
+}
+/* Closes politely (a close frame; the server's answer awaited up to 2 s)
+ * and frees the handle. */
+static inline void hn_ws_close(struct hn_ws *ws)
+{
+    HN_WS_API(ws)->ws_close(ws);
+}
+/* Why the connection failed or ended, or NULL while it is open. */
+static inline const char *hn_ws_error(const struct hn_ws *ws)
+{
+    return HN_WS_API(ws)->ws_error(ws);
+}
+
 /* Count an exception (Exceptions table) and end this task; the user goes on. */
 static inline void hn_exception(struct hn_user *u, const char *message)
 {
