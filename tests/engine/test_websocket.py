@@ -13,7 +13,8 @@ Debian's python3-websockets (tests/lib/ws_peer.py, started by PID under
   (over --max-body, and received whole under a larger one), a refused
   handshake, nothing listening, a URL that is not ws://;
 - wss:// with --ca-cert, and an unknown CA refused;
-- a stop while users wait on a silent server ends at the stop timeout.
+- a stop while users wait on a silent server ends at the stop timeout;
+- the example plugins/chat.c: the server's counts equal hornet's.
 """
 import json
 import os
@@ -170,6 +171,31 @@ class WebSocket(unittest.TestCase):
                                limit=2, extra=["--stop-timeout", "1s"])
         self.assertLess(r.elapsed, 20, r.stderr[-1500:])
         self.assertEqual(table[("WS", "/silent")], (4, 0))
+
+    def test_example_chat(self):
+        """plugins/chat.c (the guide's example) against the same protocol:
+        every join and say the server received is one hornet counted, each
+        connection closed with 1000 when the users stopped."""
+        before = self.peer.stats()
+        out = os.path.join(TMP, "chat.json")
+        r = hnlib.run_hornet(["-f", os.path.join(hnlib.build_dir(), "plugins", "chat.so"),
+                              "-H", self.peer.host(), "--headless", "--only-summary", "-u", "10",
+                              "-r", "10", "-t", "3s", "--json", out, "--param", "path=/chat",
+                              "--param", "rooms=2"], timeout=60, env=hnlib.clean_env())
+        hnlib.check_no_crash(r)
+        self.assertEqual(r.returncode, 0, r.stderr[-1500:])
+        with open(out) as f:
+            doc = json.load(f)
+        table = {e["name"]: (e["requests"], e["failures"]) for e in doc["entries"]}
+        self.assertEqual((table["/chat"], table["join"]), ((10, 0), (10, 0)))
+        self.assertGreater(table["say"][0], 0)
+        self.assertEqual(table["say"][1], 0)
+        after = self.peer.stats()
+        grew = {k: after[k].get(s, 0) - before[k].get(s, 0)
+                for k, s in (("received", "/chat"), ("connections", "/chat"),
+                             ("client_close_codes", "1000"))}
+        self.assertEqual(grew, {"received": 10 + table["say"][0], "connections": 10,
+                                "client_close_codes": 10})
 
     def test_wss(self):
         """wss:// with the run's --ca-cert; without it the CA is unknown."""

@@ -12,6 +12,8 @@ one behaviour per path:
   /silent         never answers
   /big            each message is answered by one of 16 MiB
   /reject         the handshake is refused with 403
+  /chat           the demo target's chat protocol (demo/README.md): join a
+                  room, say something, everyone in the room gets it
 
 Usage: ws_peer.py PORT_FILE [CERT KEY]: listens on 127.0.0.1 (a free port,
 written to PORT_FILE when ready; wss:// with CERT and KEY). GET /stats
@@ -31,6 +33,42 @@ received = collections.Counter()
 connections = collections.Counter()
 client_close_codes = collections.Counter()
 BIG = b"x" * (16 << 20)
+rooms = collections.defaultdict(set)
+
+
+async def chat(ws, path):
+    """join -> joined (members); say -> message to the whole room."""
+    room = user = None
+    try:
+        async for raw in ws:
+            received[path] += 1
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                await ws.send(json.dumps({"type": "error", "error": "not JSON"}))
+                continue
+            if msg.get("type") == "join":
+                if room is not None:
+                    rooms[room].discard(ws)
+                room, user = str(msg.get("room")), str(msg.get("user"))
+                rooms[room].add(ws)
+                await ws.send(json.dumps({"type": "joined", "room": room,
+                                          "members": len(rooms[room])}))
+            elif msg.get("type") == "say" and room is not None:
+                out = json.dumps({"type": "message", "room": room, "user": user,
+                                  "text": msg.get("text")})
+                for member in list(rooms[room]):
+                    try:
+                        await member.send(out)
+                    except websockets.ConnectionClosed:
+                        pass
+            else:
+                await ws.send(json.dumps({"type": "error", "error": "join a room first"}))
+    except websockets.ConnectionClosed:
+        pass
+    finally:
+        if room is not None:
+            rooms[room].discard(ws)
 
 
 async def process_request(path, headers):
@@ -47,6 +85,11 @@ async def process_request(path, headers):
 async def handler(ws, path):
     path = path.split("?")[0]
     connections[path] += 1
+    if path == "/chat":
+        await chat(ws, path)
+        if ws.close_rcvd is not None:
+            client_close_codes[ws.close_rcvd.code] += 1
+        return
     try:
         async for msg in ws:
             received[path] += 1
