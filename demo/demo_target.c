@@ -10,8 +10,11 @@
  *   - The "park" thread resumes connections suspended by /delay, /hang and
  *     /slow-body when their time is due, so waiting costs no thread.
  *   - The KV thread runs its own epoll loop over non-blocking sockets.
+ *   - The WS thread does the same for the WebSocket connections that MHD
+ *     hands over after a GET /ws/chat upgrade (frames by libwslay).
  * Lock order: park_lock before MHD's internal mutexes (MHD_resume_connection
- * is called with park_lock held); paths_lock and sess_lock are leaves.
+ * is called with park_lock held); paths_lock, sess_lock and ws_lock are
+ * leaves (MHD_upgrade_action is never called with ws_lock held).
  */
 #include "demo_target.h"
 
@@ -19,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -44,6 +48,9 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <wslay/wslay.h>
 
 #define ITEM_COUNT 100       /* ids 1..100 */
 #define ITEMS_LISTED 20      /* GET /items sends the first page only */
@@ -71,6 +78,14 @@
 #define KV_CONNS_MAX 4096
 #define KV_OUT_HIGH (64 * 1024) /* stop reading while this much output is pending */
 #define NOT_PARKED SIZE_MAX
+#define WS_CONNS_MAX 10000         /* live WebSocket connections; more get 503 */
+#define WS_MSG_MAX (64 * 1024)     /* longer messages: wslay closes with 1009 */
+#define WS_OUT_MAX (1024 * 1024)   /* queued output bytes before a slow reader is dropped */
+#define WS_OUT_MSGS_MAX 16384      /* queued output messages, likewise */
+#define WS_ROOM_MAX 128            /* bytes of a room name */
+#define WS_ROOM_SLOTS 1024         /* room hash chains (power of two) */
+#define WS_LINGER_US 2000000       /* wait this long for the peer's EOF after our close */
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                           */
@@ -317,6 +332,7 @@ enum route {
     R_DROP,
     R_HANG,
     R_SLOW_BODY,
+    R_WS_CHAT,
     R_OTHER,
     R_COUNT
 };
@@ -338,6 +354,7 @@ static const char *const route_names[R_COUNT] = {
     [R_DROP] = "/drop",
     [R_HANG] = "/hang",
     [R_SLOW_BODY] = "/slow-body/{s}",
+    [R_WS_CHAT] = "/ws/chat",
     [R_OTHER] = "other",
 };
 
@@ -348,7 +365,8 @@ static const unsigned route_allow[R_COUNT] = {
     [R_ROOT] = A_GET,  [R_STATUS] = A_GET,  [R_DELAY] = A_GET,         [R_BYTES] = A_GET,
     [R_JSON] = A_GET,  [R_HEADERS] = A_GET, [R_REDIRECT] = A_GET,      [R_LOGIN] = A_POST,
     [R_ITEMS] = A_GET, [R_ITEM] = A_GET,    [R_CART] = A_GET | A_POST, [R_CHECKOUT] = A_POST,
-    [R_DROP] = A_GET,  [R_HANG] = A_GET,    [R_SLOW_BODY] = A_GET,     [R_OTHER] = 0,
+    [R_DROP] = A_GET,  [R_HANG] = A_GET,    [R_SLOW_BODY] = A_GET,     [R_WS_CHAT] = A_GET,
+    [R_OTHER] = 0,
 };
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_PATCH, M_OPTIONS, M_OTHER, M_COUNT };
@@ -410,6 +428,36 @@ struct kv_conn {
     char in[KV_IN_CAP];
 };
 
+/* A chat room: its members are linked through ws_conn.rprev/rnext. */
+struct ws_room {
+    struct ws_room *next; /* hash chain */
+    struct ws_conn *members;
+    size_t nmembers;
+    size_t name_len;
+    char name[]; /* NUL-terminated */
+};
+
+/* An upgraded WebSocket connection. Created by the MHD thread that ran
+ * the upgrade, then owned by the WS thread (or by stop). */
+struct ws_conn {
+    struct ws_conn *prev, *next; /* t->ws_conns; next only while pending */
+    struct ws_conn *rprev, *rnext;
+    struct ws_conn *dirty_next; /* t->ws_dirty while dirty */
+    struct hn_demo_target *t;
+    int fd;
+    struct MHD_UpgradeResponseHandle *urh;
+    wslay_event_context_ptr ctx;
+    uint32_t events; /* what epoll currently watches */
+    bool dirty;      /* needs a send and an epoll re-arm */
+    bool dead;       /* dropped; freed after the current epoll batch */
+    bool lingering;  /* our close frame is out: drain until EOF or linger_until */
+    int64_t linger_until;
+    struct ws_room *room;
+    char user[USER_MAX + 1];
+    char *extra; /* bytes MHD read past the handshake, served first */
+    size_t extra_len, extra_off;
+};
+
 struct hn_demo_target {
     struct MHD_Daemon *mhd;
     int http_fd;
@@ -452,6 +500,23 @@ struct hn_demo_target {
     size_t kv_nconns;
     struct kv_entry *kv_table; /* KV_SLOTS slots */
     size_t kv_nkeys;
+
+    /* WebSocket chat. Counters and ws_live are atomics; ws_pending and
+     * ws_stopping are under ws_lock; the rest is the WS thread's. */
+    atomic_uint_fast64_t ws_connections, ws_messages_in, ws_messages_out;
+    atomic_int ws_live; /* accepted handshakes not yet closed */
+    atomic_bool ws_closed; /* stop began: refuse handshakes */
+    pthread_mutex_t ws_lock;
+    struct ws_conn *ws_pending; /* handed over by MHD, not yet registered */
+    bool ws_stopping;
+    int ws_ep, ws_ev;
+    bool ws_started;
+    pthread_t ws_thread;
+    struct ws_conn *ws_conns;
+    struct ws_conn *ws_dead;  /* dropped in this batch, via next */
+    struct ws_conn *ws_dirty; /* via dirty_next */
+    size_t ws_nlinger;
+    struct ws_room **ws_rooms; /* WS_ROOM_SLOTS chains */
 };
 
 static void count_path(struct hn_demo_target *t, const char *key, size_t n)
@@ -504,6 +569,9 @@ static void reset_counts(struct hn_demo_target *t)
             atomic_store(&t->by_route[r][m], 0);
     for (int k = 0; k < KV_CMD_COUNT; k++)
         atomic_store(&t->kv_counts[k], 0);
+    atomic_store(&t->ws_connections, 0);
+    atomic_store(&t->ws_messages_in, 0);
+    atomic_store(&t->ws_messages_out, 0);
     pthread_mutex_lock(&t->paths_lock);
     for (size_t i = 0; i < PATHS_CAP; i++) {
         free(t->paths[i].key);
@@ -554,7 +622,10 @@ static void counts_json(struct hn_demo_target *t, struct sbuf *b)
         sb_printf(b, "%s\"%s\":%llu", first ? "" : ",", kv_cmd_names[k], (unsigned long long)v);
         first = false;
     }
-    sb_puts(b, "}}\n");
+    sb_printf(b, "},\"ws_connections\":%llu,\"ws_messages_in\":%llu,\"ws_messages_out\":%llu}\n",
+              (unsigned long long)atomic_load(&t->ws_connections),
+              (unsigned long long)atomic_load(&t->ws_messages_in),
+              (unsigned long long)atomic_load(&t->ws_messages_out));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -936,6 +1007,8 @@ struct req {
     bool done;         /* complete request seen (and counted) */
     bool parked_route; /* /delay or /hang parked */
     bool body_too_big;
+    bool http11;      /* HTTP/1.1 request (a WebSocket handshake needs it) */
+    bool ws_reserved; /* holds a ws_live slot until the upgrade handler takes it */
     enum route route;
     double delay_s;
     struct sbuf body;
@@ -1348,6 +1421,78 @@ static enum MHD_Result h_slow_body(struct req *rq, struct MHD_Connection *c, con
     return queue(c, MHD_HTTP_OK, r);
 }
 
+/* True if the comma-separated header value holds token (case-insensitive). */
+static bool header_has_token(const char *value, const char *token)
+{
+    size_t tl = strlen(token);
+    const char *p = value;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == tl && strncasecmp(p, token, tl) == 0)
+            return true;
+        p = end;
+    }
+    return false;
+}
+
+static void ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh);
+
+/* GET /ws/chat: the RFC 6455 handshake; the upgraded socket then goes to
+ * the WS thread (ws_upgraded). */
+static enum MHD_Result h_ws_chat(struct req *rq, struct MHD_Connection *c, enum method m)
+{
+    struct hn_demo_target *t = rq->t;
+    const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+    const char *connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
+    const char *version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    if (m != M_GET || !rq->http11 || upgrade == NULL || !header_has_token(upgrade, "websocket") ||
+        connection == NULL || !header_has_token(connection, "upgrade"))
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "websocket upgrade required");
+    if (version == NULL || strcmp(version, "13") != 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "Sec-WebSocket-Version must be 13");
+    /* The key is 16 random bytes in base64: 22 characters and "==". */
+    unsigned char nonce[20];
+    if (key == NULL || strlen(key) != 24 || key[22] != '=' || key[23] != '=' ||
+        EVP_DecodeBlock(nonce, (const unsigned char *)key, 24) != 18)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad Sec-WebSocket-Key");
+    if (atomic_load(&t->ws_closed))
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+    if (atomic_fetch_add(&t->ws_live, 1) >= WS_CONNS_MAX) {
+        atomic_fetch_sub(&t->ws_live, 1);
+        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many websocket connections");
+    }
+    rq->ws_reserved = true; /* released by on_completed unless ws_upgraded takes it */
+
+    char buf[24 + sizeof WS_GUID];
+    memcpy(buf, key, 24);
+    memcpy(buf + 24, WS_GUID, sizeof WS_GUID);
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)buf, 24 + sizeof WS_GUID - 1, digest);
+    char accept[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+    EVP_EncodeBlock((unsigned char *)accept, digest, SHA_DIGEST_LENGTH);
+
+    struct MHD_Response *r = MHD_create_response_for_upgrade(ws_upgraded, t);
+    if (r == NULL)
+        return MHD_NO;
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket") != MHD_YES ||
+        MHD_add_response_header(r, "Sec-WebSocket-Accept", accept) != MHD_YES) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    enum MHD_Result ret = queue(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    if (ret == MHD_YES)
+        atomic_fetch_add_explicit(&t->ws_connections, 1, memory_order_relaxed);
+    return ret;
+}
+
 /* Maps a path to its route; *arg gets the trailing parameter if any. */
 static enum route classify(const char *url, const char **arg)
 {
@@ -1357,7 +1502,7 @@ static enum route classify(const char *url, const char **arg)
     } exact[] = {
         {"/", R_ROOT},       {"/json", R_JSON}, {"/headers", R_HEADERS},   {"/login", R_LOGIN},
         {"/items", R_ITEMS}, {"/cart", R_CART}, {"/checkout", R_CHECKOUT}, {"/drop", R_DROP},
-        {"/hang", R_HANG}};
+        {"/hang", R_HANG},   {"/ws/chat", R_WS_CHAT}};
     static const struct {
         const char *prefix;
         enum route r;
@@ -1422,6 +1567,8 @@ static enum MHD_Result dispatch(struct req *rq, struct MHD_Connection *c, enum r
         return MHD_YES;
     case R_SLOW_BODY:
         return h_slow_body(rq, c, arg);
+    case R_WS_CHAT:
+        return h_ws_chat(rq, c, m);
     case R_OTHER:
     case R_COUNT:
         break;
@@ -1443,6 +1590,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         rq->t = t;
         rq->park.idx = NOT_PARKED;
+        rq->http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
         *con_cls = rq;
         return MHD_YES;
     }
@@ -1496,6 +1644,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq == NULL)
         return;
     unpark(rq->t, &rq->park);
+    if (rq->ws_reserved) /* the 101 never made it to the upgrade handler */
+        atomic_fetch_sub(&rq->t->ws_live, 1);
     sb_free(&rq->body);
     free(rq);
     *con_cls = NULL;

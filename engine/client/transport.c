@@ -108,9 +108,9 @@ static bool has_certificate(const char *option, const char *file, char *err, siz
     return true;
 }
 
-int hn_transport_apply_ssl(const struct hn_transport *t, void *ssl_ctx, char *err, size_t err_len)
+/* t's trust and identity on ctx. 0, or -1 with err. */
+static int apply_ssl(const struct hn_transport *t, SSL_CTX *ctx, char *err, size_t err_len)
 {
-    SSL_CTX *ctx = ssl_ctx;
     ERR_clear_error();
     int rc = -1;
     const char *key = t->key_file ? t->key_file : t->cert_file;
@@ -133,6 +133,24 @@ int hn_transport_apply_ssl(const struct hn_transport *t, void *ssl_ctx, char *er
         SSL_CTX_set_verify(ctx, t->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
     ERR_clear_error();
     return rc;
+}
+
+void *hn_transport_ssl_ctx(const struct hn_transport *t, char *err, size_t err_len)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL) {
+        snprintf(err, err_len, "TLS setup failed (out of memory)");
+        return NULL;
+    }
+    if (t->ca_file == NULL)
+        SSL_CTX_set_default_verify_paths(ctx);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (apply_ssl(t, ctx, err, err_len) != 0) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 /* Whether a socket can be bound to the address: it is one of this
@@ -166,15 +184,10 @@ int hn_transport_check(const struct hn_transport *t, char *err, size_t err_len)
          (t->key_file != NULL && !hn_file_readable("--client-key", t->key_file, err, err_len))))
         return -1;
     if (t->ca_file != NULL || t->cert_file != NULL) {
-        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-        if (ctx == NULL) {
-            snprintf(err, err_len, "TLS: out of memory");
+        SSL_CTX *ctx = hn_transport_ssl_ctx(t, err, err_len);
+        if (ctx == NULL)
             return -1;
-        }
-        int rc = hn_transport_apply_ssl(t, ctx, err, err_len);
         SSL_CTX_free(ctx);
-        if (rc != 0)
-            return -1;
     }
     if (t->source_ips != NULL) {
         struct hn_source_addrs *s = malloc(sizeof *s);

@@ -53,10 +53,11 @@ int hn_source_addrs_load(const struct hn_transport *t, struct hn_source_addrs **
  * naming the option ("--ca-cert ca.pem: cannot read it (...)"). [any] */
 int hn_transport_check(const struct hn_transport *t, char *err, size_t err_len);
 
-/* Applies t's trust and identity to an OpenSSL client context (an
- * SSL_CTX *, void here so this header needs no OpenSSL). Returns 0, or -1
- * with a one-line reason. */
-int hn_transport_apply_ssl(const struct hn_transport *t, void *ssl_ctx, char *err, size_t err_len);
+/* A new OpenSSL client context (an SSL_CTX *, void here so this header
+ * needs no OpenSSL) with t's trust and identity, non-blocking friendly
+ * (partial writes, a moving write buffer) and OpenSSL 3's unexpected EOF
+ * taken as an EOF. NULL with a one-line reason. */
+void *hn_transport_ssl_ctx(const struct hn_transport *t, char *err, size_t err_len);
 
 /* The stable one-line message of a TLS failure, from OpenSSL's words for
  * it (an X509 verify reason or an SSL routines reason, as either client

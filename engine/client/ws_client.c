@@ -89,23 +89,9 @@ void hn_ws_client_free(struct hn_ws_client *c)
 
 static SSL_CTX *ssl_ctx(struct hn_ws_client *c, char *err, size_t err_len)
 {
-    if (c->ssl_ctx != NULL)
-        return c->ssl_ctx;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx == NULL) {
-        snprintf(err, err_len, "TLS setup failed (out of memory)");
-        return NULL;
-    }
-    if (c->transport.ca_file == NULL)
-        SSL_CTX_set_default_verify_paths(ctx);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    if (hn_transport_apply_ssl(&c->transport, ctx, err, err_len) != 0) {
-        SSL_CTX_free(ctx);
-        return NULL;
-    }
-    c->ssl_ctx = ctx;
-    return ctx;
+    if (c->ssl_ctx == NULL)
+        c->ssl_ctx = hn_transport_ssl_ctx(&c->transport, err, err_len);
+    return c->ssl_ctx;
 }
 
 /* ---------------------------------------------------------------- */
