@@ -622,10 +622,12 @@ static void counts_json(struct hn_demo_target *t, struct sbuf *b)
         sb_printf(b, "%s\"%s\":%llu", first ? "" : ",", kv_cmd_names[k], (unsigned long long)v);
         first = false;
     }
-    sb_printf(b, "},\"ws_connections\":%llu,\"ws_messages_in\":%llu,\"ws_messages_out\":%llu}\n",
+    sb_printf(b,
+              "},\"ws_connections\":%llu,\"ws_messages_in\":%llu,\"ws_messages_out\":%llu,"
+              "\"ws_open\":%d}\n",
               (unsigned long long)atomic_load(&t->ws_connections),
               (unsigned long long)atomic_load(&t->ws_messages_in),
-              (unsigned long long)atomic_load(&t->ws_messages_out));
+              (unsigned long long)atomic_load(&t->ws_messages_out), atomic_load(&t->ws_live));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1960,6 +1962,582 @@ static void *kv_main(void *arg)
 }
 
 /* ---------------------------------------------------------------------- */
+/* WebSocket chat (GET /ws/chat)                                           */
+
+static void ws_kill(struct ws_conn *wc);
+
+static void ws_mark_dirty(struct ws_conn *wc)
+{
+    if (wc->dirty || wc->dead)
+        return;
+    wc->dirty = true;
+    wc->dirty_next = wc->t->ws_dirty;
+    wc->t->ws_dirty = wc;
+}
+
+static struct ws_room **ws_room_slot(struct hn_demo_target *t, const char *name, size_t len)
+{
+    struct ws_room **pp = &t->ws_rooms[fnv1a(name, len) & (WS_ROOM_SLOTS - 1)];
+    while (*pp != NULL && ((*pp)->name_len != len || memcmp((*pp)->name, name, len) != 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void ws_leave(struct ws_conn *wc)
+{
+    struct ws_room *r = wc->room;
+    if (r == NULL)
+        return;
+    if (wc->rprev != NULL)
+        wc->rprev->rnext = wc->rnext;
+    else
+        r->members = wc->rnext;
+    if (wc->rnext != NULL)
+        wc->rnext->rprev = wc->rprev;
+    wc->rprev = wc->rnext = NULL;
+    wc->room = NULL;
+    if (--r->nmembers == 0) {
+        struct ws_room **pp = ws_room_slot(wc->t, r->name, r->name_len);
+        *pp = r->next;
+        free(r);
+    }
+}
+
+/* Returns false (and leaves wc roomless) if the room cannot be allocated. */
+static bool ws_join(struct ws_conn *wc, const char *name, size_t len)
+{
+    ws_leave(wc);
+    struct ws_room **pp = ws_room_slot(wc->t, name, len);
+    struct ws_room *r = *pp;
+    if (r == NULL) {
+        r = calloc(1, sizeof *r + len + 1);
+        if (r == NULL)
+            return false;
+        memcpy(r->name, name, len);
+        r->name_len = len;
+        *pp = r;
+    }
+    wc->rnext = r->members;
+    if (r->members != NULL)
+        r->members->rprev = wc;
+    r->members = wc;
+    r->nmembers++;
+    wc->room = r;
+    return true;
+}
+
+/* Queues one text message; drops wc if its output passes the bounds. */
+static void ws_queue(struct ws_conn *wc, const char *data, size_t len)
+{
+    if (wc->dead || wc->lingering)
+        return;
+    struct wslay_event_msg msg = {
+        .opcode = WSLAY_TEXT_FRAME, .msg = (const uint8_t *)data, .msg_length = len};
+    int rc = wslay_event_queue_msg(wc->ctx, &msg);
+    if (rc == WSLAY_ERR_NO_MORE_MSG)
+        return; /* closing */
+    if (rc != 0) {
+        ws_kill(wc);
+        return;
+    }
+    atomic_fetch_add_explicit(&wc->t->ws_messages_out, 1, memory_order_relaxed);
+    if (wslay_event_get_queued_msg_length(wc->ctx) > WS_OUT_MAX ||
+        wslay_event_get_queued_msg_count(wc->ctx) > WS_OUT_MSGS_MAX) {
+        hn_logf(HN_DEBUG, "demo-target: ws: dropping a slow reader");
+        ws_kill(wc);
+        return;
+    }
+    ws_mark_dirty(wc);
+}
+
+/* Queues a JSON object (stolen) to wc. */
+static void ws_send_json(struct ws_conn *wc, json_t *doc)
+{
+    char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (s == NULL) {
+        ws_kill(wc);
+        return;
+    }
+    ws_queue(wc, s, strlen(s));
+    free(s);
+}
+
+static void ws_error(struct ws_conn *wc, const char *msg)
+{
+    ws_send_json(wc, json_pack("{s:s,s:s}", "type", "error", "error", msg));
+}
+
+/* A JSON string member of doc without NUL bytes, 1..max bytes long. */
+static const char *ws_str(json_t *doc, const char *key, size_t max, size_t *len)
+{
+    json_t *v = json_object_get(doc, key);
+    if (!json_is_string(v))
+        return NULL;
+    const char *s = json_string_value(v);
+    *len = json_string_length(v);
+    if (*len == 0 || *len > max || strlen(s) != *len)
+        return NULL;
+    return s;
+}
+
+static void ws_on_text(struct ws_conn *wc, const uint8_t *data, size_t len)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)data, len, 0, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        json_decref(doc);
+        ws_error(wc, "expected a JSON object");
+        return;
+    }
+    const char *type = json_string_value(json_object_get(doc, "type"));
+    if (type != NULL && strcmp(type, "join") == 0) {
+        size_t rlen, ulen;
+        const char *room = ws_str(doc, "room", WS_ROOM_MAX, &rlen);
+        const char *user = ws_str(doc, "user", USER_MAX, &ulen);
+        if (room == NULL || user == NULL) {
+            ws_error(wc, "join needs \"room\" (1..128 bytes) and \"user\" (1..64 bytes)");
+        } else if (!ws_join(wc, room, rlen)) {
+            ws_kill(wc);
+        } else {
+            memcpy(wc->user, user, ulen + 1);
+            ws_send_json(wc, json_pack("{s:s,s:s%,s:I}", "type", "joined", "room", room, rlen,
+                                       "members", (json_int_t)wc->room->nmembers));
+        }
+    } else if (type != NULL && strcmp(type, "say") == 0) {
+        json_t *text = json_object_get(doc, "text");
+        if (!json_is_string(text)) {
+            ws_error(wc, "say needs a \"text\" string");
+        } else if (wc->room == NULL) {
+            ws_error(wc, "join a room first");
+        } else {
+            struct ws_room *r = wc->room;
+            json_t *out = json_pack("{s:s,s:s%,s:s,s:O}", "type", "message", "room", r->name,
+                                    r->name_len, "user", wc->user, "text", text);
+            char *s = out != NULL ? json_dumps(out, JSON_COMPACT) : NULL;
+            json_decref(out);
+            if (s == NULL) {
+                ws_kill(wc);
+            } else {
+                size_t n = strlen(s);
+                /* ws_queue may drop (and unlink) the member at hand only;
+                 * the room lives while the sender is in it, unless the
+                 * sender itself is dropped: then stop. */
+                for (struct ws_conn *m = r->members, *next; m != NULL; m = next) {
+                    next = m->rnext;
+                    ws_queue(m, s, n);
+                    if (wc->room != r)
+                        break;
+                }
+                free(s);
+            }
+        }
+    } else {
+        ws_error(wc, type == NULL ? "missing \"type\"" : "unknown type");
+    }
+    json_decref(doc);
+}
+
+static void ws_on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user_data)
+{
+    (void)ctx;
+    struct ws_conn *wc = user_data;
+    if (wc->dead || wc->lingering)
+        return;
+    if (arg->opcode == WSLAY_TEXT_FRAME) {
+        atomic_fetch_add_explicit(&wc->t->ws_messages_in, 1, memory_order_relaxed);
+        ws_on_text(wc, arg->msg, arg->msg_length);
+    } else if (arg->opcode == WSLAY_BINARY_FRAME) {
+        ws_error(wc, "binary frames are not supported");
+    }
+    /* close, ping and pong are answered by wslay */
+}
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                          void *user_data)
+{
+    (void)flags;
+    struct ws_conn *wc = user_data;
+    if (wc->dead) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    if (wc->extra != NULL) {
+        size_t n = wc->extra_len - wc->extra_off;
+        if (n > len)
+            n = len;
+        memcpy(buf, wc->extra + wc->extra_off, n);
+        wc->extra_off += n;
+        if (wc->extra_off == wc->extra_len) {
+            free(wc->extra);
+            wc->extra = NULL;
+        }
+        return (ssize_t)n;
+    }
+    for (;;) {
+        ssize_t n = recv(wc->fd, buf, len, 0);
+        if (n > 0)
+            return n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        else
+            wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE); /* EOF or error */
+        return -1;
+    }
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *user_data)
+{
+    struct ws_conn *wc = user_data;
+    int sflags = MSG_NOSIGNAL | ((flags & WSLAY_MSG_MORE) ? MSG_MORE : 0);
+    for (;;) {
+        ssize_t n = send(wc->fd, data, len, sflags);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        wslay_event_set_error(ctx, errno == EAGAIN || errno == EWOULDBLOCK
+                                       ? WSLAY_ERR_WOULDBLOCK
+                                       : WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+    .recv_callback = ws_recv_cb,
+    .send_callback = ws_send_cb,
+    .on_msg_recv_callback = ws_on_msg,
+};
+
+static void ws_set_events(struct ws_conn *wc, uint32_t ev)
+{
+    if (ev == wc->events)
+        return;
+    struct epoll_event ee = {.events = ev, .data.ptr = wc};
+    epoll_ctl(wc->t->ws_ep, EPOLL_CTL_MOD, wc->fd, &ee);
+    wc->events = ev;
+}
+
+/* Drops wc: out of its room and of epoll now; freed (and its socket
+ * handed back to MHD) by ws_reap after the current epoll batch. */
+static void ws_kill(struct ws_conn *wc)
+{
+    struct hn_demo_target *t = wc->t;
+    if (wc->dead)
+        return;
+    wc->dead = true;
+    ws_leave(wc);
+    if (wc->lingering)
+        t->ws_nlinger--;
+    epoll_ctl(t->ws_ep, EPOLL_CTL_DEL, wc->fd, NULL);
+    if (wc->prev != NULL)
+        wc->prev->next = wc->next;
+    else
+        t->ws_conns = wc->next;
+    if (wc->next != NULL)
+        wc->next->prev = wc->prev;
+    wc->prev = NULL;
+    wc->next = t->ws_dead;
+    t->ws_dead = wc;
+}
+
+/* Frees a connection that is in no list and no epoll set. */
+static void ws_free(struct hn_demo_target *t, struct ws_conn *wc)
+{
+    if (wc->ctx != NULL)
+        wslay_event_context_free(wc->ctx);
+    /* MHD closes the socket; wc->fd must not be used after this. */
+    MHD_upgrade_action(wc->urh, MHD_UPGRADE_ACTION_CLOSE);
+    free(wc->extra);
+    free(wc);
+    atomic_fetch_sub(&t->ws_live, 1);
+}
+
+static void ws_reap(struct hn_demo_target *t)
+{
+    while (t->ws_dead != NULL) {
+        struct ws_conn *wc = t->ws_dead;
+        t->ws_dead = wc->next;
+        ws_free(t, wc);
+    }
+}
+
+/* Sends what wslay has queued, then re-arms epoll (EPOLLOUT only while
+ * wslay wants to write); once both directions are done, lingers. */
+static void ws_progress(struct ws_conn *wc)
+{
+    if (wc->dead || wc->lingering)
+        return;
+    if (wslay_event_want_write(wc->ctx) && wslay_event_send(wc->ctx) != 0) {
+        ws_kill(wc);
+        return;
+    }
+    bool rd = wslay_event_want_read(wc->ctx), wr = wslay_event_want_write(wc->ctx);
+    if (rd || wr) {
+        ws_set_events(wc, (rd ? EPOLLIN : 0u) | (wr ? EPOLLOUT : 0u));
+        return;
+    }
+    if (!wslay_event_get_close_sent(wc->ctx)) {
+        ws_kill(wc);
+        return;
+    }
+    /* Our close frame is out: say EOF and wait for the peer's, so unread
+     * input (e.g. the rest of an oversized message) does not turn our
+     * close into a reset that may destroy the close frame. */
+    ws_leave(wc);
+    shutdown(wc->fd, SHUT_WR);
+    wc->lingering = true;
+    wc->linger_until = now_us() + WS_LINGER_US;
+    wc->t->ws_nlinger++;
+    ws_set_events(wc, EPOLLIN);
+}
+
+static void ws_drain(struct ws_conn *wc)
+{
+    char buf[16384];
+    for (;;) {
+        ssize_t n = recv(wc->fd, buf, sizeof buf, 0);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        ws_kill(wc); /* EOF or error */
+        return;
+    }
+}
+
+static void ws_event(struct ws_conn *wc, uint32_t ev)
+{
+    if (wc->dead)
+        return; /* dropped earlier in this batch */
+    if (wc->lingering) {
+        ws_drain(wc);
+        return;
+    }
+    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        if (!wslay_event_want_read(wc->ctx) && !(ev & EPOLLIN)) {
+            ws_kill(wc);
+            return;
+        }
+        if (wslay_event_want_read(wc->ctx) && wslay_event_recv(wc->ctx) != 0) {
+            ws_kill(wc); /* EOF, error, or a protocol error wslay could not answer */
+            return;
+        }
+    }
+    ws_mark_dirty(wc);
+}
+
+static void ws_flush_dirty(struct hn_demo_target *t)
+{
+    while (t->ws_dirty != NULL) {
+        struct ws_conn *wc = t->ws_dirty;
+        t->ws_dirty = wc->dirty_next;
+        wc->dirty = false;
+        ws_progress(wc);
+    }
+}
+
+/* Registers the connections MHD handed over. */
+static void ws_adopt(struct hn_demo_target *t)
+{
+    pthread_mutex_lock(&t->ws_lock);
+    struct ws_conn *list = t->ws_pending;
+    t->ws_pending = NULL;
+    pthread_mutex_unlock(&t->ws_lock);
+    while (list != NULL) {
+        struct ws_conn *wc = list;
+        list = wc->next;
+        wc->next = wc->prev = NULL;
+        wc->events = EPOLLIN;
+        struct epoll_event ee = {.events = EPOLLIN, .data.ptr = wc};
+        if (epoll_ctl(t->ws_ep, EPOLL_CTL_ADD, wc->fd, &ee) != 0) {
+            ws_free(t, wc);
+            continue;
+        }
+        wc->next = t->ws_conns;
+        if (wc->next != NULL)
+            wc->next->prev = wc;
+        t->ws_conns = wc;
+        if (wc->extra != NULL)
+            ws_event(wc, EPOLLIN); /* bytes MHD already read raise no event */
+        else
+            ws_mark_dirty(wc);
+    }
+}
+
+static void ws_linger_check(struct hn_demo_target *t)
+{
+    int64_t now = now_us();
+    for (struct ws_conn *wc = t->ws_conns, *next; wc != NULL && t->ws_nlinger > 0; wc = next) {
+        next = wc->next;
+        if (wc->lingering && now >= wc->linger_until)
+            ws_kill(wc);
+    }
+}
+
+static void *ws_main(void *arg)
+{
+    struct hn_demo_target *t = arg;
+    struct epoll_event evs[64];
+    for (;;) {
+        int n = epoll_wait(t->ws_ep, evs, 64, t->ws_nlinger > 0 ? 100 : -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            hn_logf(HN_ERROR, "demo-target: ws epoll_wait: %s", strerror(errno));
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &t->ws_ev) {
+                uint64_t v;
+                if (read(t->ws_ev, &v, sizeof v) < 0 && errno != EAGAIN)
+                    hn_logf(HN_DEBUG, "demo-target: ws eventfd: %s", strerror(errno));
+                pthread_mutex_lock(&t->ws_lock);
+                bool stop = t->ws_stopping;
+                pthread_mutex_unlock(&t->ws_lock);
+                if (stop) {
+                    ws_flush_dirty(t);
+                    ws_reap(t);
+                    return NULL;
+                }
+                ws_adopt(t);
+                continue;
+            }
+            ws_event(p, evs[i].events);
+        }
+        ws_flush_dirty(t);
+        if (t->ws_nlinger > 0)
+            ws_linger_check(t);
+        ws_reap(t);
+    }
+}
+
+/* MHD's upgrade handler (an MHD worker thread): hands the socket to the
+ * WS thread, or closes it at once if the target is stopping. */
+static void ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)c;
+    struct hn_demo_target *t = cls;
+    struct req *rq = con_cls;
+    if (rq != NULL)
+        rq->ws_reserved = false; /* the slot now belongs to the connection */
+    struct ws_conn *wc = calloc(1, sizeof *wc);
+    if (wc == NULL) {
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        atomic_fetch_sub(&t->ws_live, 1);
+        return;
+    }
+    wc->t = t;
+    wc->fd = sock;
+    wc->urh = urh;
+    bool ok = wslay_event_context_server_init(&wc->ctx, &ws_callbacks, wc) == 0;
+    if (ok)
+        wslay_event_config_set_max_recv_msg_length(wc->ctx, WS_MSG_MAX);
+    if (ok && extra_in_size > 0) {
+        wc->extra = malloc(extra_in_size);
+        ok = wc->extra != NULL;
+        if (ok) {
+            memcpy(wc->extra, extra_in, extra_in_size);
+            wc->extra_len = extra_in_size;
+        }
+    }
+    int fl = fcntl(sock, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(sock, F_SETFL, fl | O_NONBLOCK) != 0))
+        ok = false;
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (ok) {
+        pthread_mutex_lock(&t->ws_lock);
+        ok = !t->ws_stopping;
+        if (ok) {
+            wc->next = t->ws_pending;
+            t->ws_pending = wc;
+            /* Under ws_lock: ws_stop closes ws_ev only after it set
+             * ws_stopping under the same lock. */
+            uint64_t v = 1;
+            if (write(t->ws_ev, &v, sizeof v) != (ssize_t)sizeof v)
+                hn_logf(HN_ERROR, "demo-target: cannot wake the ws thread");
+        }
+        pthread_mutex_unlock(&t->ws_lock);
+    }
+    if (!ok)
+        ws_free(t, wc);
+}
+
+static int ws_start(struct hn_demo_target *t, char *err, size_t err_len)
+{
+    t->ws_rooms = calloc(WS_ROOM_SLOTS, sizeof *t->ws_rooms);
+    t->ws_ep = epoll_create1(EPOLL_CLOEXEC);
+    t->ws_ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->ws_rooms == NULL || t->ws_ep < 0 || t->ws_ev < 0) {
+        snprintf(err, err_len, "ws setup: %s", strerror(errno ? errno : ENOMEM));
+        return -1;
+    }
+    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = &t->ws_ev};
+    if (epoll_ctl(t->ws_ep, EPOLL_CTL_ADD, t->ws_ev, &ee) != 0) {
+        snprintf(err, err_len, "ws epoll: %s", strerror(errno));
+        return -1;
+    }
+    int rc = pthread_create(&t->ws_thread, NULL, ws_main, t);
+    if (rc != 0) {
+        snprintf(err, err_len, "ws thread: %s", strerror(rc));
+        return -1;
+    }
+    t->ws_started = true;
+    return 0;
+}
+
+/* Closes every WebSocket connection (MHD must still be running: each
+ * socket goes back to it through MHD_upgrade_action) and frees all. */
+static void ws_stop(struct hn_demo_target *t)
+{
+    atomic_store(&t->ws_closed, true);
+    pthread_mutex_lock(&t->ws_lock);
+    t->ws_stopping = true; /* from now on ws_upgraded closes at once */
+    pthread_mutex_unlock(&t->ws_lock);
+    if (t->ws_started) {
+        uint64_t one = 1;
+        if (write(t->ws_ev, &one, sizeof one) != (ssize_t)sizeof one)
+            hn_logf(HN_ERROR, "demo-target: cannot wake the ws thread");
+        pthread_join(t->ws_thread, NULL);
+        t->ws_started = false;
+    }
+    /* The thread is gone: this thread owns the WS state now. */
+    while (t->ws_conns != NULL) {
+        struct ws_conn *wc = t->ws_conns;
+        if (!wc->lingering && wslay_event_queue_close(wc->ctx, WSLAY_CODE_GOING_AWAY, NULL, 0) == 0)
+            wslay_event_send(wc->ctx); /* best effort, non-blocking */
+        ws_kill(wc);
+    }
+    ws_reap(t);
+    pthread_mutex_lock(&t->ws_lock);
+    struct ws_conn *pending = t->ws_pending;
+    t->ws_pending = NULL;
+    pthread_mutex_unlock(&t->ws_lock);
+    while (pending != NULL) {
+        struct ws_conn *wc = pending;
+        pending = wc->next;
+        ws_free(t, wc);
+    }
+    free(t->ws_rooms); /* every room went with its last member */
+    t->ws_rooms = NULL;
+    if (t->ws_ep >= 0)
+        close(t->ws_ep);
+    if (t->ws_ev >= 0)
+        close(t->ws_ev);
+    t->ws_ep = t->ws_ev = -1;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Start / stop                                                            */
 
 static int listen_on(const char *addr, uint16_t port, uint16_t *bound, char *err, size_t err_len,
@@ -2061,8 +2639,9 @@ int hn_demo_target_start(struct hn_demo_target **out, const char *bind_addr, uin
         snprintf(err, err_len, "out of memory");
         return -1;
     }
-    t->http_fd = t->kv_fd = t->kv_ep = t->kv_ev = -1;
+    t->http_fd = t->kv_fd = t->kv_ep = t->kv_ev = t->ws_ep = t->ws_ev = -1;
     pthread_mutex_init(&t->paths_lock, NULL);
+    pthread_mutex_init(&t->ws_lock, NULL);
     pthread_mutex_init(&t->sess_lock, NULL);
     pthread_mutex_init(&t->park_lock, NULL);
     pthread_condattr_t ca;
@@ -2096,9 +2675,11 @@ int hn_demo_target_start(struct hn_demo_target **out, const char *bind_addr, uin
     t->park_started = true;
     if (kv_start(t, err, err_len) != 0)
         goto fail;
+    if (ws_start(t, err, err_len) != 0)
+        goto fail;
 
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     t->mhd =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, t, MHD_OPTION_LISTEN_SOCKET, t->http_fd,
                          MHD_OPTION_THREAD_POOL_SIZE, pool_size(), MHD_OPTION_CONNECTION_LIMIT,
@@ -2136,6 +2717,7 @@ void hn_demo_target_stop(struct hn_demo_target *t)
     if (t == NULL)
         return;
     kv_stop(t);
+    ws_stop(t); /* before MHD stops: the upgraded sockets go back to it */
 
     /* Parked connections must all be resumed (and seen again by MHD)
      * before MHD_stop_daemon, which must never meet a suspended one. */
@@ -2173,6 +2755,7 @@ void hn_demo_target_stop(struct hn_demo_target *t)
     pthread_mutex_destroy(&t->park_lock);
     pthread_mutex_destroy(&t->sess_lock);
     pthread_mutex_destroy(&t->paths_lock);
+    pthread_mutex_destroy(&t->ws_lock);
     free(t);
 }
 

@@ -510,6 +510,9 @@ int hn_curl_start(struct hn_curl_client *c, struct hn_http_conn *conn,
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, rq->no_redirects ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, http_version(rq));
+    /* Pooled users' HTTP/2 requests wait for a connection that may carry
+     * them as streams rather than each opening one. */
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, rq->http2 && conn->pooled ? 1L : 0L);
     if (c->sources != NULL)
         curl_easy_setopt(e, CURLOPT_INTERFACE,
                          c->sources->text[conn->source_slot % c->sources->n]);

@@ -34,6 +34,7 @@ import hnlib  # noqa: E402
 TMP = tempfile.mkdtemp(prefix="hn-transport-")
 PROBE = hnlib.plugin_so("transport_probe")
 H2_USERS = hnlib.plugin_so("h2_users")
+H2_POOLED = hnlib.plugin_so("h2_pooled")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CLIENTS = ("curl", "fast")
 
@@ -243,6 +244,18 @@ class Transport(unittest.TestCase):
         log = self.nginx.log("good")
         self.assertEqual(collections.Counter(e[1] for e in log), {"HTTP/2.0": 40, "HTTP/1.1": 40})
         self.assertEqual(len({e[2] for e in log if e[1] == "HTTP/2.0"}), 2)
+
+    def test_http2_pooled_multiplexed(self):
+        """HN_USER_HTTP2 | HN_USER_SHARED_POOL: 10 users on one worker thread
+        share one HTTP/2 connection, their requests streams on it."""
+        self.nginx.log("good")
+        r, table, errors = run(self.nginx.url("good"), plugin=H2_POOLED, users=10,
+                               extra=self.ca() + ["--threads", "1"])
+        self.assertEqual((table["pooled"], errors), ((200, 0), set()), r.stderr[-1500:])
+        log = self.nginx.log("good")
+        self.assertEqual(len(log), 200)
+        self.assertEqual({e[1] for e in log}, {"HTTP/2.0"})
+        self.assertEqual(len({e[2] for e in log}), 1, "one connection for the thread's users")
 
     def test_h2c(self):
         """HTTP/2 on http:// (prior knowledge) needs libcurl 8.0 (7.88 fails

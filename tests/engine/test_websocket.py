@@ -197,6 +197,27 @@ class WebSocket(unittest.TestCase):
         self.assertEqual(grew, {"received": 10 + table["say"][0], "connections": 10,
                                 "client_close_codes": 10})
 
+    def test_example_chat_on_the_demo_target(self):
+        """plugins/chat.c against hornet's own demo target (/ws/chat, libwslay
+        on the server side): its counts equal hornet's."""
+        with hnlib.DemoTarget() as demo:
+            out = os.path.join(TMP, "chat-demo.json")
+            r = hnlib.run_hornet(["-f", os.path.join(hnlib.build_dir(), "plugins", "chat.so"),
+                                  "-H", demo.url, "--headless", "--only-summary", "-u", "20",
+                                  "-r", "20", "-t", "3s", "--json", out], timeout=60,
+                                 env=hnlib.clean_env())
+            hnlib.check_no_crash(r)
+            self.assertEqual(r.returncode, 0, r.stderr[-1500:])
+            with open(out) as f:
+                table = {e["name"]: (e["requests"], e["failures"])
+                         for e in json.load(f)["entries"]}
+            self.assertEqual((table["/ws/chat"], table["join"]), ((20, 0), (20, 0)))
+            self.assertEqual(table["say"][1], 0)
+            counts = demo.counts()
+            hnlib.wait_until(lambda: demo.counts()["ws_open"] == 0, 10, "connections closed")
+            self.assertEqual(counts["ws_connections"], 20)
+            self.assertEqual(counts["ws_messages_in"], 20 + table["say"][0])
+
     def test_wss(self):
         """wss:// with the run's --ca-cert; without it the CA is unknown."""
         def openssl(*args):
