@@ -505,7 +505,7 @@ static int make_runner(struct agent *a, const json_t *welcome, char *err, size_t
     };
     /* The master's paths and addresses, read on this machine. */
     char why[400];
-    if (hn_transport_check(&limits.transport, why, sizeof why) != 0) {
+    if (hn_transport_check(&limits.transport, true, why, sizeof why) != 0) {
         snprintf(err, err_len, "the master's options do not work here: %s", why);
         return -1;
     }

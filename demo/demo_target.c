@@ -456,6 +456,7 @@ struct ws_conn {
     char user[USER_MAX + 1];
     char *extra; /* bytes MHD read past the handshake, served first */
     size_t extra_len, extra_off;
+    size_t read_budget; /* bytes one event may read: a flood cannot hold the thread */
 };
 
 struct hn_demo_target {
@@ -2175,10 +2176,18 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
         }
         return (ssize_t)n;
     }
+    if (wc->read_budget == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK); /* epoll says when more is in */
+        return -1;
+    }
+    if (len > wc->read_budget)
+        len = wc->read_budget;
     for (;;) {
         ssize_t n = recv(wc->fd, buf, len, 0);
-        if (n > 0)
+        if (n > 0) {
+            wc->read_budget -= (size_t)n;
             return n;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -2325,8 +2334,15 @@ static void ws_event(struct ws_conn *wc, uint32_t ev)
             ws_kill(wc);
             return;
         }
+        wc->read_budget = 256 * 1024;
         if (wslay_event_want_read(wc->ctx) && wslay_event_recv(wc->ctx) != 0) {
             ws_kill(wc); /* EOF, error, or a protocol error wslay could not answer */
+            return;
+        }
+        /* Pongs wslay queued itself bypass ws_queue's bound: a client
+         * pinging faster than it reads is dropped the same way. */
+        if (wslay_event_get_queued_msg_length(wc->ctx) > WS_OUT_MAX) {
+            ws_kill(wc);
             return;
         }
     }

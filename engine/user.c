@@ -358,12 +358,6 @@ static struct hn_response *api_request(struct hn_user *u, const char *method, co
         free(default_name);
         return r;
     }
-    if (u->plan->abi_1_3 && (opts->http_version < 0 || opts->http_version > 2)) {
-        struct hn_response *r =
-            local_failure(u, method, name, "hn_req.http_version must be 0, 1 or 2", true);
-        free(default_name);
-        return r;
-    }
     bool absolute = strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0;
     if (!absolute && (u->host == NULL || *u->host == '\0')) {
         struct hn_response *r = local_failure(

@@ -6,6 +6,7 @@
  * Threads: everything runs in a user coroutine on its worker thread.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +33,29 @@ struct hn_ws {
 static char misplaced_error[] = "hn_ws called outside its user's task";
 static struct hn_ws misplaced = {.error = misplaced_error};
 
-static struct hn_ws *misplaced_handle(void)
+static void init_misplaced(void)
 {
     misplaced.api = hn_user_api_table();
+}
+
+static struct hn_ws *misplaced_handle(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_misplaced);
     return &misplaced;
 }
 
 static bool usable(const struct hn_ws *ws, const char *what)
 {
     return ws != NULL && ws->user != NULL && hn_user_in_own_coroutine(ws->user, what);
+}
+
+/* Before a new operation, as before a request: a pending catch_response
+ * is recorded, a paused run holds the user, a stopping one unwinds it. */
+static void gate(struct hn_ws *ws)
+{
+    hn_user_finish_pending(ws->user);
+    hn_user_gate(ws->user);
 }
 
 static uint64_t deadline_after(double s)
@@ -181,6 +196,7 @@ int hn_user_ws_send(struct hn_ws *ws, const void *data, size_t len, int kind)
 {
     if (!usable(ws, "hn_ws_send") || ws->conn == NULL)
         return -1;
+    gate(ws);
     set_error(ws, NULL); /* a reply that timed out before is forgotten */
     if (data == NULL || (kind != HN_WS_TEXT && kind != HN_WS_BINARY)) {
         hn_logf(HN_ERROR, "hn_ws_send needs data and HN_WS_TEXT or HN_WS_BINARY (ignored)");
@@ -224,6 +240,7 @@ int hn_user_ws_recv(struct hn_ws *ws, double timeout, const char **data, size_t 
         *len = 0;
     if (!usable(ws, "hn_ws_recv") || ws->conn == NULL)
         return -1;
+    gate(ws);
     set_error(ws, NULL);
     uint64_t deadline = deadline_after(timeout > 0 ? timeout : RECV_DEFAULT_S);
     int rc = receive(ws, ws->name, false, deadline, data, len);
@@ -238,6 +255,7 @@ const char *hn_user_ws_request(struct hn_ws *ws, const char *name, const void *d
         *reply_len = 0;
     if (!usable(ws, "hn_ws_request"))
         return NULL;
+    gate(ws);
     struct hn_user *u = ws->user;
     if (name == NULL || *name == '\0')
         name = ws->name;

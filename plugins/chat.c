@@ -63,6 +63,8 @@ static void join(struct hn_user *u, struct chatter *c)
 
 static void on_start(struct hn_user *u)
 {
+    if (hn_param_int(u, "rooms") < 1)
+        hn_stop_test(u, "chat: --param rooms must be at least 1");
     join(u, hn_state(u));
 }
 
@@ -104,7 +106,10 @@ static void say(struct hn_user *u)
             hn_record(u, "WS", "say", hn_now_ms(u) - t0, 0, "own message not back within 10 s");
             return;
         }
-        if (type_is(got, "message") && strstr(got, text) != NULL) {
+        /* text and its closing quote: "user-1" must not match "user-11". */
+        char quoted[72];
+        snprintf(quoted, sizeof quoted, "%s\"", text);
+        if (type_is(got, "message") && strstr(got, quoted) != NULL) {
             hn_record(u, "WS", "say", hn_now_ms(u) - t0, (int64_t)n, NULL);
             return;
         }

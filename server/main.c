@@ -561,9 +561,12 @@ int main(int argc, char **argv)
                       .key_file = opt.client_key,
                       .source_ips = opt.source_ips},
     };
-    /* Files and addresses the workers' connections need: bad ones are one
-     * line now, not a failure per request. A worker checks its own. */
-    if (hn_transport_check(&limits.transport, err, sizeof err) != 0) {
+    /* Files and addresses the connections need: bad ones are one line now,
+     * not a failure per request. A master of remote workers checks only
+     * what it can (each worker reads the files and binds the addresses on
+     * its own machine); with local workers, its machine is theirs. */
+    bool remote_workers = opt.master && opt.processes == 0;
+    if (hn_transport_check(&limits.transport, !remote_workers, err, sizeof err) != 0) {
         fprintf(stderr, "hornet: %s\n", err);
         goto out;
     }

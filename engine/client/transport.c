@@ -171,11 +171,23 @@ static int check_bindable(const struct hn_source_addrs *s, char *err, size_t err
     return 0;
 }
 
-int hn_transport_check(const struct hn_transport *t, char *err, size_t err_len)
+int hn_transport_check(const struct hn_transport *t, bool here, char *err, size_t err_len)
 {
     if (t->key_file != NULL && t->cert_file == NULL) {
         snprintf(err, err_len, "--client-key needs --client-cert");
         return -1;
+    }
+    if (!here) {
+        struct hn_source_addrs *s = NULL;
+        if (t->source_ips == NULL)
+            return 0;
+        if ((s = malloc(sizeof *s)) == NULL) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        int rc = hn_source_addrs_parse(t->source_ips, s, err, err_len);
+        free(s);
+        return rc;
     }
     if (t->ca_file != NULL && !has_certificate("--ca-cert", t->ca_file, err, err_len))
         return -1;

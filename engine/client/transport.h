@@ -47,11 +47,13 @@ int hn_source_addrs_parse(const char *list, struct hn_source_addrs *out, char *e
  * the run: hn_transport_check). Free *out with free(). */
 int hn_source_addrs_load(const struct hn_transport *t, struct hn_source_addrs **out);
 
-/* Checks t before a run: the files are readable PEM of the right kind, the
- * key is the certificate's, each source address parses and belongs to
- * this machine (binding to it works). Returns 0, or -1 with one line
- * naming the option ("--ca-cert ca.pem: cannot read it (...)"). [any] */
-int hn_transport_check(const struct hn_transport *t, char *err, size_t err_len);
+/* Checks t before a run: each source address parses, a key comes with a
+ * certificate, and with here (the connections are made on this machine)
+ * the files are readable PEM of the right kind, the key is the
+ * certificate's and binding to each address works. Returns 0, or -1 with
+ * one line naming the option ("--ca-cert ca.pem: cannot read it (...)").
+ * [any] */
+int hn_transport_check(const struct hn_transport *t, bool here, char *err, size_t err_len);
 
 /* A new OpenSSL client context (an SSL_CTX *, void here so this header
  * needs no OpenSSL) with t's trust and identity, non-blocking friendly

@@ -30,6 +30,10 @@
 #include "http_message.h"
 
 #define HEAD_MAX (16u * 1024u) /* bytes of the handshake's answer */
+#define READ_BUDGET (256u * 1024u) /* bytes one wslay_event_recv may read: a stream of
+                                    * pings must not keep a worker thread in it */
+#define QUEUED_MAX (1u << 20) /* our queued bytes (pongs) before the server counts as
+                               * flooding: it sends faster than it reads */
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct hn_ws_client {
@@ -59,6 +63,8 @@ struct hn_ws_conn {
     bool eof, io_failed;
     int io_errno;
     bool ssl_wants_write;     /* a TLS read needs the socket writable */
+    bool insecure;            /* --insecure: a verify result means nothing */
+    size_t read_budget;       /* left for this wslay_event_recv (READ_BUDGET) */
 };
 
 /* ---------------------------------------------------------------- */
@@ -257,6 +263,9 @@ static int tcp_connect(struct hn_ws_client *c, const struct target *t, unsigned 
                        const struct hn_ws_io *io, uint64_t deadline, char *err, size_t err_len)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    /* From a source address, only addresses of its family will do. */
+    if (c->sources != NULL)
+        hints.ai_family = c->sources->addr[source_slot % c->sources->n].ss_family;
     /* Names block in getaddrinfo: loopback tests and most load tests give
      * addresses; a name is looked up here, on the worker thread. */
     int g = getaddrinfo(t->host, t->port ? t->port : t->tls ? "443" : "80", &hints, &ai);
@@ -339,7 +348,7 @@ static int tls_handshake(struct hn_ws_client *c, struct hn_ws_conn *w, const cha
             }
             continue;
         }
-        long v = SSL_get_verify_result(w->ssl);
+        long v = c->transport.insecure ? X509_V_OK : SSL_get_verify_result(w->ssl);
         if (v != X509_V_OK)
             hn_tls_verify_message(X509_verify_cert_error_string(v), err, err_len);
         else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
@@ -466,16 +475,17 @@ static int handshake(struct hn_ws_conn *w, const struct target *t, const char *c
         end = strstr(head, "\r\n\r\n");
     }
     end += 4;
-    int status = 0;
-    if (sscanf(head, "HTTP/1.%*1[01] %3d", &status) != 1) {
+    /* "HTTP/1.1 101 ...": exactly, or it is no answer of the protocol. */
+    if (strncmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') ||
+        head[8] != ' ' || head[9] < '1' || head[9] > '9' || head[10] < '0' || head[10] > '9' ||
+        head[11] < '0' || head[11] > '9' || (head[12] != ' ' && head[12] != '\r')) {
         snprintf(err, err_len, "handshake refused: not an HTTP response");
         goto out;
     }
-    if (status != 101) {
+    if (strncmp(head + 9, "101", 3) != 0) {
         /* "HTTP/1.1 403 Forbidden": the status line says it. */
-        const char *sp = strchr(head, ' ');
-        size_t ll = strcspn(sp + 1, "\r\n");
-        snprintf(err, err_len, "handshake refused: HTTP %.*s", (int)(ll > 80 ? 80 : ll), sp + 1);
+        size_t ll = strcspn(head + 9, "\r\n");
+        snprintf(err, err_len, "handshake refused: HTTP %.*s", (int)(ll > 80 ? 80 : ll), head + 9);
         goto out;
     }
     size_t vl = 0;
@@ -521,15 +531,18 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         w->early_off += n;
         return (ssize_t)n;
     }
-    /* A message is waiting for the user: read no further, so what is
-     * queued stays a message or two, whatever the server sends. */
-    if (w->head != NULL) {
+    /* A message is waiting for the user, or this call read its share:
+     * read no further, so what is queued stays small and the caller gets
+     * back to its deadline, whatever the server sends. */
+    if (w->head != NULL || w->read_budget == 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
-    ssize_t r = conn_read(w, buf, len);
-    if (r > 0)
+    ssize_t r = conn_read(w, buf, len < w->read_budget ? len : w->read_budget);
+    if (r > 0) {
+        w->read_budget -= (size_t)r;
         return r;
+    }
     if (r == -2) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -706,16 +719,24 @@ int hn_ws_conn_recv(struct hn_ws_conn *w, uint64_t deadline_us, int *opcode, con
             *len = m->len;
             return 1;
         }
+        w->read_budget = READ_BUDGET;
         int rc = wslay_event_get_read_enabled(w->ev) ? wslay_event_recv(w->ev) : -1;
         if (w->head != NULL)
             continue;
         flush_queued(w); /* a pong, or the answer to a close */
-        if (rc != 0 || !wslay_event_get_read_enabled(w->ev)) {
+        if (rc != 0 || w->io_failed || !wslay_event_get_read_enabled(w->ev)) {
             ended_message(w, close_code, err, err_len);
             return -1;
         }
-        if (w->ssl != NULL && SSL_pending(w->ssl) > 0)
-            continue;
+        if (wslay_event_get_queued_msg_length(w->ev) > QUEUED_MAX) {
+            snprintf(err, err_len, "the server sends faster than it reads (pings flood)");
+            *close_code = 0;
+            return -1;
+        }
+        if (hn_mono_us() >= deadline_us)
+            return 0;
+        if (w->read_budget == 0 || (w->ssl != NULL && SSL_pending(w->ssl) > 0))
+            continue; /* more is there: read it after the deadline check */
         int events = HN_WS_WAIT_READ;
         if (w->ssl_wants_write || wslay_event_want_write(w->ev))
             events |= HN_WS_WAIT_WRITE;
@@ -748,8 +769,11 @@ void hn_ws_conn_close(struct hn_ws_conn *w, uint64_t deadline_us)
             free(m);
         }
         w->head = w->tail = NULL;
-        while (!wslay_event_get_close_received(w->ev) && wslay_event_get_read_enabled(w->ev)) {
-            if (wslay_event_recv(w->ev) != 0)
+        while (!wslay_event_get_close_received(w->ev) && wslay_event_get_read_enabled(w->ev) &&
+               hn_mono_us() < deadline_us) {
+            w->read_budget = READ_BUDGET;
+            if (wslay_event_recv(w->ev) != 0 ||
+                wslay_event_get_queued_msg_length(w->ev) > QUEUED_MAX)
                 break;
             for (struct msg *m = w->head, *nx; m; m = nx) {
                 nx = m->next;
@@ -758,7 +782,7 @@ void hn_ws_conn_close(struct hn_ws_conn *w, uint64_t deadline_us)
             w->head = w->tail = NULL;
             if (wslay_event_get_close_received(w->ev))
                 break;
-            if (w->ssl != NULL && SSL_pending(w->ssl) > 0)
+            if (w->read_budget == 0 || (w->ssl != NULL && SSL_pending(w->ssl) > 0))
                 continue;
             if (w->io->wait(w->io->ctx, w->fd, HN_WS_WAIT_READ, deadline_us) <= 0)
                 break;

@@ -535,13 +535,15 @@ static inline int hn_param_bool(struct hn_user *u, const char *name)
 
 /* A WebSocket connection of this user (RFC 6455, libwslay over hornet's
  * own sockets; wss:// with the run's TLS options). Every call yields like
- * a request and is bounded in time. The connect is recorded as type "WS"
- * under opts->name (default: the path); hn_ws_request records each
- * exchange under its own name. A connection that breaks (an error, a
- * close frame other than 1000/1001, a close without one, a message over
- * --max-body) is a failure in the connect's row, once; after that every
- * call fails at once. Pings are answered whenever hornet reads the
- * connection. The handle lives until hn_ws_close or the user's end. */
+ * a request (a paused run holds it, a stopping user ends there) and is
+ * bounded in time. The connect is recorded as type "WS" under opts->name
+ * (default: the path); hn_ws_request records each exchange under its own
+ * name. A connection that breaks (an error, a close frame other than
+ * 1000/1001, a close without one, a message over --max-body) is one
+ * failure: in the row of the exchange that awaited a reply, or else in
+ * the connect's row; after that every call fails at once. Pings are
+ * answered whenever hornet reads the connection. The handle lives until
+ * hn_ws_close or the user's end. */
 
 /* Connects: url is a ws:// or wss:// URL, or a path on the user's host
  * (http becomes ws, https wss). Never returns NULL: check hn_ws_error. */

@@ -107,6 +107,9 @@ class WebSocket(unittest.TestCase):
         self.assertEqual(errors, set())
         self.assertEqual(table, {("WS", "/echo"): (12, 0), ("WS", "echo"): (60, 0),
                                  ("WS", "binary"): (12, 0)})
+        # the server counts a close when its handler ends, maybe after hornet
+        hnlib.wait_until(lambda: self.peer.stats()["client_close_codes"].get("1000", 0)
+                         - before["client_close_codes"].get("1000", 0) >= 12, 10, "12 closes")
         after = self.peer.stats()
 
         def grew(key, sub):
@@ -151,6 +154,15 @@ class WebSocket(unittest.TestCase):
                 self.assertLess(r.elapsed, 30)
                 self.assertEqual(table[("WS", failure[0])][1], 1)
 
+    def test_ping_flood(self):
+        """A server that floods pings and never replies: the exchange still
+        ends at its deadline (the pongs are sent as hornet reads)."""
+        r, table, errors = run(self.peer.host(), "/ping-flood", tasks=1, exchanges=1, timeout=1)
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn(errors.pop(), {("echo", "no reply within 1 s"),
+                                     ("echo", "the server sends faster than it reads (pings flood)")})
+        self.assertLess(r.elapsed, 30)
+
     def test_big_message_within_max_body(self):
         """A 16 MiB message arrives whole when --max-body allows it."""
         r, table, errors = run(self.peer.host(), "/big", tasks=1, exchanges=2,
@@ -190,6 +202,8 @@ class WebSocket(unittest.TestCase):
         self.assertEqual((table["/chat"], table["join"]), ((10, 0), (10, 0)))
         self.assertGreater(table["say"][0], 0)
         self.assertEqual(table["say"][1], 0)
+        hnlib.wait_until(lambda: self.peer.stats()["client_close_codes"].get("1000", 0)
+                         - before["client_close_codes"].get("1000", 0) >= 10, 10, "10 closes")
         after = self.peer.stats()
         grew = {k: after[k].get(s, 0) - before[k].get(s, 0)
                 for k, s in (("received", "/chat"), ("connections", "/chat"),
@@ -213,8 +227,8 @@ class WebSocket(unittest.TestCase):
                          for e in json.load(f)["entries"]}
             self.assertEqual((table["/ws/chat"], table["join"]), ((20, 0), (20, 0)))
             self.assertEqual(table["say"][1], 0)
-            counts = demo.counts()
             hnlib.wait_until(lambda: demo.counts()["ws_open"] == 0, 10, "connections closed")
+            counts = demo.counts()
             self.assertEqual(counts["ws_connections"], 20)
             self.assertEqual(counts["ws_messages_in"], 20 + table["say"][0])
 

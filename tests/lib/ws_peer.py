@@ -12,6 +12,7 @@ one behaviour per path:
   /silent         never answers
   /big            each message is answered by one of 16 MiB
   /reject         the handshake is refused with 403
+  /ping-flood     the first message starts a stream of pings, never a reply
   /chat           the demo target's chat protocol (demo/README.md): join a
                   room, say something, everyone in the room gets it
 
@@ -112,6 +113,11 @@ async def handler(ws, path):
                 return
             elif path == "/big":
                 await ws.send(BIG)
+            elif path == "/ping-flood":
+                for i in range(200000):
+                    ws.ping(str(i))      # no waiting for the pongs
+                    if i % 100 == 0:
+                        await asyncio.sleep(0)
             # /silent: nothing
     except websockets.ConnectionClosed:
         pass
